@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every system dependency of ssdd from Debian's packages, idempotently,
+# and prints what it did. Safe to run again: already-installed packages are skipped.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libtorch-dev libopenblas0-pthread        # tensor + autograd engine (CPU), fast BLAS
+  libcli11-dev                             # command-line parsing
+  nlohmann-json3-dev                       # JSON (metrics, results, metadata)
+  libtomlplusplus-dev                      # experiment configs (TOML)
+  libpng-dev libjpeg62-turbo-dev zlib1g-dev # images and .gz data files
+  libgtest-dev libgmock-dev                # tests
+  dataset-fashion-mnist                    # the embedded default data set
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    :
+  else
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} Debian packages already installed"
+else
+  echo "setup: installing ${#missing[@]} Debian package(s): ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "setup: installed ${missing[*]}"
+fi
