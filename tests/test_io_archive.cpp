@@ -49,12 +49,12 @@ TEST(TensorArchive, GarbageIsATypedErrorNamingTheFile) {
 
 // Python's torch.load must read what we write; checked when python3-torch is present.
 TEST(TensorArchive, PythonTorchLoadReadsIt) {
-  if (std::system("python3 -c 'import torch' >/dev/null 2>&1") != 0)
+  if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
     GTEST_SKIP() << "python3 with torch not installed (scripts/setup-bench.sh installs Debian's python3-torch)";
   TempDir dir;
   const std::string path = dir.path() + "/py.pt";
   io::save_tensors(path, {{"w", torch::arange(6, torch::kFloat).reshape({2, 3})}});
-  const std::string cmd = "python3 -c \"import torch; d = torch.load('" + path +
+  const std::string cmd = "/usr/bin/python3 -c \"import torch; d = torch.load('" + path +
                           "'); assert list(d) == ['w']; assert d['w'].tolist() == [[0,1,2],[3,4,5]]\"";
   EXPECT_EQ(std::system(cmd.c_str()), 0);
 }

@@ -1,0 +1,54 @@
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "ssdd/cli/commands.h"
+#include "ssdd/cli/overrides.h"
+#include "ssdd/teacher/teacher.h"
+
+namespace ssdd::cli {
+
+void add_teacher_command(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("teacher", "Train a Barlow Twins teacher on a source data set and probe it");
+  struct State {
+    std::string preset = "cpu";
+    std::string out;
+    bool resume = false;
+    Overrides<teacher::TeacherConfig> overrides;
+  };
+  auto s = std::make_shared<State>();
+  cmd->add_option("--preset", s->preset, "Starting configuration: cpu, quick or paper")->capture_default_str();
+  cmd->add_option("--out", s->out, "Output folder (teacher.pt, teacher.json, metrics.json, log, loss.png)")
+      ->required();
+  cmd->add_flag("--resume", s->resume, "Continue a killed run from its last checkpoint in --out");
+  using C = teacher::TeacherConfig;
+  auto& o = s->overrides;
+  o.add(*cmd, "--data", &C::data, "Source data set (fashion-mnist, cifar10, cifar100, folder:PATH, ...)");
+  o.add(*cmd, "--data-dir", &C::data_dir, "Folder holding the data set's files (overrides the default)");
+  o.add(*cmd, "--arch", &C::arch, "Backbone spec, e.g. resnet18, resnet18:32, convnet:64-128-256:gap");
+  o.add(*cmd, "--projector", &C::projector, "Projector widths, e.g. 2048 2048 2048")->delimiter(',');
+  o.add(*cmd, "--lambda", &C::lambda, "Barlow Twins off-diagonal weight");
+  o.add(*cmd, "--loss-scale", &C::loss_scale, "Factor on the Barlow Twins loss");
+  o.add(*cmd, "--optimizer", &C::optimizer, "lars or sgd");
+  o.add(*cmd, "--lr", &C::lr, "Learning rate per 256 images (scaled linearly with the batch)");
+  o.add(*cmd, "--weight-decay", &C::weight_decay, "Weight decay");
+  o.add(*cmd, "--lars-eta", &C::lars_eta, "LARS trust coefficient");
+  o.add(*cmd, "--warmup-epochs", &C::warmup_epochs, "Linear warm-up epochs before the cosine decay");
+  o.add(*cmd, "--epochs", &C::epochs, "Training epochs");
+  o.add(*cmd, "--batch-size", &C::batch_size, "Images per batch");
+  o.add(*cmd, "--crop-scale-min", &C::crop_scale_min, "Smallest area fraction of the random resized crop");
+  o.add(*cmd, "--probe-epochs", &C::probe_epochs, "Epochs of the linear probe after training");
+  o.add(*cmd, "--seed", &C::seed, "Random seed");
+  o.add(*cmd, "--threads", &C::threads, "CPU threads (0 = all cores)");
+  o.add(*cmd, "--device", &C::device, "cpu or cuda[:N]");
+  cmd->footer("Presets: cpu (2-core CPU, Fashion-MNIST), quick (smoke test), paper (ResNet18 on CIFAR-100, GPU).");
+  cmd->callback([s, &action] {
+    action = [s] {
+      teacher::TeacherConfig config = teacher::teacher_preset(s->preset);
+      s->overrides.apply(config);
+      teacher::train_teacher(config, s->out, s->resume);
+    };
+  });
+}
+
+}  // namespace ssdd::cli

@@ -1,0 +1,22 @@
+// The `ssdd` command line: one function registers each subcommand on the CLI11 app.
+// Subcommands only parse options, call the library and print; no algorithms here.
+#pragma once
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace ssdd::cli {
+
+// Registers the subcommand; the returned action runs it after parsing.
+using Action = std::function<void()>;
+void add_info_command(CLI::App& app, Action& action);
+void add_teacher_command(CLI::App& app, Action& action);
+void add_probe_command(CLI::App& app, Action& action);
+
+// Parses argv and runs the chosen subcommand; returns the process exit code
+// (0 ok, 1 a runtime error, 2 a usage error).
+int run(int argc, char** argv);
+
+}  // namespace ssdd::cli

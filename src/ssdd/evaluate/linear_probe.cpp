@@ -1,0 +1,81 @@
+#include "ssdd/evaluate/linear_probe.h"
+
+#include <chrono>
+
+#include "ssdd/core/error.h"
+#include "ssdd/data/registry.h"
+#include "ssdd/train/fit.h"
+#include "ssdd/train/schedule.h"
+
+namespace ssdd::evaluate {
+
+at::Tensor extract_features(const FeatureFn& fn, const at::Tensor& images_u8, const data::Normalization& norm,
+                            int64_t batch_size, c10::Device device) {
+  torch::NoGradGuard no_grad;
+  const int64_t n = images_u8.size(0);
+  std::vector<at::Tensor> parts;
+  for (int64_t begin = 0; begin < n; begin += batch_size) {
+    const auto batch = images_u8.slice(0, begin, std::min(n, begin + batch_size)).to(device);
+    parts.push_back(fn(data::normalize(batch, norm)).flatten(1).to(torch::kCPU));
+  }
+  return torch::cat(parts);
+}
+
+namespace {
+
+double accuracy(const at::Tensor& logits, const at::Tensor& labels) {
+  return logits.argmax(1).eq(labels).to(torch::kDouble).mean().item<double>();
+}
+
+}  // namespace
+
+ProbeResult linear_probe(const at::Tensor& train_features, const at::Tensor& train_labels,
+                         const at::Tensor& test_features, const at::Tensor& test_labels, int64_t num_classes,
+                         const ProbeOptions& options) {
+  if (train_features.size(0) != train_labels.size(0) || test_features.size(0) != test_labels.size(0))
+    throw Error("linear probe: features and labels differ in count");
+  if (train_features.size(1) != test_features.size(1))
+    throw Error("linear probe: train and test features differ in dimension");
+  const auto start = std::chrono::steady_clock::now();
+  torch::manual_seed(options.seed);  // the classifier's initial weights
+  auto train_x = train_features.to(options.device, torch::kFloat);
+  auto test_x = test_features.to(options.device, torch::kFloat);
+  if (options.standardize) {
+    const auto mean = train_x.mean(0, true);
+    const auto std = train_x.std(0, /*unbiased=*/false, true).clamp_min(1e-6);
+    train_x = (train_x - mean) / std;
+    test_x = (test_x - mean) / std;
+  }
+  const auto train_y = train_labels.to(options.device, torch::kLong);
+  const auto test_y = test_labels.to(options.device, torch::kLong);
+
+  torch::nn::Linear classifier(train_x.size(1), num_classes);
+  classifier->to(options.device);
+  torch::optim::SGD optimizer(classifier->parameters(), torch::optim::SGDOptions(options.lr)
+                                                            .momentum(options.momentum)
+                                                            .weight_decay(options.weight_decay));
+  train::FitOptions fit;
+  fit.stage = "linear probe";
+  fit.epochs = options.epochs;
+  fit.batch_size = options.batch_size;
+  fit.drop_last = false;
+  fit.seed = options.seed;
+  fit.quiet = true;
+  train::FitHooks hooks;
+  hooks.batch_loss = [&](const at::Tensor& index, at::Generator&) {
+    const auto idx = index.to(options.device);
+    return torch::cross_entropy_loss(classifier(train_x.index_select(0, idx)), train_y.index_select(0, idx));
+  };
+  hooks.learning_rate = [&](int64_t step, int64_t total) { return train::warmup_cosine(step, total, 0, options.lr); };
+  train::fit(train_x.size(0), optimizer, fit, hooks);
+
+  torch::NoGradGuard no_grad;
+  ProbeResult result;
+  result.train_accuracy = accuracy(classifier(train_x), train_y);
+  result.test_accuracy = accuracy(classifier(test_x), test_y);
+  result.feature_dim = train_x.size(1);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace ssdd::evaluate

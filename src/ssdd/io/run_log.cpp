@@ -1,0 +1,36 @@
+#include "ssdd/io/run_log.h"
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+
+#include "ssdd/core/error.h"
+
+namespace ssdd::io {
+
+RunLog::RunLog(const std::string& path) : path_(path), file_(std::fopen(path.c_str(), "a")) {
+  if (!file_) throw IoError(path, std::string("cannot open the log: ") + std::strerror(errno));
+}
+
+RunLog::~RunLog() {
+  if (file_) std::fclose(file_);
+}
+
+void RunLog::line(const std::string& text) {
+  if (!file_) return;
+  char stamp[32];
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  std::fprintf(file_, "%s %s\n", stamp, text.c_str());
+  std::fflush(file_);
+}
+
+void RunLog::say(const std::string& text) {
+  std::cerr << text << "\n" << std::flush;
+  line(text);
+}
+
+}  // namespace ssdd::io

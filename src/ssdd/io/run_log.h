@@ -1,0 +1,26 @@
+// A run folder's log: each line timestamped, appended and flushed at once, so the log
+// of a killed run is complete up to the kill.
+#pragma once
+#include <cstdio>
+#include <string>
+
+namespace ssdd::io {
+
+class RunLog {
+ public:
+  RunLog() = default;  // a log that writes nowhere
+  explicit RunLog(const std::string& path);
+  ~RunLog();
+  RunLog(const RunLog&) = delete;
+  RunLog& operator=(const RunLog&) = delete;
+
+  void line(const std::string& text);                  // to the file only
+  void say(const std::string& text);                   // to the file and stderr
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+};
+
+}  // namespace ssdd::io

@@ -1,0 +1,84 @@
+#include "ssdd/models/convnet.h"
+
+#include "ssdd/core/error.h"
+
+namespace ssdd::models {
+
+const char* norm_name(Norm norm) {
+  switch (norm) {
+    case Norm::batch: return "batch";
+    case Norm::instance: return "instance";
+    case Norm::none: return "none";
+  }
+  return "?";
+}
+
+ConvNetImpl::ConvNetImpl(const ConvNetOptions& options, const ImageShape& shape)
+    : options_(options) {
+  if (options_.widths.empty()) {
+    throw ConfigError("convnet", "needs at least one block width");
+  }
+  int64_t h = shape.height;
+  int64_t w = shape.width;
+  int64_t in = shape.channels;
+  if (in <= 0 || h <= 0 || w <= 0) {
+    throw ConfigError("convnet", "input shape must be positive");
+  }
+  for (size_t i = 0; i < options_.widths.size(); ++i) {
+    const int64_t out = options_.widths[i];
+    if (out <= 0) {
+      throw ConfigError("convnet", "block widths must be positive, got " + std::to_string(out));
+    }
+    const std::string idx = std::to_string(i);
+    convs_.push_back(register_module(
+        "conv" + idx, torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1).bias(true))));
+    if (options_.norm == Norm::batch) {
+      batch_norms_.push_back(register_module("norm" + idx, torch::nn::BatchNorm2d(out)));
+    } else if (options_.norm == Norm::instance) {
+      // Instance norm written as GroupNorm(groups = channels): unlike InstanceNorm2d it has a
+      // per-channel affine and behaves identically in train and eval (no running statistics).
+      group_norms_.push_back(register_module(
+          "norm" + idx, torch::nn::GroupNorm(torch::nn::GroupNormOptions(out, out).affine(true))));
+    }
+    h /= 2;  // 2x2 average pool, stride 2, floor
+    w /= 2;
+    if (h < 1 || w < 1) {
+      const size_t depth = options_.widths.size();
+      const int64_t min_side = int64_t{1} << std::min<size_t>(depth, 62);
+      throw ConfigError("convnet", std::to_string(depth) + " blocks need inputs of at least " +
+                                       std::to_string(min_side) + "x" + std::to_string(min_side) + ", got " +
+                                       std::to_string(shape.height) + "x" + std::to_string(shape.width));
+    }
+    in = out;
+  }
+  feature_dim_ = options_.global_pool ? in : in * h * w;
+}
+
+torch::Tensor ConvNetImpl::block(int64_t i, const torch::Tensor& x) {
+  const auto k = static_cast<size_t>(i);
+  auto y = convs_.at(k)->forward(x);
+  if (options_.norm == Norm::batch) {
+    y = batch_norms_[k]->forward(y);
+  } else if (options_.norm == Norm::instance) {
+    y = group_norms_[k]->forward(y);
+  }
+  return torch::avg_pool2d(torch::relu(y), {2, 2}, {2, 2});
+}
+
+torch::Tensor ConvNetImpl::features(const torch::Tensor& x) {
+  auto y = x;
+  for (int64_t i = 0; i < depth(); ++i) y = block(i, y);
+  return options_.global_pool ? y.mean({2, 3}) : y.flatten(1);
+}
+
+torch::nn::BatchNorm2d ConvNetImpl::batch_norm(int64_t i) const {
+  if (batch_norms_.empty()) return nullptr;
+  return batch_norms_.at(static_cast<size_t>(i));
+}
+
+torch::nn::GroupNorm ConvNetImpl::group_norm(int64_t i) const {
+  if (group_norms_.empty()) return nullptr;
+  return group_norms_.at(static_cast<size_t>(i));
+}
+
+}  // namespace ssdd::models

@@ -1,0 +1,280 @@
+#include "ssdd/teacher/teacher.h"
+
+#include <chrono>
+#include <set>
+
+#include "ssdd/core/error.h"
+#include "ssdd/core/hash.h"
+#include "ssdd/core/runtime.h"
+#include "ssdd/data/registry.h"
+#include "ssdd/data/ssl_augment.h"
+#include "ssdd/evaluate/linear_probe.h"
+#include "ssdd/io/atomic_file.h"
+#include "ssdd/io/plot.h"
+#include "ssdd/io/run_log.h"
+#include "ssdd/io/tensor_archive.h"
+#include "ssdd/models/zoo.h"
+#include "ssdd/teacher/barlow_twins.h"
+#include "ssdd/train/fit.h"
+#include "ssdd/train/lars.h"
+#include "ssdd/train/schedule.h"
+#include "ssdd/train/state.h"
+
+namespace ssdd::teacher {
+
+nlohmann::json TeacherConfig::to_json() const {
+  return {{"data", data},
+          {"data_dir", data_dir},
+          {"arch", arch},
+          {"projector", projector},
+          {"lambda", lambda},
+          {"loss_scale", loss_scale},
+          {"optimizer", optimizer},
+          {"lr", lr},
+          {"weight_decay", weight_decay},
+          {"lars_eta", lars_eta},
+          {"momentum", momentum},
+          {"warmup_epochs", warmup_epochs},
+          {"epochs", epochs},
+          {"batch_size", batch_size},
+          {"crop_scale_min", crop_scale_min},
+          {"probe_epochs", probe_epochs},
+          {"seed", seed},
+          {"threads", threads},
+          {"device", device}};
+}
+
+TeacherConfig TeacherConfig::from_json(const nlohmann::json& j) {
+  TeacherConfig c;
+  const nlohmann::json known = c.to_json();
+  for (const auto& item : j.items())
+    if (!known.contains(item.key())) throw ConfigError("teacher config", "unknown key '" + item.key() + "'");
+  nlohmann::json merged = known;
+  merged.update(j);
+  try {
+    c.data = merged["data"];
+    c.data_dir = merged["data_dir"];
+    c.arch = merged["arch"];
+    c.projector = merged["projector"].get<std::vector<int64_t>>();
+    c.lambda = merged["lambda"];
+    c.loss_scale = merged["loss_scale"];
+    c.optimizer = merged["optimizer"];
+    c.lr = merged["lr"];
+    c.weight_decay = merged["weight_decay"];
+    c.lars_eta = merged["lars_eta"];
+    c.momentum = merged["momentum"];
+    c.warmup_epochs = merged["warmup_epochs"];
+    c.epochs = merged["epochs"];
+    c.batch_size = merged["batch_size"];
+    c.crop_scale_min = merged["crop_scale_min"];
+    c.probe_epochs = merged["probe_epochs"];
+    c.seed = merged["seed"];
+    c.threads = merged["threads"];
+    c.device = merged["device"];
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError("teacher config", std::string("bad value: ") + e.what());
+  }
+  return c;
+}
+
+std::string TeacherConfig::hash() const {
+  nlohmann::json j = to_json();
+  // These change speed, not the weights (threads can change float summation order on
+  // some kernels, but a run resumed on another thread count is still the same teacher).
+  j.erase("threads");
+  j.erase("device");
+  j.erase("data_dir");
+  j.erase("probe_epochs");
+  return hash_hex(j.dump());
+}
+
+std::vector<std::string> teacher_presets() { return {"cpu", "quick", "paper"}; }
+
+TeacherConfig teacher_preset(const std::string& name) {
+  TeacherConfig c;
+  if (name == "cpu") {
+    // Sized for 2 CPU cores on Fashion-MNIST (see docs/teacher.md for the measurements).
+    c.arch = "resnet18:16";
+    c.projector = {1024, 1024, 1024};
+    c.epochs = 20;
+    c.warmup_epochs = 2;
+  } else if (name == "quick") {
+    c.arch = "convnet:32-64-128:gap";
+    c.projector = {256, 256};
+    c.epochs = 2;
+    c.warmup_epochs = 0;
+    c.probe_epochs = 10;
+  } else if (name == "paper") {
+    // ResNet18 (CIFAR stem), Barlow Twins as in solo-learn's CIFAR recipe.
+    c.data = "cifar100";
+    c.arch = "resnet18";
+    c.projector = {2048, 2048, 2048};
+    c.epochs = 1000;
+    c.warmup_epochs = 10;
+    c.device = "cuda";
+  } else {
+    throw ConfigError("--preset", "unknown teacher preset '" + name + "' (known: cpu, quick, paper)");
+  }
+  return c;
+}
+
+namespace {
+
+void write_json(const std::string& path, const nlohmann::json& j) { io::write_file_atomic(path, j.dump(2) + "\n"); }
+
+}  // namespace
+
+TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_dir, bool resume) {
+  if (config.optimizer != "lars" && config.optimizer != "sgd")
+    throw ConfigError("teacher --optimizer", "expected lars or sgd, found '" + config.optimizer + "'");
+  if (config.batch_size < 2) throw ConfigError("teacher --batch-size", "Barlow Twins needs at least 2 images a batch");
+  io::make_dirs(out_dir);
+  io::RunLog log(out_dir + "/log");
+  const int threads = set_threads(config.threads);
+  const c10::Device device = parse_device(config.device);
+  seed_everything(config.seed);
+  write_json(out_dir + "/config.json", config.to_json());
+  log.say("teacher: " + config.to_json().dump());
+  log.say("teacher: " + std::to_string(threads) + " thread(s), device " + device.str());
+
+  data::LoadOptions load;
+  load.data_dir = config.data_dir;
+  const data::DatasetSplits splits = data::load_dataset(config.data, load);
+  const models::ImageShape shape{splits.train.channels(), splits.train.height(), splits.train.width()};
+  log.say("teacher: " + config.data + " train " + std::to_string(splits.train.size()) + " x " +
+          std::to_string(shape.channels) + "x" + std::to_string(shape.height) + "x" + std::to_string(shape.width));
+
+  BarlowTwins model(models::make_encoder_from_spec(config.arch, shape), config.projector);
+  model->to(device);
+  model->train();
+  const auto params = model->parameters();
+  const double lr = config.lr * static_cast<double>(config.batch_size) / 256.0;
+  // LARS = a gradient transform in front of SGD, which then must not decay again.
+  torch::optim::SGD optimizer(params, torch::optim::SGDOptions(lr).momentum(config.momentum).weight_decay(
+                                          config.optimizer == "sgd" ? config.weight_decay : 0.0));
+  data::SslAugmentOptions aug;
+  aug.view1.scale_min = aug.view2.scale_min = config.crop_scale_min;
+  const data::SslAugment augment(aug, shape.channels);
+  const at::Tensor images = splits.train.images.to(device);  // uint8: converted a batch at a time
+
+  train::FitOptions fit;
+  fit.stage = "teacher";
+  fit.epochs = config.epochs;
+  fit.batch_size = config.batch_size;
+  fit.seed = config.seed;
+  fit.checkpoint_dir = out_dir + "/checkpoints";
+  fit.resume = resume;
+  fit.config_hash = config.hash();
+  train::FitHooks hooks;
+  hooks.batch_loss = [&](const at::Tensor& index, at::Generator& gen) {
+    const at::Tensor x = images.index_select(0, index.to(device)).to(torch::kFloat).div_(255.0);
+    auto [v1, v2] = augment.two_views(x, gen);
+    const auto z1 = model->forward(data::normalize(v1, splits.norm));
+    const auto z2 = model->forward(data::normalize(v2, splits.norm));
+    return barlow_twins_loss(z1, z2, config.lambda, config.loss_scale);
+  };
+  const int64_t steps_per_epoch = splits.train.size() / std::min(config.batch_size, splits.train.size());
+  hooks.learning_rate = [&](int64_t step, int64_t total) {
+    return train::warmup_cosine(step, total, config.warmup_epochs * steps_per_epoch, lr, 0.002);
+  };
+  if (config.optimizer == "lars")
+    hooks.after_backward = [&] {
+      train::lars_adapt_gradients(params, {config.weight_decay, config.lars_eta, /*exclude_bias_and_norm=*/true});
+    };
+  hooks.save_state = [&] { return train::module_state(*model); };
+  hooks.load_state = [&](const io::TensorMap& s) { train::load_module_state(*model, s, out_dir + "/checkpoints"); };
+  hooks.log = [&](const std::string& line) { log.line(line); };
+  const train::FitResult trained = train::fit(splits.train.size(), optimizer, fit, hooks);
+
+  // The teacher's representation is the backbone output; the projector is kept only
+  // so the weights are complete.
+  model->eval();
+  io::TensorMap weights = train::module_state(*model);
+  io::save_tensors(out_dir + "/teacher.pt", weights);
+  const nlohmann::json meta = {
+      {"arch", models::format_arch_spec(models::parse_arch_spec(config.arch))},
+      {"shape", {shape.channels, shape.height, shape.width}},
+      {"norm_mean", splits.norm.mean},
+      {"norm_std", splits.norm.std},
+      {"data", config.data},
+      {"id", config.hash()},
+      {"feature_dim", model->backbone->feature_dim()},
+      {"projector", config.projector}};
+  write_json(out_dir + "/teacher.json", meta);
+
+  log.say("teacher: linear probe on " + config.data + " (" + std::to_string(config.probe_epochs) + " epochs)");
+  auto features = [&](const at::Tensor& x) { return model->backbone->features(x); };
+  const auto train_f = evaluate::extract_features(features, splits.train.images, splits.norm, 512, device);
+  const auto test_f = evaluate::extract_features(features, splits.test.images, splits.norm, 512, device);
+  evaluate::ProbeOptions probe;
+  probe.epochs = config.probe_epochs;
+  probe.seed = config.seed;
+  probe.device = device;
+  const auto probed =
+      evaluate::linear_probe(train_f, splits.train.labels, test_f, splits.test.labels, splits.train.num_classes, probe);
+
+  TeacherResult result;
+  result.probe_test_accuracy = probed.test_accuracy;
+  result.probe_train_accuracy = probed.train_accuracy;
+  result.images_per_second = trained.items_per_second;
+  result.train_seconds = trained.seconds;
+  const nlohmann::json metrics = {{"epoch_loss", trained.epoch_loss},
+                                  {"epoch_seconds", trained.epoch_seconds},
+                                  {"probe_test_accuracy", probed.test_accuracy},
+                                  {"probe_train_accuracy", probed.train_accuracy},
+                                  {"feature_dim", probed.feature_dim},
+                                  {"images_per_second", trained.items_per_second},
+                                  {"train_seconds", trained.seconds},
+                                  {"threads", threads},
+                                  {"resumed_from_epoch", trained.resumed_from_epoch}};
+  write_json(out_dir + "/metrics.json", metrics);
+  io::LinePlot plot;
+  plot.title = "Barlow Twins loss (" + config.arch + " on " + config.data + ")";
+  plot.x_label = "epoch";
+  plot.y_label = "loss";
+  std::vector<double> epochs;
+  for (size_t i = 0; i < trained.epoch_loss.size(); ++i) epochs.push_back(static_cast<double>(i + 1));
+  plot.add_series("train loss", epochs, trained.epoch_loss);
+  plot.save(out_dir + "/loss.png");
+  char line[160];
+  std::snprintf(line, sizeof line, "teacher: probe top-1 %.2f%% (train %.2f%%), %.0f img/s, %.0f s training",
+                100 * probed.test_accuracy, 100 * probed.train_accuracy, trained.items_per_second, trained.seconds);
+  log.say(line);
+  return result;
+}
+
+Teacher load_teacher(const std::string& dir, c10::Device device) {
+  const std::string meta_path = dir + "/teacher.json";
+  nlohmann::json meta;
+  try {
+    meta = nlohmann::json::parse(io::read_file(meta_path));
+  } catch (const nlohmann::json::exception& e) {
+    throw DataError(meta_path, "teacher metadata (JSON)", e.what());
+  }
+  Teacher t;
+  try {
+    t.arch = meta.at("arch");
+    const auto shape = meta.at("shape").get<std::vector<int64_t>>();
+    if (shape.size() != 3) throw DataError(meta_path, "shape [C, H, W]", meta.at("shape").dump());
+    t.shape = {shape[0], shape[1], shape[2]};
+    t.norm.mean = meta.at("norm_mean").get<std::vector<float>>();
+    t.norm.std = meta.at("norm_std").get<std::vector<float>>();
+    t.data = meta.at("data");
+    t.id = meta.at("id");
+    t.feature_dim = meta.at("feature_dim");
+  } catch (const nlohmann::json::exception& e) {
+    throw DataError(meta_path, "teacher metadata fields", e.what());
+  }
+  BarlowTwins model(models::make_encoder_from_spec(t.arch, t.shape),
+                    meta.at("projector").get<std::vector<int64_t>>());
+  train::load_module_state(*model, io::load_tensors(dir + "/teacher.pt"), dir + "/teacher.pt");
+  t.encoder = model->backbone;
+  t.encoder->to(device);
+  t.encoder->eval();
+  if (t.encoder->feature_dim() != t.feature_dim)
+    throw DataError(meta_path, "feature_dim " + std::to_string(t.encoder->feature_dim()),
+                    std::to_string(t.feature_dim));
+  return t;
+}
+
+}  // namespace ssdd::teacher

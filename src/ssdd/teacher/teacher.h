@@ -1,0 +1,75 @@
+// `ssdd teacher`: train a self-supervised encoder (Barlow Twins) on a source data set,
+// probe it linearly, and write a teacher folder every later stage can load.
+//
+// Teacher folder:
+//   teacher.pt      backbone.* and projector.* weights (torch.load gives a dict)
+//   teacher.json    architecture spec, input shape, normalisation, feature dim, config hash
+//   config.json     the full configuration; log; metrics.json; loss.png
+//   checkpoints/    for --resume
+#pragma once
+#include <string>
+#include <vector>
+
+#include <c10/core/Device.h>
+#include <nlohmann/json.hpp>
+
+#include "ssdd/data/dataset.h"
+#include "ssdd/models/encoder.h"
+
+namespace ssdd::teacher {
+
+struct TeacherConfig {
+  std::string data = "fashion-mnist";  // registry name
+  std::string data_dir;                // override of the registry's default folder
+  std::string arch = "resnet18";       // zoo spec, e.g. "resnet18:32", "convnet:64-128-256:gap"
+  std::vector<int64_t> projector = {2048, 2048, 2048};
+  double lambda = 0.0051;              // off-diagonal weight
+  double loss_scale = 0.1;             // solo-learn's CIFAR setting
+  std::string optimizer = "lars";      // lars | sgd
+  double lr = 0.3;                     // per 256 images; scaled linearly with the batch
+  double weight_decay = 1e-4;
+  double lars_eta = 0.02;
+  double momentum = 0.9;
+  int64_t warmup_epochs = 2;
+  int64_t epochs = 20;
+  int64_t batch_size = 256;
+  double crop_scale_min = 0.2;         // random resized crop's smallest area fraction
+  int64_t probe_epochs = 30;
+  uint64_t seed = 0;
+  int threads = 0;
+  std::string device = "cpu";
+
+  nlohmann::json to_json() const;
+  static TeacherConfig from_json(const nlohmann::json& j);  // unknown keys -> ConfigError
+  std::string hash() const;  // of everything that changes the weights (not threads/device)
+};
+
+// Named presets: "cpu" (2-core CPU budget), "quick" (smoke test), "paper" (GPU).
+TeacherConfig teacher_preset(const std::string& name);
+std::vector<std::string> teacher_presets();
+
+struct TeacherResult {
+  double probe_test_accuracy = 0;
+  double probe_train_accuracy = 0;
+  double images_per_second = 0;
+  double train_seconds = 0;
+};
+
+// Trains (resuming from out_dir/checkpoints when `resume` and one is there), probes,
+// and writes the teacher folder.
+TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_dir, bool resume);
+
+// A trained teacher, ready to compute representations.
+struct Teacher {
+  models::Encoder encoder;  // eval mode, on the requested device
+  std::string arch;
+  models::ImageShape shape;
+  data::Normalization norm;
+  std::string data;
+  std::string id;           // config hash
+  int64_t feature_dim = 0;
+};
+
+Teacher load_teacher(const std::string& dir, c10::Device device);
+
+}  // namespace ssdd::teacher

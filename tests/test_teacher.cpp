@@ -1,0 +1,173 @@
+#include <gtest/gtest.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "ssdd/evaluate/linear_probe.h"
+#include "ssdd/io/atomic_file.h"
+#include "ssdd/io/tensor_archive.h"
+#include "ssdd/teacher/barlow_twins.h"
+#include "ssdd/teacher/teacher.h"
+#include "test_util.h"
+
+using namespace ssdd;
+
+namespace {
+
+// Direct double-precision evaluation of the Barlow Twins loss, term by term.
+double reference_loss(const at::Tensor& a, const at::Tensor& b, double lambda, double scale) {
+  const auto z1 = a.to(torch::kDouble), z2 = b.to(torch::kDouble);
+  const int64_t n = z1.size(0), d = z1.size(1);
+  auto standard = [&](const at::Tensor& z) {
+    return (z - z.mean(0)) / torch::sqrt(z.var(0, /*unbiased=*/false) + 1e-5);
+  };
+  const auto s1 = standard(z1), s2 = standard(z2);
+  double loss = 0;
+  for (int64_t i = 0; i < d; ++i)
+    for (int64_t j = 0; j < d; ++j) {
+      const double c = (s1.select(1, i) * s2.select(1, j)).sum().item<double>() / static_cast<double>(n);
+      loss += i == j ? (1 - c) * (1 - c) : lambda * c * c;
+    }
+  return scale * loss;
+}
+
+}  // namespace
+
+TEST(BarlowTwins, LossMatchesADirectDoubleComputation) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
+  const auto z1 = torch::randn({16, 6}, gen, torch::kDouble);
+  const auto z2 = z1 + 0.5 * torch::randn({16, 6}, gen, torch::kDouble);
+  const double got = teacher::barlow_twins_loss(z1, z2, 0.0051, 0.1).item<double>();
+  EXPECT_NEAR(got, reference_loss(z1, z2, 0.0051, 0.1), 1e-10);
+  // float32 input agrees to float precision
+  const double got32 = teacher::barlow_twins_loss(z1.to(torch::kFloat), z2.to(torch::kFloat), 0.0051, 0.1).item<double>();
+  EXPECT_NEAR(got32, reference_loss(z1, z2, 0.0051, 0.1), 1e-4);
+}
+
+TEST(BarlowTwins, ZeroForIdenticalPerfectlyDecorrelatedEmbeddings) {
+  // Columns of a scaled Hadamard matrix: zero mean (apart from the constant column,
+  // dropped), unit variance, mutually orthogonal.
+  const auto h = torch::tensor({{1, 1, 1, 1}, {1, -1, 1, -1}, {1, 1, -1, -1}, {1, -1, -1, 1}}, torch::kDouble);
+  const auto z = h.slice(1, 1, 4);  // 4 x 3
+  const double loss = teacher::barlow_twins_loss(z, z, 0.0051, 1.0).item<double>();
+  EXPECT_NEAR(loss, 0.0, 1e-4);  // only the 1e-5 epsilon of the standardisation remains
+  EXPECT_GT(teacher::barlow_twins_loss(z, -z, 0.0051, 1.0).item<double>(), 1.0);
+}
+
+TEST(LinearProbe, NearPerfectOnASeparableSet) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(2);
+  const auto centers = 4 * torch::randn({3, 8}, gen);
+  auto make = [&](int64_t n) {
+    const auto labels = torch::randint(0, 3, {n}, gen, torch::kLong);
+    return std::make_pair(centers.index_select(0, labels) + 0.3 * torch::randn({n, 8}, gen), labels);
+  };
+  const auto [train_x, train_y] = make(300);
+  const auto [test_x, test_y] = make(100);
+  evaluate::ProbeOptions o;
+  o.epochs = 20;
+  o.batch_size = 32;
+  const auto r = evaluate::linear_probe(train_x, train_y, test_x, test_y, 3, o);
+  EXPECT_GE(r.test_accuracy, 0.98);
+  EXPECT_EQ(r.feature_dim, 8);
+}
+
+namespace {
+
+// A few hundred 16x16 grey images in IDX format, readable as `--data mnist --data-dir`.
+std::string write_tiny_idx(const std::string& dir) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  const int64_t n_train = 256, n_test = 64, side = 16;
+  auto write = [&](const std::string& name, const at::Tensor& images, const at::Tensor& labels) {
+    auto be32 = [](std::string& s, uint32_t v) {
+      for (int i = 3; i >= 0; --i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    };
+    std::string img, lab;
+    be32(img, 0x803);
+    be32(img, static_cast<uint32_t>(images.size(0)));
+    be32(img, side);
+    be32(img, side);
+    img.append(reinterpret_cast<const char*>(images.data_ptr<uint8_t>()), images.numel());
+    be32(lab, 0x801);
+    be32(lab, static_cast<uint32_t>(labels.size(0)));
+    const auto l8 = labels.to(torch::kUInt8);
+    lab.append(reinterpret_cast<const char*>(l8.data_ptr<uint8_t>()), l8.numel());
+    io::write_file_atomic(dir + "/" + name + "-images-idx3-ubyte", img);
+    io::write_file_atomic(dir + "/" + name + "-labels-idx1-ubyte", lab);
+  };
+  // Class k: a bright square at one of four positions, plus noise.
+  auto make = [&](int64_t n) {
+    const auto labels = torch::randint(0, 4, {n}, gen, torch::kLong);
+    auto images = 40 * torch::rand({n, side, side}, gen);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t k = labels[i].item<int64_t>();
+      images[i].slice(0, (k / 2) * 8, (k / 2) * 8 + 8).slice(1, (k % 2) * 8, (k % 2) * 8 + 8) += 200;
+    }
+    return std::make_pair(images.clamp(0, 255).to(torch::kUInt8).contiguous(), labels);
+  };
+  const auto [train_i, train_l] = make(n_train);
+  const auto [test_i, test_l] = make(n_test);
+  write("train", train_i, train_l);
+  write("t10k", test_i, test_l);
+  return dir;
+}
+
+teacher::TeacherConfig tiny_config(const std::string& data_dir) {
+  auto c = teacher::teacher_preset("quick");
+  c.data = "mnist";
+  c.data_dir = data_dir;
+  c.arch = "convnet:8-16:gap";
+  c.projector = {32, 32};
+  c.epochs = 10;
+  c.batch_size = 64;
+  c.probe_epochs = 5;
+  c.threads = 2;
+  return c;
+}
+
+}  // namespace
+
+TEST(Teacher, TinyRunLowersTheLossAndWritesEveryOutput) {
+  TempDir data, cache, out;
+  setenv("SSDD_CACHE", cache.path().c_str(), 1);
+  const auto config = tiny_config(write_tiny_idx(data.path()));
+  const auto result = teacher::train_teacher(config, out.path(), false);
+  for (const char* f : {"teacher.pt", "teacher.json", "config.json", "metrics.json", "log", "loss.png",
+                        "checkpoints/checkpoint.ckpt"})
+    EXPECT_TRUE(std::filesystem::exists(out.path() + "/" + f)) << f;
+  const auto metrics = nlohmann::json::parse(io::read_file(out.path() + "/metrics.json"));
+  const auto losses = metrics["epoch_loss"].get<std::vector<double>>();
+  ASSERT_EQ(losses.size(), 10u);
+  EXPECT_LT(losses.back(), losses.front());
+  EXPECT_GT(result.probe_test_accuracy, 0.5);  // four easy classes
+  const auto t = teacher::load_teacher(out.path(), torch::kCPU);
+  EXPECT_EQ(t.feature_dim, 16);
+  EXPECT_EQ(t.encoder->features(torch::zeros({2, 1, 16, 16})).sizes(), (std::vector<int64_t>{2, 16}));
+}
+
+TEST(Teacher, ResumeAfterAKillReproducesTheUninterruptedWeights) {
+  TempDir data, cache, full, cut;
+  setenv("SSDD_CACHE", cache.path().c_str(), 1);
+  auto config = tiny_config(write_tiny_idx(data.path()));
+  teacher::train_teacher(config, full.path(), false);
+  // The killed run: the same configuration through the CLI, SIGKILLed as soon as its
+  // first checkpoint (end of epoch 1) is on disk, then resumed.
+  const std::string cli = SSDD_CLI_PATH;
+  if (cli.empty()) GTEST_SKIP() << "the ssdd executable is not built";
+  const std::string args = " teacher --preset quick --data mnist --data-dir " + data.path() +
+                           " --arch convnet:8-16:gap --projector 32,32 --epochs 10 --batch-size 64"
+                           " --probe-epochs 5 --threads 2 --out " + cut.path();
+  const std::string kill_after_first_checkpoint =
+      "(" + cli + args + " >/dev/null 2>&1 & pid=$!; "
+      "while [ ! -f " + cut.path() + "/checkpoints/checkpoint.ckpt ]; do sleep 0.01; done; kill -9 $pid; wait $pid) 2>/dev/null";
+  std::system(kill_after_first_checkpoint.c_str());
+  ASSERT_TRUE(std::filesystem::exists(cut.path() + "/checkpoints/checkpoint.ckpt"));
+  ASSERT_FALSE(std::filesystem::exists(cut.path() + "/teacher.pt"));
+  ASSERT_EQ(std::system((cli + args + " --resume >/dev/null 2>&1").c_str()), 0);
+  const auto a = io::load_tensors(full.path() + "/teacher.pt");
+  const auto b = io::load_tensors(cut.path() + "/teacher.pt");
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, t] : a) EXPECT_TRUE(torch::equal(t, b.at(name))) << name;
+}
