@@ -19,6 +19,8 @@ int run(int argc, char** argv) {
   add_info_command(app, action);
   add_teacher_command(app, action);
   add_probe_command(app, action);
+  add_distill_command(app, action);
+  add_inspect_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

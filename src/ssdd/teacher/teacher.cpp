@@ -3,6 +3,7 @@
 #include <chrono>
 #include <set>
 
+#include "ssdd/core/config_json.h"
 #include "ssdd/core/error.h"
 #include "ssdd/core/hash.h"
 #include "ssdd/core/runtime.h"
@@ -22,59 +23,14 @@
 
 namespace ssdd::teacher {
 
-nlohmann::json TeacherConfig::to_json() const {
-  return {{"data", data},
-          {"data_dir", data_dir},
-          {"arch", arch},
-          {"projector", projector},
-          {"lambda", lambda},
-          {"loss_scale", loss_scale},
-          {"optimizer", optimizer},
-          {"lr", lr},
-          {"weight_decay", weight_decay},
-          {"lars_eta", lars_eta},
-          {"momentum", momentum},
-          {"warmup_epochs", warmup_epochs},
-          {"epochs", epochs},
-          {"batch_size", batch_size},
-          {"crop_scale_min", crop_scale_min},
-          {"probe_epochs", probe_epochs},
-          {"seed", seed},
-          {"threads", threads},
-          {"device", device}};
-}
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TeacherConfig, data, data_dir, arch, projector, lambda, loss_scale,
+                                                optimizer, lr, weight_decay, lars_eta, momentum, warmup_epochs, epochs,
+                                                batch_size, crop_scale_min, probe_epochs, seed, threads, device)
+
+nlohmann::json TeacherConfig::to_json() const { return *this; }
 
 TeacherConfig TeacherConfig::from_json(const nlohmann::json& j) {
-  TeacherConfig c;
-  const nlohmann::json known = c.to_json();
-  for (const auto& item : j.items())
-    if (!known.contains(item.key())) throw ConfigError("teacher config", "unknown key '" + item.key() + "'");
-  nlohmann::json merged = known;
-  merged.update(j);
-  try {
-    c.data = merged["data"];
-    c.data_dir = merged["data_dir"];
-    c.arch = merged["arch"];
-    c.projector = merged["projector"].get<std::vector<int64_t>>();
-    c.lambda = merged["lambda"];
-    c.loss_scale = merged["loss_scale"];
-    c.optimizer = merged["optimizer"];
-    c.lr = merged["lr"];
-    c.weight_decay = merged["weight_decay"];
-    c.lars_eta = merged["lars_eta"];
-    c.momentum = merged["momentum"];
-    c.warmup_epochs = merged["warmup_epochs"];
-    c.epochs = merged["epochs"];
-    c.batch_size = merged["batch_size"];
-    c.crop_scale_min = merged["crop_scale_min"];
-    c.probe_epochs = merged["probe_epochs"];
-    c.seed = merged["seed"];
-    c.threads = merged["threads"];
-    c.device = merged["device"];
-  } catch (const nlohmann::json::exception& e) {
-    throw ConfigError("teacher config", std::string("bad value: ") + e.what());
-  }
-  return c;
+  return config_from_json<TeacherConfig>(j, "teacher config");
 }
 
 std::string TeacherConfig::hash() const {

@@ -1,0 +1,71 @@
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "ssdd/cli/commands.h"
+#include "ssdd/cli/overrides.h"
+#include "ssdd/distill/distilled_set.h"
+#include "ssdd/distill/distiller.h"
+
+namespace ssdd::cli {
+
+void add_distill_command(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("distill", "Distil a source data set into a small synthetic set (ours or krrst)");
+  struct State {
+    std::string preset = "cpu";
+    std::string out;
+    bool resume = false;
+    Overrides<distill::DistillConfig> overrides;
+  };
+  auto s = std::make_shared<State>();
+  cmd->add_option("--preset", s->preset, "Starting configuration: cpu, quick or paper")->capture_default_str();
+  cmd->add_option("--out", s->out, "Output folder (distilled.pt, metrics.json, loss.csv/png, images.png, log)")
+      ->required();
+  cmd->add_flag("--resume", s->resume, "Continue a killed run from its last checkpoint in --out");
+  using C = distill::DistillConfig;
+  auto& o = s->overrides;
+  o.add(*cmd, "--teacher", &C::teacher, "Teacher folder (from `ssdd teacher`)")->required();
+  o.add(*cmd, "--method", &C::method, "ours (the paper) or krrst (the prior work)");
+  o.add(*cmd, "--data", &C::data, "Source data set (default: the teacher's)");
+  o.add(*cmd, "--data-dir", &C::data_dir, "Folder holding the data set's files");
+  o.add(*cmd, "--budget", &C::budget, "Storage budget N, in images");
+  o.add(*cmd, "--iterations", &C::iterations, "Outer iterations");
+  o.add(*cmd, "--real-batch", &C::real_batch, "Real images per outer step (before views)");
+  o.add(*cmd, "--lr", &C::lr, "AdamW learning rate of the distilled parameters (linear decay)");
+  o.add(*cmd, "--ridge", &C::ridge, "KRR ridge: lambda = ridge * trace(K_ss)");
+  o.add(*cmd, "--views", &C::views, "Predefined views of `ours`, e.g. rot0,rot90,rot180,rot270 or none");
+  o.add(*cmd, "--image-bases", &C::image_bases, "Image bases k_x (ours)");
+  o.add(*cmd, "--rep-bases", &C::rep_bases, "Representation bases k_y (ours)");
+  o.add(*cmd, "--base-scale", &C::base_scale, "Image bases stored at H/s x W/s (ours)");
+  o.add(*cmd, "--approx-hidden", &C::approx_hidden, "Hidden width of each approximation network (ours)");
+  o.add(*cmd, "--approximation", &C::approximation, "Use approximation networks (false: store every view's targets)");
+  o.add(*cmd, "--random-bases", &C::random_bases, "Ablation: random orthonormal bases instead of PCA");
+  o.add(*cmd, "--checkpoint-every", &C::checkpoint_every, "Iterations between checkpoints");
+  o.add(*cmd, "--seed", &C::seed, "Random seed");
+  o.add(*cmd, "--threads", &C::threads, "CPU threads (0 = all cores)");
+  o.add(*cmd, "--device", &C::device, "cpu or cuda[:N]");
+  cmd->footer("Presets: cpu (Fashion-MNIST, budget 100, 2 cores), quick (smoke test), paper (CIFAR-100, GPU).");
+  cmd->callback([s, &action] {
+    action = [s] {
+      distill::DistillConfig config = distill::distill_preset(s->preset);
+      s->overrides.apply(config);
+      distill::run_distill(config, s->out, s->resume);
+    };
+  });
+}
+
+void add_inspect_command(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("inspect", "Print a distilled set's metadata and storage breakdown");
+  auto path = std::make_shared<std::string>();
+  cmd->add_option("file", *path, "A distilled.pt file")->required();
+  cmd->callback([path, &action] {
+    action = [path] {
+      const auto set = distill::DistilledSet::load(*path);
+      std::printf("%s\n", set.meta.dump(2).c_str());
+      std::printf("images m = %lld, views %lld\n%s", static_cast<long long>(set.size()),
+                  static_cast<long long>(set.views()), set.storage().table().c_str());
+    };
+  });
+}
+
+}  // namespace ssdd::cli

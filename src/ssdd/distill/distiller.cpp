@@ -1,0 +1,349 @@
+#include "ssdd/distill/distiller.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+
+#include "ssdd/core/config_json.h"
+#include "ssdd/core/error.h"
+#include "ssdd/core/hash.h"
+#include "ssdd/core/runtime.h"
+#include "ssdd/data/registry.h"
+#include "ssdd/data/views.h"
+#include "ssdd/distill/outer_step.h"
+#include "ssdd/distill/storage.h"
+#include "ssdd/distill/teacher_cache.h"
+#include "ssdd/io/atomic_file.h"
+#include "ssdd/io/image_grid.h"
+#include "ssdd/io/plot.h"
+#include "ssdd/io/run_log.h"
+#include "ssdd/teacher/teacher.h"
+#include "ssdd/train/checkpoint.h"
+#include "ssdd/train/progress.h"
+#include "ssdd/train/schedule.h"
+#include "ssdd/train/state.h"
+
+namespace ssdd::distill {
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolOptions, arch, size, max_steps, lr, momentum, weight_decay)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DistillConfig, teacher, data, data_dir, method, budget, iterations,
+                                                real_batch, lr, lr_end_factor, ridge, pool, views, image_bases,
+                                                rep_bases, base_scale, approx_hidden, approximation, random_bases,
+                                                pca_pool, approx_fit_steps, checkpoint_every, seed, threads, device)
+
+nlohmann::json DistillConfig::to_json() const { return *this; }
+
+DistillConfig DistillConfig::from_json(const nlohmann::json& j) {
+  return config_from_json<DistillConfig>(j, "distill config");
+}
+
+std::string DistillConfig::hash() const {
+  nlohmann::json j = to_json();
+  for (const char* k : {"threads", "device", "data_dir", "checkpoint_every"}) j.erase(k);
+  return hash_hex(j.dump());
+}
+
+std::vector<std::string> distill_presets() { return {"cpu", "quick", "paper"}; }
+
+DistillConfig distill_preset(const std::string& name) {
+  DistillConfig c;
+  if (name == "cpu") {
+    // Fashion-MNIST, budget 100, about 20 minutes on 2 cores (docs/distill.md).
+    c.iterations = 1000;
+    c.pool.max_steps = 200;
+    c.pool.size = 10;
+  } else if (name == "quick") {
+    c.iterations = 30;
+    c.real_batch = 64;
+    c.pool.size = 2;
+    c.pool.max_steps = 10;
+    c.pool.arch = "convnet:16-16-16";
+    c.image_bases = 16;
+    c.rep_bases = 8;
+    c.approx_fit_steps = 50;
+    c.checkpoint_every = 10;
+  } else if (name == "paper") {
+    // CIFAR-100 settings of the paper (SPEC 7): 30,000 iterations, real batch 1024,
+    // ConvNet 128-256-512, 4 rotations.
+    c.data = "cifar100";
+    c.iterations = 30000;
+    c.real_batch = 1024;
+    c.pool.arch = "convnet:128-256-512";
+    c.image_bases = 200;
+    c.rep_bases = 200;
+    c.approx_hidden = 4;
+    c.device = "cuda";
+    c.checkpoint_every = 1000;
+  } else {
+    throw ConfigError("--preset", "unknown distill preset '" + name + "' (known: cpu, quick, paper)");
+  }
+  return c;
+}
+
+namespace {
+
+void write_json(const std::string& path, const nlohmann::json& j) { io::write_file_atomic(path, j.dump(2) + "\n"); }
+
+// Teacher representations of every view of the source train split (cached on disk).
+std::vector<at::Tensor> view_representations(const teacher::Teacher& t, const DistillConfig& c,
+                                             const std::string& data, const data::ImageSet& train,
+                                             const std::vector<data::View>& views, c10::Device device) {
+  std::vector<at::Tensor> reps;
+  for (const auto& v : views) reps.push_back(teacher_representations(t, c.teacher, data, "train", train.images, v, device));
+  return reps;
+}
+
+// The starting distilled set of either method (SPEC 2 for krrst, SPEC 3-5 for ours).
+DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& splits,
+                         const std::vector<data::View>& views, const std::vector<at::Tensor>& reps,
+                         at::Generator& gen, c10::Device device, io::RunLog& log) {
+  const auto& train = splits.train;
+  const int64_t n = train.size();
+  const int64_t d = reps[0].size(1);
+  auto normalised = [&](const at::Tensor& index) {
+    return data::normalize(train.images.index_select(0, index), splits.norm);
+  };
+  if (c.method == "krrst") {
+    const int64_t m = c.budget;
+    if (m > n) throw ConfigError("--budget", "exceeds the " + std::to_string(n) + " source images");
+    const at::Tensor index = torch::randperm(n, gen, torch::kLong).slice(0, 0, m);
+    auto images = normalised(index).to(device).requires_grad_(true);
+    auto targets = reps[0].index_select(0, index).clone().to(device).requires_grad_(true);
+    DistilledSet set = DistilledSet::explicit_form(images, targets, {views.front()});
+    const auto report = set.storage();
+    log.say("distill: krrst stores " + std::to_string(m) + " images + targets = " +
+            std::to_string(report.total_floats()) + " floats (" + std::to_string(report.image_equivalents()) +
+            " image-equivalents; KRR-ST counts it as " + std::to_string(m) + " images)");
+    return set;
+  }
+  ParamSizes sizes;
+  sizes.channels = train.channels();
+  sizes.height = train.height();
+  sizes.width = train.width();
+  sizes.base_height = train.height() / c.base_scale;
+  sizes.base_width = train.width() / c.base_scale;
+  sizes.image_bases = c.image_bases;
+  sizes.rep_dim = d;
+  sizes.rep_bases = c.rep_bases;
+  sizes.views = static_cast<int64_t>(views.size());
+  sizes.approx_hidden = c.approx_hidden;
+  sizes.approximation = c.approximation && views.size() > 1;
+  const int64_t m = max_images_within_budget(sizes, c.budget);
+  log.say("distill: ours stores m = " + std::to_string(m) + " images within a budget of " + std::to_string(c.budget) +
+          ":\n" + parameterized_storage(sizes, m).table());
+  const at::Tensor order = torch::randperm(n, gen, torch::kLong);
+  const at::Tensor pool_index = order.slice(0, 0, std::min(n, std::max(c.pca_pool, m)));
+  const at::Tensor init_index = pool_index.slice(0, 0, m);
+  ParameterizationInit init;
+  init.image_bases = c.image_bases;
+  init.rep_bases = c.rep_bases;
+  init.base_scale = c.base_scale;
+  init.random = c.random_bases;
+  const at::Tensor pool_reps = reps[0].index_select(0, pool_index);
+  ParameterizedSet param = init_parameterized(normalised(pool_index), pool_reps,
+                                              torch::arange(m, torch::kLong), init, c.seed);
+  // Coefficients of each view's real representations in the representation basis.
+  const Pca rep_basis{param.rep_bases.detach(), param.rep_mean};
+  auto coeffs_of_view = [&](size_t v, const at::Tensor& index) { return project(reps[v].index_select(0, index), rep_basis); };
+  ApproximationNets approx{nullptr};
+  if (sizes.approximation) {
+    approx = ApproximationNets(sizes.views, c.rep_bases, c.approx_hidden);
+    std::vector<at::Tensor> targets;
+    for (size_t v = 1; v < views.size(); ++v) targets.push_back(coeffs_of_view(v, pool_index));
+    ApproximationFitOptions fit;
+    fit.steps = c.approx_fit_steps;
+    fit.seed = c.seed;
+    const auto mse = fit_approximation(approx, coeffs_of_view(0, pool_index), targets, fit);
+    std::ostringstream line;
+    line << "distill: approximation networks pre-fitted on " << pool_index.size(0) << " real images, MSE per view:";
+    for (double e : mse) line << " " << e;
+    log.say(line.str());
+  } else if (views.size() > 1) {
+    // Ablation: every view's target stored, initialised from the teacher.
+    std::vector<at::Tensor> all;
+    for (size_t v = 0; v < views.size(); ++v) all.push_back(coeffs_of_view(v, init_index));
+    param.rep_coeffs = torch::cat(all).detach().requires_grad_(true);
+  }
+  auto to_device = [&](at::Tensor& t, bool trainable) { t = t.detach().to(device).requires_grad_(trainable); };
+  to_device(param.image_bases, true);
+  to_device(param.image_coeffs, true);
+  to_device(param.rep_bases, true);
+  to_device(param.rep_coeffs, true);
+  to_device(param.image_mean, false);
+  to_device(param.rep_mean, false);
+  if (approx) approx->to(device);
+  return DistilledSet::parameterized_form(std::move(param), approx, views);
+}
+
+// Grid of the decoded images (pixel space), one row per view for `ours`.
+void write_image_grid(const std::string& path, DistilledSet& set, const data::Normalization& norm, int64_t per_row) {
+  torch::NoGradGuard no_grad;
+  const int64_t m = std::min<int64_t>(set.size(), per_row);
+  const at::Tensor images = set.images().slice(0, 0, m).to(torch::kCPU);
+  std::vector<at::Tensor> rows;
+  std::vector<std::string> labels;
+  for (const auto& v : set.view_list()) {
+    rows.push_back(data::apply_view(images, v));
+    labels.push_back(v.name());
+  }
+  at::Tensor x = torch::cat(rows);
+  const auto c = x.size(1);
+  const auto shape = std::vector<int64_t>{1, c, 1, 1};
+  const auto mean = torch::tensor(norm.mean.size() == 1 ? std::vector<float>(c, norm.mean[0]) : norm.mean).view(shape);
+  const auto std = torch::tensor(norm.std.size() == 1 ? std::vector<float>(c, norm.std[0]) : norm.std).view(shape);
+  x = (x * std + mean).clamp(0, 1).mul(255).round().to(torch::kUInt8).contiguous();
+  io::GridOptions grid;
+  grid.columns = static_cast<int>(m);
+  grid.scale = x.size(2) < 48 ? 2 : 1;
+  grid.row_labels = labels;
+  io::write_image_grid(path, x.data_ptr<uint8_t>(), static_cast<int>(x.size(0)), static_cast<int>(c),
+                       static_cast<int>(x.size(2)), static_cast<int>(x.size(3)), grid);
+}
+
+}  // namespace
+
+DistillResult run_distill(const DistillConfig& config, const std::string& out_dir, bool resume) {
+  if (config.method != "ours" && config.method != "krrst")
+    throw ConfigError("--method", "expected ours or krrst, found '" + config.method + "'");
+  if (config.teacher.empty()) throw ConfigError("--teacher", "a teacher folder is required");
+  if (config.iterations < 1) throw ConfigError("--iterations", "must be at least 1");
+  io::make_dirs(out_dir);
+  io::RunLog log(out_dir + "/log");
+  const int threads = set_threads(config.threads);
+  const c10::Device device = parse_device(config.device);
+  seed_everything(config.seed);
+  write_json(out_dir + "/config.json", config.to_json());
+  log.say("distill: " + config.to_json().dump());
+  log.say("distill: " + std::to_string(threads) + " thread(s), device " + device.str());
+
+  const teacher::Teacher t = teacher::load_teacher(config.teacher, device);
+  const std::string data_name = config.data.empty() ? t.data : config.data;
+  data::LoadOptions load;
+  load.data_dir = config.data_dir;
+  const data::DatasetSplits splits = data::load_dataset(data_name, load);
+  const auto views = config.method == "krrst" ? data::parse_views("rot0") : data::parse_views(config.views);
+  const auto reps = view_representations(t, config, data_name, splits.train, views, device);
+
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(config.seed);
+  DistilledSet set = initial_set(config, splits, views, reps, gen, device, log);
+  set.meta = {{"method", config.method},  {"budget", config.budget},     {"data", data_name},
+              {"teacher_id", t.id},       {"teacher_arch", t.arch},      {"rep_dim", t.feature_dim},
+              {"norm_mean", splits.norm.mean}, {"norm_std", splits.norm.std},
+              {"shape", {splits.train.channels(), splits.train.height(), splits.train.width()}},
+              {"m", set.size()},          {"config_hash", config.hash()}};
+  torch::optim::AdamW optimizer(set.parameters(), torch::optim::AdamWOptions(config.lr).weight_decay(0.0));
+  ModelPool pool(config.pool, t.shape, t.feature_dim, device, config.seed + 1);
+
+  const std::string ckpt_dir = out_dir + "/checkpoints";
+  std::vector<double> losses;
+  int64_t start = 0;
+  double previous_seconds = 0;
+  std::string note;
+  auto checkpoint = resume ? train::load_checkpoint(ckpt_dir, &note) : std::nullopt;
+  if (checkpoint) {
+    if (checkpoint->meta.value("config_hash", "") != config.hash())
+      throw ConfigError(ckpt_dir, "the checkpoint belongs to another configuration; use a new output folder");
+    {
+      torch::NoGradGuard no_grad;
+      const auto params = set.parameters();
+      for (size_t i = 0; i < params.size(); ++i) params[i].copy_(checkpoint->tensors.at("set." + std::to_string(i)));
+    }
+    train::load_optimizer_state(optimizer, checkpoint->tensors.at("optimizer"));
+    pool.load_state(checkpoint->tensors, ckpt_dir);
+    gen.set_state(checkpoint->tensors.at("generator"));
+    start = checkpoint->meta.at("iteration");
+    losses = checkpoint->meta.at("loss").get<std::vector<double>>();
+    previous_seconds = checkpoint->meta.at("seconds");
+    log.say("distill: " + note + " at iteration " + std::to_string(start));
+  } else {
+    torch::NoGradGuard no_grad;
+    log.say("distill: staggering the pool (" + std::to_string(config.pool.size) + " models, up to " +
+            std::to_string(config.pool.max_steps) + " steps each)");
+    const at::Tensor x = set.view_images(), y = set.view_targets();
+    torch::AutoGradMode grad(true);  // the pool trains with gradients of its own
+    pool.stagger(x, y, gen);
+  }
+
+  const auto& train = splits.train;
+  const int64_t n_real = std::min(config.real_batch, train.size());
+  train::Progress progress("distill " + config.method, config.iterations, "it/s", start);
+  progress.set_log([&](const std::string& line) { log.line(line); });
+  const auto started = std::chrono::steady_clock::now();
+  auto save_checkpoint = [&](int64_t iteration) {
+    train::Checkpoint c;
+    const auto params = set.parameters();
+    for (size_t i = 0; i < params.size(); ++i) c.tensors["set." + std::to_string(i)] = params[i].detach();
+    c.tensors["optimizer"] = train::optimizer_state(optimizer);
+    for (auto& [k, v] : pool.state()) c.tensors[k] = v;
+    c.tensors["generator"] = gen.get_state();
+    const double seconds = previous_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    c.meta = {{"iteration", iteration}, {"loss", losses}, {"seconds", seconds}, {"config_hash", config.hash()}};
+    train::save_checkpoint(ckpt_dir, c);
+  };
+  at::Tensor views_real_targets;
+  for (int64_t it = start; it < config.iterations; ++it) {
+    for (auto& group : optimizer.param_groups())
+      group.options().set_lr(train::linear_decay(it, config.iterations, config.lr, config.lr_end_factor));
+    // A real batch with every predefined view, targets from the teacher cache.
+    const at::Tensor index = torch::randint(0, train.size(), {n_real}, gen, torch::kLong);
+    RealBatch real;
+    real.images = data::apply_views(data::normalize(train.images.index_select(0, index).to(device), splits.norm), views);
+    std::vector<at::Tensor> targets;
+    for (const auto& r : reps) targets.push_back(r.index_select(0, index));
+    real.targets = torch::cat(targets).to(device);
+    const at::Tensor loss = outer_step(set, pool, real, optimizer, config.ridge, gen, it);
+    const double value = loss.item<double>();
+    if (!std::isfinite(value)) {
+      throw NumericsError("distill", it, "the outer loss became " + std::to_string(value) +
+                                             "; the last good checkpoint is kept in " + ckpt_dir);
+    }
+    losses.push_back(value);
+    progress.update(it + 1, [&] {
+      char text[64];
+      std::snprintf(text, sizeof text, "loss %.5f | m %lld", value, static_cast<long long>(set.size()));
+      return std::string(text);
+    });
+    if ((it + 1) % config.checkpoint_every == 0 && it + 1 < config.iterations) save_checkpoint(it + 1);
+  }
+  progress.finish("done");
+  save_checkpoint(config.iterations);
+
+  const double seconds = previous_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const StorageReport storage = set.storage();
+  set.meta["storage"] = storage.to_json();
+  if (config.method == "ours" && storage.image_equivalents() > static_cast<double>(config.budget) + 1e-9)
+    throw Error("distill: the set takes " + std::to_string(storage.image_equivalents()) + " images, over the budget");
+  set.save(out_dir + "/distilled.pt");
+  log.say("distill: storage\n" + storage.table());
+
+  std::string csv = "iteration,loss\n";
+  for (size_t i = 0; i < losses.size(); ++i) csv += std::to_string(i + 1) + "," + std::to_string(losses[i]) + "\n";
+  io::write_file_atomic(out_dir + "/loss.csv", csv);
+  io::LinePlot plot;
+  plot.title = "outer loss (" + config.method + ", budget " + std::to_string(config.budget) + ")";
+  plot.x_label = "iteration";
+  plot.y_label = "KRR loss";
+  plot.log_y = true;
+  plot.add_series(config.method, losses);
+  plot.save(out_dir + "/loss.png");
+  write_image_grid(out_dir + "/images.png", set, splits.norm, 10);
+
+  DistillResult result;
+  result.loss = losses;
+  result.images = set.size();
+  result.seconds = seconds;
+  result.iterations_per_second = config.iterations / std::max(seconds, 1e-9);
+  write_json(out_dir + "/metrics.json",
+             {{"loss", losses},
+              {"final_loss", losses.empty() ? 0.0 : losses.back()},
+              {"m", set.size()},
+              {"seconds", seconds},
+              {"iterations_per_second", result.iterations_per_second},
+              {"storage", storage.to_json()},
+              {"threads", threads}});
+  return result;
+}
+
+}  // namespace ssdd::distill

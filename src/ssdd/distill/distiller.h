@@ -1,0 +1,62 @@
+// `ssdd distill`: the whole distillation run for either method.
+//   krrst  KRR-ST (Lee et al., 2024): free images and targets, m = budget.
+//   ours   Yu, Yao & Chiu (2025): parameterization + predefined views + approximation
+//          networks, m derived from the budget by exact storage accounting.
+// Output folder: distilled.pt, config.json, log, metrics.json, loss.csv, loss.png,
+// images.png (decoded images; with their views for `ours`), checkpoints/.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ssdd/distill/model_pool.h"
+
+namespace ssdd::distill {
+
+struct DistillConfig {
+  std::string teacher;            // teacher folder
+  std::string data;               // source data set; empty: the teacher's
+  std::string data_dir;
+  std::string method = "ours";    // ours | krrst
+  int64_t budget = 100;           // N, in images
+  int64_t iterations = 1000;
+  int64_t real_batch = 256;       // KRR-ST: 1024
+  double lr = 1e-3;               // AdamW, decayed linearly to lr * lr_end_factor
+  double lr_end_factor = 1e-3;
+  double ridge = 1e-6;            // lambda = ridge * trace(K_ss)
+  PoolOptions pool;
+  // ours
+  std::string views = "rot0,rot90,rot180,rot270";
+  int64_t image_bases = 64;       // k_x
+  int64_t rep_bases = 32;         // k_y
+  int64_t base_scale = 2;         // image bases stored at H/s x W/s
+  int64_t approx_hidden = 16;
+  bool approximation = true;      // false: store every view's targets (ablation)
+  bool random_bases = false;      // ablation: random instead of PCA bases
+  int64_t pca_pool = 10000;       // real images the bases are fitted on
+  int64_t approx_fit_steps = 500; // pre-fit of q_t on real data
+  // shared
+  int64_t checkpoint_every = 100;
+  uint64_t seed = 0;
+  int threads = 0;
+  std::string device = "cpu";
+
+  nlohmann::json to_json() const;
+  static DistillConfig from_json(const nlohmann::json& j);  // unknown keys -> ConfigError
+  std::string hash() const;
+};
+
+DistillConfig distill_preset(const std::string& name);  // "cpu", "quick", "paper"
+std::vector<std::string> distill_presets();
+
+struct DistillResult {
+  std::vector<double> loss;  // per iteration
+  int64_t images = 0;        // m
+  double seconds = 0;
+  double iterations_per_second = 0;
+};
+
+DistillResult run_distill(const DistillConfig& config, const std::string& out_dir, bool resume);
+
+}  // namespace ssdd::distill

@@ -1,0 +1,96 @@
+// SPEC section 2, step 1 (sampling) and step 7 (inner update, re-initialisation).
+#include "ssdd/distill/model_pool.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "ssdd/core/error.h"
+#include "ssdd/models/zoo.h"
+#include "ssdd/train/state.h"
+
+namespace ssdd::distill {
+
+ModelPool::ModelPool(const PoolOptions& options, const models::ImageShape& shape, int64_t target_dim,
+                     c10::Device device, uint64_t seed)
+    : options_(options),
+      shape_(shape),
+      target_dim_(target_dim),
+      device_(device),
+      init_gen_(at::make_generator<at::CPUGeneratorImpl>(seed)) {
+  if (options.size < 1) throw ConfigError("--pool-size", "must be at least 1");
+  if (options.max_steps < 2) throw ConfigError("--pool-steps", "must be at least 2");
+  members_.resize(static_cast<size_t>(options.size));
+  for (auto& m : members_) reinitialise(m);
+}
+
+void ModelPool::reinitialise(Member& m) {
+  // LibTorch initialises modules from the global generator; seed it from the pool's
+  // own generator so weights depend only on the pool's history.
+  const auto seed = static_cast<uint64_t>(
+      torch::randint(0, std::numeric_limits<int64_t>::max(), {1}, init_gen_, torch::kLong).item<int64_t>());
+  torch::manual_seed(seed);
+  m.encoder = models::make_encoder_from_spec(options_.arch, shape_);
+  m.head = torch::nn::Linear(m.encoder->feature_dim(), target_dim_);
+  m.encoder->to(device_);
+  m.head->to(device_);
+  auto params = m.encoder->parameters();
+  for (const auto& p : m.head->parameters()) params.push_back(p);
+  m.optimizer = std::make_unique<torch::optim::SGD>(
+      params, torch::optim::SGDOptions(options_.lr).momentum(options_.momentum).weight_decay(options_.weight_decay));
+  m.age = 0;
+}
+
+void ModelPool::train_step(Member& m, const at::Tensor& x, const at::Tensor& y) {
+  m.encoder->train();
+  m.optimizer->zero_grad();
+  const auto prediction = m.head->forward(m.encoder->features(x.detach()));
+  torch::mse_loss(prediction, y.detach()).backward();
+  m.optimizer->step();
+  ++m.age;
+}
+
+void ModelPool::stagger(const at::Tensor& x, const at::Tensor& y, at::Generator& gen) {
+  for (auto& m : members_) {
+    const int64_t steps = torch::randint(1, options_.max_steps, {1}, gen, torch::kLong).item<int64_t>();
+    for (int64_t s = 0; s < steps; ++s) train_step(m, x, y);
+  }
+}
+
+int64_t ModelPool::sample(at::Generator& gen) const {
+  return torch::randint(0, size(), {1}, gen, torch::kLong).item<int64_t>();
+}
+
+void ModelPool::inner_step(int64_t i, const at::Tensor& x, const at::Tensor& y) {
+  Member& m = members_.at(static_cast<size_t>(i));
+  if (m.age >= options_.max_steps) reinitialise(m);
+  else train_step(m, x, y);
+}
+
+io::TensorMap ModelPool::state() const {
+  io::TensorMap out;
+  std::vector<int64_t> ages;
+  for (size_t i = 0; i < members_.size(); ++i) {
+    const std::string prefix = "pool." + std::to_string(i) + ".";
+    for (auto& [k, v] : train::module_state(*members_[i].encoder, prefix + "encoder.")) out[k] = v;
+    for (auto& [k, v] : train::module_state(*members_[i].head, prefix + "head.")) out[k] = v;
+    out[prefix + "optimizer"] = train::optimizer_state(*members_[i].optimizer);
+    ages.push_back(members_[i].age);
+  }
+  out["pool.ages"] = torch::tensor(ages, torch::kLong);
+  out["pool.init_generator"] = init_gen_.get_state();
+  return out;
+}
+
+void ModelPool::load_state(const io::TensorMap& state, const std::string& source) {
+  const auto ages = state.at("pool.ages");
+  if (ages.numel() != size()) throw DataError(source, std::to_string(size()) + " pool models", std::to_string(ages.numel()));
+  for (size_t i = 0; i < members_.size(); ++i) {
+    const std::string prefix = "pool." + std::to_string(i) + ".";
+    train::load_module_state(*members_[i].encoder, state, source, prefix + "encoder.");
+    train::load_module_state(*members_[i].head, state, source, prefix + "head.");
+    train::load_optimizer_state(*members_[i].optimizer, state.at(prefix + "optimizer"));
+    members_[i].age = ages[static_cast<int64_t>(i)].item<int64_t>();
+  }
+  init_gen_.set_state(state.at("pool.init_generator"));
+}
+
+}  // namespace ssdd::distill

@@ -1,0 +1,66 @@
+// The pool of inner models of SPEC section 2: M feature extractors, each with a linear
+// head to the target dimension, trained online on the current distilled set by
+// full-batch gradient descent, and re-initialised after Z steps. Ages are staggered at
+// the start so that the outer step always sees models at every stage of training.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <ATen/core/Generator.h>
+#include <c10/core/Device.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/optim/sgd.h>
+
+#include "ssdd/io/tensor_archive.h"
+#include "ssdd/models/encoder.h"
+
+namespace ssdd::distill {
+
+struct PoolOptions {
+  std::string arch = "convnet:64-64-64";  // KRR-ST: ConvNet-3 with batch norm
+  int64_t size = 10;                      // M
+  int64_t max_steps = 1000;               // Z
+  double lr = 0.1;
+  double momentum = 0.9;
+  double weight_decay = 1e-3;
+};
+
+class ModelPool {
+ public:
+  ModelPool(const PoolOptions& options, const models::ImageShape& shape, int64_t target_dim, c10::Device device,
+            uint64_t seed);
+
+  // Staggered start: model i is trained for a random 1..Z-1 steps on (x, y).
+  void stagger(const at::Tensor& x, const at::Tensor& y, at::Generator& gen);
+  int64_t sample(at::Generator& gen) const;
+  models::EncoderImpl& features(int64_t i) { return *members_[i].encoder; }
+  // One full-batch step of model i on detached (x, y) in train mode; a model that has
+  // reached Z steps is re-initialised instead (and its age reset: [decision], KRR-ST
+  // never resets the counter, which re-initialises it at every later update).
+  void inner_step(int64_t i, const at::Tensor& x, const at::Tensor& y);
+  int64_t age(int64_t i) const { return members_[i].age; }
+  int64_t size() const { return static_cast<int64_t>(members_.size()); }
+  int64_t feature_dim() const { return members_.front().encoder->feature_dim(); }
+
+  io::TensorMap state() const;                       // weights, optimiser state, ages, init RNG
+  void load_state(const io::TensorMap& state, const std::string& source);
+
+ private:
+  struct Member {
+    models::Encoder encoder;
+    torch::nn::Linear head{nullptr};
+    std::unique_ptr<torch::optim::SGD> optimizer;
+    int64_t age = 0;
+  };
+  void reinitialise(Member& m);
+  void train_step(Member& m, const at::Tensor& x, const at::Tensor& y);
+
+  PoolOptions options_;
+  models::ImageShape shape_;
+  int64_t target_dim_;
+  c10::Device device_;
+  at::Generator init_gen_;  // fresh weights come from here, so a resume re-creates them
+  std::vector<Member> members_;
+};
+
+}  // namespace ssdd::distill

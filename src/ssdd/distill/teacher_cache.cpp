@@ -1,0 +1,128 @@
+#include "ssdd/distill/teacher_cache.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "ssdd/core/error.h"
+#include "ssdd/core/hash.h"
+#include "ssdd/evaluate/linear_probe.h"
+#include "ssdd/io/atomic_file.h"
+#include "ssdd/io/tensor_archive.h"
+
+namespace ssdd::distill {
+namespace {
+
+// A file-name-safe form of a data set or split name. Names such as "folder:/data/pets"
+// lose characters here, so those get a hash of the original appended: two names that
+// sanitise alike still get different files. Plain names stay readable.
+std::string file_part(const std::string& name) {
+  std::string out;
+  bool changed = name.empty();
+  for (char c : name) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-';
+    out += ok ? c : '_';
+    changed |= !ok;
+  }
+  constexpr size_t kMaxLength = 80;  // long folder paths would exceed NAME_MAX
+  if (out.size() > kMaxLength) {
+    out.resize(kMaxLength);
+    changed = true;
+  }
+  if (changed) out += "_" + hash_hex(name).substr(0, 8);
+  return out;
+}
+
+// Cheap identity of an image set: the exact bytes of the first and last images plus
+// every image's byte sum in order, so edits, truncation and reordering are all seen
+// without hashing the whole set byte by byte.
+std::string images_fingerprint(const at::Tensor& images) {
+  const int64_t n = images.size(0);
+  if (n == 0) return "empty";
+  auto bytes_of = [](const at::Tensor& t) {
+    const auto c = t.contiguous();
+    return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), static_cast<size_t>(c.numel()));
+  };
+  const auto sums = images.reshape({n, -1}).sum(1, /*keepdim=*/false, torch::kLong).contiguous();
+  const std::string sum_bytes(reinterpret_cast<const char*>(sums.data_ptr<int64_t>()),
+                              static_cast<size_t>(n) * sizeof(int64_t));
+  return hash_hex(bytes_of(images[0]) + bytes_of(images[n - 1]) + sum_bytes);
+}
+
+std::string cache_key(const teacher::Teacher& teacher, const std::string& data, const std::string& split,
+                      const at::Tensor& images, const data::View& view) {
+  std::ostringstream key;
+  key << "ssdd teacher reps v1\nteacher=" << teacher.id << "\ndata=" << data << "\nsplit=" << split
+      << "\nview=" << view.name() << "\nn=" << images.size(0) << "\nshape=" << images.size(1) << "x"
+      << images.size(2) << "x" << images.size(3) << "\nimages=" << images_fingerprint(images) << "\n";
+  return key.str();
+}
+
+// The cached reps when the file exists and matches `key`; an undefined tensor otherwise.
+// A corrupt or foreign file is treated as absent: the cache is rebuilt, never trusted.
+at::Tensor load_cached(const std::string& path, const std::string& key, int64_t n) {
+  if (!io::file_exists(path)) return {};
+  try {
+    const auto tensors = io::load_tensors(path);
+    const auto k = tensors.find("__key__"), r = tensors.find("reps");
+    if (k == tensors.end() || r == tensors.end() || io::tensor_to_text(k->second) != key) return {};
+    if (r->second.dim() != 2 || r->second.size(0) != n) return {};
+    return r->second.to(torch::kFloat);
+  } catch (const Error&) {
+    return {};
+  } catch (const c10::Error&) {
+    return {};
+  }
+}
+
+}  // namespace
+
+at::Tensor teacher_representations(const teacher::Teacher& teacher, const std::string& teacher_dir,
+                                   const std::string& data, const std::string& split, const at::Tensor& images_u8,
+                                   const data::View& view, c10::Device device, int64_t batch_size) {
+  if (!teacher.encoder) throw Error("teacher representations: the teacher has no encoder");
+  if (!images_u8.defined() || images_u8.dim() != 4 || images_u8.scalar_type() != torch::kUInt8 ||
+      !images_u8.device().is_cpu())
+    throw Error("teacher representations: images must be uint8 N x C x H x W on the CPU");
+  if (batch_size < 1) throw ConfigError("teacher representations", "batch size must be positive");
+
+  const std::string folder = teacher_dir + "/reps";
+  const std::string path = folder + "/" + file_part(data) + "-" + file_part(split) + "-" + view.name() + ".pt";
+  const std::string key = cache_key(teacher, data, split, images_u8, view);
+  const int64_t n = images_u8.size(0);
+  if (auto cached = load_cached(path, key, n); cached.defined()) return cached;
+
+  std::cerr << "teacher reps: computing " << data << " " << split << " " << view.name() << " (" << n
+            << " images) ..." << std::flush;
+  const auto start = std::chrono::steady_clock::now();
+  auto& encoder = *teacher.encoder;
+  const bool was_training = encoder.is_training();
+  encoder.eval();
+  // The view is applied after normalisation: rotations and flips only move pixels and the
+  // normalisation is per channel, so the order does not matter and no viewed uint8 copy
+  // of the whole split is needed.
+  const auto reps = evaluate::extract_features(
+      [&](const at::Tensor& x) { return encoder.features(data::apply_view(x, view)); }, images_u8, teacher.norm,
+      batch_size, device);
+  encoder.train(was_training);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  char took[32];
+  std::snprintf(took, sizeof took, " %.1f s", seconds);
+  std::cerr << took << "\n" << std::flush;
+
+  const auto result = reps.to(torch::kFloat).contiguous();
+  // A teacher folder that cannot be written (read-only) only costs recomputation next time.
+  try {
+    io::make_dirs(folder);
+    io::save_tensors(path, {{"reps", result}, {"__key__", io::text_to_tensor(key)}});
+  } catch (const IoError& e) {
+    std::cerr << "ssdd: warning: could not cache teacher representations: " << e.what() << "\n";
+  }
+  return result;
+}
+
+}  // namespace ssdd::distill

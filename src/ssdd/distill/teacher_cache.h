@@ -1,0 +1,22 @@
+// Teacher representations of a whole source split under each predefined view, computed
+// once and cached on disk next to the teacher (SPEC section 4):
+//   <teacher_dir>/reps/<data>-<split>-<view>.pt   {"reps": n x d, "__key__": text}
+// The key (teacher id, data set, split, view, image count) is checked on load, so a
+// stale file is recomputed, never trusted.
+#pragma once
+#include <string>
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include "ssdd/data/views.h"
+#include "ssdd/teacher/teacher.h"
+
+namespace ssdd::distill {
+
+// images_u8: the split's uint8 images (N x C x H x W, CPU). Returns float n x d on CPU.
+at::Tensor teacher_representations(const teacher::Teacher& teacher, const std::string& teacher_dir,
+                                   const std::string& data, const std::string& split, const at::Tensor& images_u8,
+                                   const data::View& view, c10::Device device, int64_t batch_size = 512);
+
+}  // namespace ssdd::distill
