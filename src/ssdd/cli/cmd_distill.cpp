@@ -6,6 +6,7 @@
 #include "ssdd/cli/overrides.h"
 #include "ssdd/distill/distilled_set.h"
 #include "ssdd/distill/distiller.h"
+#include "ssdd/io/json_file.h"
 
 namespace ssdd::cli {
 
@@ -13,7 +14,7 @@ void add_distill_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("distill", "Distil a source data set into a small synthetic set (ours or krrst)");
   struct State {
     std::string preset = "cpu";
-    std::string out;
+    std::string out, config_file;
     bool resume = false;
     Overrides<distill::DistillConfig> overrides;
   };
@@ -22,9 +23,11 @@ void add_distill_command(CLI::App& app, Action& action) {
   cmd->add_option("--out", s->out, "Output folder (distilled.pt, metrics.json, loss.csv/png, images.png, log)")
       ->required();
   cmd->add_flag("--resume", s->resume, "Continue a killed run from its last checkpoint in --out");
+  cmd->add_option("--config", s->config_file, "A JSON config (e.g. a run's config.json) instead of a preset")
+      ->check(CLI::ExistingFile);
   using C = distill::DistillConfig;
   auto& o = s->overrides;
-  o.add(*cmd, "--teacher", &C::teacher, "Teacher folder (from `ssdd teacher`)")->required();
+  o.add(*cmd, "--teacher", &C::teacher, "Teacher folder (from `ssdd teacher`)");
   o.add(*cmd, "--method", &C::method, "ours (the paper) or krrst (the prior work)");
   o.add(*cmd, "--data", &C::data, "Source data set (default: the teacher's)");
   o.add(*cmd, "--data-dir", &C::data_dir, "Folder holding the data set's files");
@@ -40,6 +43,10 @@ void add_distill_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--approx-hidden", &C::approx_hidden, "Hidden width of each approximation network (ours)");
   o.add(*cmd, "--approximation", &C::approximation, "Use approximation networks (false: store every view's targets)");
   o.add(*cmd, "--random-bases", &C::random_bases, "Ablation: random orthonormal bases instead of PCA");
+  o.add(*cmd, "--pca-pool", &C::pca_pool, "Real images the PCA bases are fitted on (ours)");
+  o.add(*cmd, "--pool-arch", &C::pool, &distill::PoolOptions::arch, "Inner model spec, e.g. convnet:64-64-64");
+  o.add(*cmd, "--pool-size", &C::pool, &distill::PoolOptions::size, "Models in the pool (M)");
+  o.add(*cmd, "--pool-steps", &C::pool, &distill::PoolOptions::max_steps, "Steps before a pool model is reset (Z)");
   o.add(*cmd, "--checkpoint-every", &C::checkpoint_every, "Iterations between checkpoints");
   o.add(*cmd, "--seed", &C::seed, "Random seed");
   o.add(*cmd, "--threads", &C::threads, "CPU threads (0 = all cores)");
@@ -47,7 +54,10 @@ void add_distill_command(CLI::App& app, Action& action) {
   cmd->footer("Presets: cpu (Fashion-MNIST, budget 100, 2 cores), quick (smoke test), paper (CIFAR-100, GPU).");
   cmd->callback([s, &action] {
     action = [s] {
-      distill::DistillConfig config = distill::distill_preset(s->preset);
+      distill::DistillConfig config =
+          s->config_file.empty()
+              ? distill::distill_preset(s->preset)
+              : distill::DistillConfig::from_json(io::parse_json_file(s->config_file));
       s->overrides.apply(config);
       distill::run_distill(config, s->out, s->resume);
     };

@@ -21,6 +21,16 @@ class Overrides {
     setters_.emplace_back(option, [scratch = scratch_, field](Config& c) { c.*field = scratch.get()->*field; });
     return option;
   }
+  // A field of a nested struct, e.g. &DistillConfig::pool, &PoolOptions::arch.
+  template <class Inner, class T>
+  CLI::Option* add(CLI::App& app, const std::string& flag, Inner Config::*outer, T Inner::*field,
+                   const std::string& help) {
+    CLI::Option* option = app.add_option(flag, (scratch_.get()->*outer).*field, help);
+    setters_.emplace_back(option, [scratch = scratch_, outer, field](Config& c) {
+      (c.*outer).*field = (scratch.get()->*outer).*field;
+    });
+    return option;
+  }
   void apply(Config& config) const {
     for (const auto& [option, set] : setters_)
       if (option->count() > 0) set(config);

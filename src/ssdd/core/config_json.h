@@ -11,6 +11,10 @@
 
 namespace ssdd {
 
+// GCC 12 reports a false -Wmaybe-uninitialized inside nlohmann's defaulted from_json for
+// structs holding strings; the struct is fully default-constructed first.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 template <class Config>
 Config config_from_json(const nlohmann::json& j, const std::string& where) {
   if (!j.is_object()) throw ConfigError(where, "expected an object of settings, found " + j.dump());
@@ -23,5 +27,6 @@ Config config_from_json(const nlohmann::json& j, const std::string& where) {
     throw ConfigError(where, std::string("bad value: ") + e.what());
   }
 }
+#pragma GCC diagnostic pop
 
 }  // namespace ssdd

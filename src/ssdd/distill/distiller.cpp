@@ -16,6 +16,7 @@
 #include "ssdd/distill/storage.h"
 #include "ssdd/distill/teacher_cache.h"
 #include "ssdd/io/atomic_file.h"
+#include "ssdd/io/json_file.h"
 #include "ssdd/io/image_grid.h"
 #include "ssdd/io/plot.h"
 #include "ssdd/io/run_log.h"
@@ -83,8 +84,6 @@ DistillConfig distill_preset(const std::string& name) {
 }
 
 namespace {
-
-void write_json(const std::string& path, const nlohmann::json& j) { io::write_file_atomic(path, j.dump(2) + "\n"); }
 
 // Teacher representations of every view of the source train split (cached on disk).
 std::vector<at::Tensor> view_representations(const teacher::Teacher& t, const DistillConfig& c,
@@ -214,7 +213,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   const int threads = set_threads(config.threads);
   const c10::Device device = parse_device(config.device);
   seed_everything(config.seed);
-  write_json(out_dir + "/config.json", config.to_json());
+  io::write_json_file(out_dir + "/config.json", config.to_json());
   log.say("distill: " + config.to_json().dump());
   log.say("distill: " + std::to_string(threads) + " thread(s), device " + device.str());
 
@@ -335,7 +334,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   result.images = set.size();
   result.seconds = seconds;
   result.iterations_per_second = config.iterations / std::max(seconds, 1e-9);
-  write_json(out_dir + "/metrics.json",
+  io::write_json_file(out_dir + "/metrics.json",
              {{"loss", losses},
               {"final_loss", losses.empty() ? 0.0 : losses.back()},
               {"m", set.size()},

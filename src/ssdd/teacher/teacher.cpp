@@ -11,6 +11,7 @@
 #include "ssdd/data/ssl_augment.h"
 #include "ssdd/evaluate/linear_probe.h"
 #include "ssdd/io/atomic_file.h"
+#include "ssdd/io/json_file.h"
 #include "ssdd/io/plot.h"
 #include "ssdd/io/run_log.h"
 #include "ssdd/io/tensor_archive.h"
@@ -74,12 +75,6 @@ TeacherConfig teacher_preset(const std::string& name) {
   return c;
 }
 
-namespace {
-
-void write_json(const std::string& path, const nlohmann::json& j) { io::write_file_atomic(path, j.dump(2) + "\n"); }
-
-}  // namespace
-
 TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_dir, bool resume) {
   if (config.optimizer != "lars" && config.optimizer != "sgd")
     throw ConfigError("teacher --optimizer", "expected lars or sgd, found '" + config.optimizer + "'");
@@ -89,7 +84,7 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
   const int threads = set_threads(config.threads);
   const c10::Device device = parse_device(config.device);
   seed_everything(config.seed);
-  write_json(out_dir + "/config.json", config.to_json());
+  io::write_json_file(out_dir + "/config.json", config.to_json());
   log.say("teacher: " + config.to_json().dump());
   log.say("teacher: " + std::to_string(threads) + " thread(s), device " + device.str());
 
@@ -156,7 +151,7 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
       {"id", config.hash()},
       {"feature_dim", model->backbone->feature_dim()},
       {"projector", config.projector}};
-  write_json(out_dir + "/teacher.json", meta);
+  io::write_json_file(out_dir + "/teacher.json", meta);
 
   log.say("teacher: linear probe on " + config.data + " (" + std::to_string(config.probe_epochs) + " epochs)");
   auto features = [&](const at::Tensor& x) { return model->backbone->features(x); };
@@ -183,7 +178,7 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
                                   {"train_seconds", trained.seconds},
                                   {"threads", threads},
                                   {"resumed_from_epoch", trained.resumed_from_epoch}};
-  write_json(out_dir + "/metrics.json", metrics);
+  io::write_json_file(out_dir + "/metrics.json", metrics);
   io::LinePlot plot;
   plot.title = "Barlow Twins loss (" + config.arch + " on " + config.data + ")";
   plot.x_label = "epoch";
@@ -201,12 +196,7 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
 
 Teacher load_teacher(const std::string& dir, c10::Device device) {
   const std::string meta_path = dir + "/teacher.json";
-  nlohmann::json meta;
-  try {
-    meta = nlohmann::json::parse(io::read_file(meta_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw DataError(meta_path, "teacher metadata (JSON)", e.what());
-  }
+  const nlohmann::json meta = io::parse_json_file(meta_path);
   Teacher t;
   try {
     t.arch = meta.at("arch");

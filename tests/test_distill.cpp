@@ -1,0 +1,203 @@
+#include <gtest/gtest.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "ssdd/core/error.h"
+#include "ssdd/distill/distilled_set.h"
+#include "ssdd/distill/distiller.h"
+#include "ssdd/distill/krr.h"
+#include "ssdd/distill/parameterization.h"
+#include "ssdd/io/atomic_file.h"
+#include "ssdd/io/json_file.h"
+#include "ssdd/io/tensor_archive.h"
+#include "ssdd/models/zoo.h"
+#include "ssdd/teacher/teacher.h"
+#include "test_util.h"
+#include "tiny_data.h"
+
+using namespace ssdd;
+
+TEST(Krr, MatchesADirectDoublePrecisionSolve) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  const auto fs = torch::randn({12, 20}, gen, torch::kDouble);
+  const auto ft = torch::randn({30, 20}, gen, torch::kDouble);
+  const auto ys = torch::randn({12, 5}, gen, torch::kDouble);
+  const double ridge = 1e-3;
+  const auto got = distill::krr_predict(fs, ft, ys, ridge);
+  // Direct: append the bias column, build the kernels, solve with a general solver.
+  const auto fs1 = torch::cat({fs, torch::ones({12, 1}, torch::kDouble)}, 1);
+  const auto ft1 = torch::cat({ft, torch::ones({30, 1}, torch::kDouble)}, 1);
+  const auto kss = fs1.matmul(fs1.t());
+  const auto a = kss + ridge * kss.trace() * torch::eye(12, torch::kDouble);
+  const auto want = ft1.matmul(fs1.t()).matmul(torch::linalg_solve(a, ys));
+  EXPECT_LT((got - want).abs().max().item<double>(), 1e-9);
+  // float32 agrees to float precision
+  const auto got32 = distill::krr_predict(fs.to(torch::kFloat), ft.to(torch::kFloat), ys.to(torch::kFloat), ridge);
+  EXPECT_LT((got32.to(torch::kDouble) - want).abs().max().item<double>(), 1e-3);
+}
+
+TEST(Krr, SingularKernelIsANumericsError) {
+  const auto row = torch::randn({1, 6});
+  const auto fs = row.repeat({4, 1});  // duplicate distilled images: rank 1
+  EXPECT_THROW(distill::krr_predict(fs, torch::randn({3, 6}), torch::randn({4, 2}), 0.0, 7), NumericsError);
+}
+
+// The outer loss's gradient with respect to the image coefficients, against central
+// finite differences, in double precision through a tiny ConvNet (eval-mode BN).
+TEST(OuterLoss, GradientMatchesFiniteDifferences) {
+  torch::manual_seed(4);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(4);
+  auto net = models::make_encoder_from_spec("convnet:3-4", {1, 8, 8});
+  net->to(torch::kDouble);
+  net->eval();
+  const auto real = torch::randn({10, 1, 8, 8}, gen, torch::kDouble);
+  const auto real_y = torch::randn({10, 3}, gen, torch::kDouble);
+  distill::ParameterizationInit init;
+  init.image_bases = 5;
+  init.rep_bases = 2;
+  init.base_scale = 2;
+  auto p = distill::init_parameterized(real.to(torch::kFloat), real_y.to(torch::kFloat),
+                                       torch::arange(4, torch::kLong), init, 0);
+  for (auto* t : {&p.image_bases, &p.image_coeffs, &p.image_mean, &p.rep_bases, &p.rep_coeffs, &p.rep_mean})
+    *t = t->detach().to(torch::kDouble);
+  p.image_coeffs.requires_grad_(true);
+  auto loss_fn = [&] {
+    const auto fs = net->features(p.decode_images());
+    const auto ft = net->features(real);
+    // A tiny ridge: lambda is held constant in the gradient (SPEC 2), so with a large
+    // ridge the finite differences would also see lambda move with the images.
+    return torch::mse_loss(distill::krr_predict(fs, ft, p.decode_reps(), 1e-9), real_y);
+  };
+  const auto loss = loss_fn();
+  const auto grad = torch::autograd::grad({loss}, {p.image_coeffs})[0];
+  torch::NoGradGuard no_grad;
+  const double h = 1e-6;
+  for (int64_t i = 0; i < 4; ++i)
+    for (int64_t k = 0; k < 5; k += 2) {
+      auto c = p.image_coeffs[i][k];
+      const double v = c.item<double>();
+      c.fill_(v + h);
+      const double up = loss_fn().item<double>();
+      c.fill_(v - h);
+      const double down = loss_fn().item<double>();
+      c.fill_(v);
+      const double fd = (up - down) / (2 * h);
+      EXPECT_NEAR(grad[i][k].item<double>(), fd, 1e-6 + 1e-4 * std::abs(fd)) << i << "," << k;
+    }
+}
+
+namespace {
+
+// A tiny teacher on tiny data, trained once for all distillation tests.
+class DistillRun : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dirs_ = new Dirs;
+    setenv("SSDD_CACHE", dirs_->cache.path().c_str(), 1);
+    write_tiny_idx(dirs_->data.path());
+    auto c = teacher::teacher_preset("quick");
+    c.data = "mnist";
+    c.data_dir = dirs_->data.path();
+    c.arch = "convnet:8-16:gap";
+    c.projector = {32, 32};
+    c.epochs = 2;
+    c.batch_size = 64;
+    c.probe_epochs = 2;
+    c.threads = 2;
+    teacher::train_teacher(c, dirs_->teacher.path(), false);
+  }
+  static void TearDownTestSuite() { delete dirs_; }
+
+  static distill::DistillConfig config(const std::string& method) {
+    auto c = distill::distill_preset("quick");
+    c.teacher = dirs_->teacher.path();
+    c.data_dir = dirs_->data.path();
+    c.method = method;
+    c.budget = 10;
+    c.iterations = 40;
+    c.real_batch = 32;
+    c.pool.arch = "convnet:8-8";
+    c.image_bases = 8;
+    c.rep_bases = 4;
+    c.approx_hidden = 4;
+    c.pca_pool = 200;
+    c.lr = 1e-2;
+    c.threads = 2;
+    return c;
+  }
+  struct Dirs {
+    TempDir data, cache, teacher;
+  };
+  static Dirs* dirs_;
+};
+DistillRun::Dirs* DistillRun::dirs_ = nullptr;
+
+double mean_of(const std::vector<double>& v, size_t begin, size_t end) {
+  double s = 0;
+  for (size_t i = begin; i < end; ++i) s += v[i];
+  return s / static_cast<double>(end - begin);
+}
+
+}  // namespace
+
+TEST_F(DistillRun, BothMethodsLowerTheOuterLossAndWriteEveryOutput) {
+  for (const std::string method : {"krrst", "ours"}) {
+    TempDir out;
+    const auto result = distill::run_distill(config(method), out.path(), false);
+    ASSERT_EQ(result.loss.size(), 40u) << method;
+    EXPECT_LT(mean_of(result.loss, 30, 40), mean_of(result.loss, 0, 10)) << method;
+    for (const char* f : {"distilled.pt", "config.json", "metrics.json", "loss.csv", "loss.png", "images.png", "log"})
+      EXPECT_TRUE(std::filesystem::exists(out.path() + "/" + f)) << method << " " << f;
+    auto set = distill::DistilledSet::load(out.path() + "/distilled.pt");
+    EXPECT_LE(set.storage().image_equivalents(), method == "ours" ? 10.0 : 10.0 * (1 + 16.0 / 256));
+    EXPECT_EQ(set.meta["method"], method);
+    const auto x = set.view_images();
+    const auto y = set.view_targets();
+    EXPECT_EQ(x.size(0), y.size(0));
+    EXPECT_EQ(x.size(0), set.size() * (method == "ours" ? 4 : 1));
+    EXPECT_EQ(y.size(1), 16);  // the teacher's dimension
+    if (method == "ours") {
+      EXPECT_GT(set.size(), 10);  // parameterization buys more images than N
+    }
+  }
+}
+
+TEST_F(DistillRun, RefusesABudgetTooSmallForTheBases) {
+  TempDir out;
+  auto c = config("ours");
+  c.budget = 1;
+  c.image_bases = 64;
+  EXPECT_THROW(distill::run_distill(c, out.path(), false), ConfigError);
+  EXPECT_FALSE(std::filesystem::exists(out.path() + "/distilled.pt"));
+}
+
+TEST_F(DistillRun, ResumeAfterAKillEqualsTheUninterruptedRun) {
+  const std::string cli = SSDD_CLI_PATH;
+  if (cli.empty()) GTEST_SKIP() << "the ssdd executable is not built";
+  TempDir full, cut;
+  auto c = config("ours");
+  c.iterations = 60;
+  c.checkpoint_every = 10;
+  distill::run_distill(c, full.path(), false);
+  // The same configuration through the CLI, SIGKILLed once its first checkpoint is on
+  // disk, then resumed.
+  io::write_json_file(cut.path() + "/run.json", c.to_json());
+  const std::string args = " distill --config " + cut.path() + "/run.json --out " + cut.path() + "/out";
+  const std::string ckpt = cut.path() + "/out/checkpoints/checkpoint.ckpt";
+  const std::string kill_after_first_checkpoint = "(" + cli + args + " >/dev/null 2>&1 & pid=$!; while [ ! -f " +
+                                                  ckpt + " ]; do sleep 0.01; done; kill -9 $pid; wait $pid) 2>/dev/null";
+  std::system(kill_after_first_checkpoint.c_str());
+  ASSERT_TRUE(std::filesystem::exists(ckpt));
+  ASSERT_FALSE(std::filesystem::exists(cut.path() + "/out/distilled.pt")) << "the run ended before the kill";
+  ASSERT_EQ(std::system((cli + args + " --resume >/dev/null 2>&1").c_str()), 0);
+  const auto a = io::load_tensors(full.path() + "/distilled.pt");
+  const auto b = io::load_tensors(cut.path() + "/out/distilled.pt");
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, t] : a)
+    if (name != "__meta__") {
+      EXPECT_TRUE(torch::equal(t, b.at(name))) << name;
+    }
+}

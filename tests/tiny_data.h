@@ -1,0 +1,47 @@
+// A tiny labelled image set written in IDX format, readable as `--data mnist
+// --data-dir DIR`, shared by the tests of the stages that need real files.
+#pragma once
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <string>
+
+#include "ssdd/io/atomic_file.h"
+
+// A few hundred 16x16 grey images in IDX format, readable as `--data mnist --data-dir`.
+inline std::string write_tiny_idx(const std::string& dir) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  const int64_t n_train = 256, n_test = 64, side = 16;
+  auto write = [&](const std::string& name, const at::Tensor& images, const at::Tensor& labels) {
+    auto be32 = [](std::string& s, uint32_t v) {
+      for (int i = 3; i >= 0; --i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    };
+    std::string img, lab;
+    be32(img, 0x803);
+    be32(img, static_cast<uint32_t>(images.size(0)));
+    be32(img, side);
+    be32(img, side);
+    img.append(reinterpret_cast<const char*>(images.data_ptr<uint8_t>()), images.numel());
+    be32(lab, 0x801);
+    be32(lab, static_cast<uint32_t>(labels.size(0)));
+    const auto l8 = labels.to(torch::kUInt8);
+    lab.append(reinterpret_cast<const char*>(l8.data_ptr<uint8_t>()), l8.numel());
+    ssdd::io::write_file_atomic(dir + "/" + name + "-images-idx3-ubyte", img);
+    ssdd::io::write_file_atomic(dir + "/" + name + "-labels-idx1-ubyte", lab);
+  };
+  // Class k: a bright square at one of four positions, plus noise.
+  auto make = [&](int64_t n) {
+    const auto labels = torch::randint(0, 4, {n}, gen, torch::kLong);
+    auto images = 40 * torch::rand({n, side, side}, gen);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t k = labels[i].item<int64_t>();
+      images[i].slice(0, (k / 2) * 8, (k / 2) * 8 + 8).slice(1, (k % 2) * 8, (k % 2) * 8 + 8) += 200;
+    }
+    return std::make_pair(images.clamp(0, 255).to(torch::kUInt8).contiguous(), labels);
+  };
+  const auto [train_i, train_l] = make(n_train);
+  const auto [test_i, test_l] = make(n_test);
+  write("train", train_i, train_l);
+  write("t10k", test_i, test_l);
+  return dir;
+}
+
