@@ -36,6 +36,7 @@ void add_distill_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--real-batch", &C::real_batch, "Real images per outer step (before views)");
   o.add(*cmd, "--lr", &C::lr, "AdamW learning rate of the distilled parameters (linear decay)");
   o.add(*cmd, "--ridge", &C::ridge, "KRR ridge: lambda = ridge * trace(K_ss)");
+  o.add(*cmd, "--real-augment", &C::real_augment, "krrst's real batch: crop-flip (KRR-ST) or none (cached targets)");
   o.add(*cmd, "--views", &C::views, "Predefined views of `ours`, e.g. rot0,rot90,rot180,rot270 or none");
   o.add(*cmd, "--image-bases", &C::image_bases, "Image bases k_x (ours)");
   o.add(*cmd, "--rep-bases", &C::rep_bases, "Representation bases k_y (ours)");

@@ -26,6 +26,10 @@ struct DistillConfig {
   double lr_end_factor = 1e-3;
   double ridge = 1e-6;            // lambda = ridge * trace(K_ss)
   PoolOptions pool;
+  // krrst: KRR-ST's real batch is randomly cropped (zero padding 4) and flipped, its
+  // targets recomputed by the teacher every step ("crop-flip"); "none" uses the cached
+  // representations of the un-augmented images (cheaper). `ours` uses its views instead.
+  std::string real_augment = "crop-flip";
   // ours
   std::string views = "rot0,rot90,rot180,rot270";
   int64_t image_bases = 64;       // k_x
