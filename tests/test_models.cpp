@@ -4,6 +4,9 @@
 #include "ssdd/models/convnet.h"
 #include "ssdd/models/resnet.h"
 #include "ssdd/models/zoo.h"
+#include "ssdd/io/tensor_archive.h"
+#include "ssdd/train/state.h"
+#include "test_util.h"
 
 using namespace ssdd::models;
 
@@ -205,4 +208,22 @@ TEST(Models, SpecErrors) {
   ZooOptions bad_width;
   bad_width.width_mult = 0.0;
   EXPECT_THROW(make_encoder("vgg11", kCifar, bad_width), ssdd::ConfigError);
+}
+
+// Weights of any zoo network survive a round trip through a torch.save-format file.
+TEST(ModelWeights, RoundTripThroughATensorArchiveGivesIdenticalOutputs) {
+  TempDir dir;
+  for (const std::string spec : {"convnet:8-16", "resnet18:8", "vgg11:0.125", "alexnet:0.125", "mobilenetv2:0.25"}) {
+    torch::manual_seed(1);
+    auto a = ssdd::models::make_encoder_from_spec(spec, {3, 32, 32});
+    torch::manual_seed(2);
+    auto b = ssdd::models::make_encoder_from_spec(spec, {3, 32, 32});
+    a->eval();
+    b->eval();
+    const std::string path = dir.path() + "/w.pt";
+    ssdd::io::save_tensors(path, ssdd::train::module_state(*a));
+    ssdd::train::load_module_state(*b, ssdd::io::load_tensors(path), path);
+    const auto x = torch::randn({2, 3, 32, 32});
+    EXPECT_TRUE(torch::equal(a->features(x), b->features(x))) << spec;
+  }
 }
