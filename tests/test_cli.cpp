@@ -40,12 +40,12 @@ class Cli : public ::testing::Test {
 TEST_F(Cli, HelpListsEverySubcommandAndExitsZero) {
   const auto o = run_cli("--help");
   EXPECT_EQ(o.code, 0);
-  for (const char* sub : {"info", "teacher", "probe", "distill", "inspect"})
+  for (const char* sub : {"info", "teacher", "probe", "distill", "inspect", "baseline", "evaluate"})
     EXPECT_NE(o.output.find(sub), std::string::npos) << sub;
 }
 
 TEST_F(Cli, EverySubcommandHasHelp) {
-  for (const char* sub : {"info", "teacher", "probe", "distill", "inspect"}) {
+  for (const char* sub : {"info", "teacher", "probe", "distill", "inspect", "baseline", "evaluate"}) {
     const auto o = run_cli(std::string(sub) + " --help");
     EXPECT_EQ(o.code, 0) << sub;
     EXPECT_NE(o.output.find("Usage"), std::string::npos) << sub;

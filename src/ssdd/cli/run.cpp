@@ -4,10 +4,12 @@
 
 #include "ssdd/cli/commands.h"
 #include "ssdd/core/error.h"
+#include "ssdd/core/runtime.h"
 
 namespace ssdd::cli {
 
 int run(int argc, char** argv) {
+  keep_freed_memory();
   CLI::App app{
       "ssdd: self-supervised dataset distillation (KRR-ST and Yu, Yao & Chiu, ICLR 2025).\n"
       "Compress an unlabeled image set into a few synthetic images plus target representations\n"
@@ -21,6 +23,8 @@ int run(int argc, char** argv) {
   add_probe_command(app, action);
   add_distill_command(app, action);
   add_inspect_command(app, action);
+  add_baseline_command(app, action);
+  add_evaluate_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,7 @@
 #include "ssdd/core/runtime.h"
 
+#include <malloc.h>
+
 #include <thread>
 
 #include "ssdd/core/error.h"
@@ -25,6 +27,11 @@ c10::Device parse_device(const std::string& name) {
   if (!device.is_cpu() && !device.is_cuda())
     throw ConfigError("--device", "expected cpu or cuda, found '" + name + "'");
   return device;
+}
+
+void keep_freed_memory() {
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 void seed_everything(unsigned long long seed) {

@@ -24,6 +24,7 @@
 #include "ssdd/teacher/teacher.h"
 #include "ssdd/train/checkpoint.h"
 #include "ssdd/train/progress.h"
+#include "ssdd/train/run_setup.h"
 #include "ssdd/train/schedule.h"
 #include "ssdd/train/state.h"
 
@@ -216,14 +217,10 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   if (config.real_augment != "crop-flip" && config.real_augment != "none")
     throw ConfigError("--real-augment", "expected crop-flip or none, found '" + config.real_augment + "'");
   if (config.iterations < 1) throw ConfigError("--iterations", "must be at least 1");
-  io::make_dirs(out_dir);
-  io::RunLog log(out_dir + "/log");
-  const int threads = set_threads(config.threads);
-  const c10::Device device = parse_device(config.device);
-  seed_everything(config.seed);
-  io::write_json_file(out_dir + "/config.json", config.to_json());
-  log.say("distill: " + config.to_json().dump());
-  log.say("distill: " + std::to_string(threads) + " thread(s), device " + device.str());
+  const auto run = train::start_run("distill", out_dir, config.to_json(), config.threads, config.device, config.seed);
+  io::RunLog& log = run->log;
+  const int threads = run->threads;
+  const c10::Device device = run->device;
 
   const teacher::Teacher t = teacher::load_teacher(config.teacher, device);
   const std::string data_name = config.data.empty() ? t.data : config.data;

@@ -19,6 +19,7 @@
 #include "ssdd/teacher/barlow_twins.h"
 #include "ssdd/train/fit.h"
 #include "ssdd/train/lars.h"
+#include "ssdd/train/run_setup.h"
 #include "ssdd/train/schedule.h"
 #include "ssdd/train/state.h"
 
@@ -79,14 +80,10 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
   if (config.optimizer != "lars" && config.optimizer != "sgd")
     throw ConfigError("teacher --optimizer", "expected lars or sgd, found '" + config.optimizer + "'");
   if (config.batch_size < 2) throw ConfigError("teacher --batch-size", "Barlow Twins needs at least 2 images a batch");
-  io::make_dirs(out_dir);
-  io::RunLog log(out_dir + "/log");
-  const int threads = set_threads(config.threads);
-  const c10::Device device = parse_device(config.device);
-  seed_everything(config.seed);
-  io::write_json_file(out_dir + "/config.json", config.to_json());
-  log.say("teacher: " + config.to_json().dump());
-  log.say("teacher: " + std::to_string(threads) + " thread(s), device " + device.str());
+  const auto run = train::start_run("teacher", out_dir, config.to_json(), config.threads, config.device, config.seed);
+  io::RunLog& log = run->log;
+  const int threads = run->threads;
+  const c10::Device device = run->device;
 
   data::LoadOptions load;
   load.data_dir = config.data_dir;

@@ -1,0 +1,92 @@
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "ssdd/cli/commands.h"
+#include "ssdd/cli/overrides.h"
+#include "ssdd/evaluate/baselines.h"
+#include "ssdd/evaluate/grid.h"
+#include "ssdd/io/json_file.h"
+
+namespace ssdd::cli {
+
+void add_baseline_command(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand(
+      "baseline", "Make a real-image baseline set (random or kmeans) in the distilled-set file format");
+  auto c = std::make_shared<evaluate::BaselineConfig>();
+  auto out = std::make_shared<std::string>();
+  cmd->add_option("method", c->method, "random (N images drawn at random) or kmeans (nearest to k-means centroids)")
+      ->required()
+      ->check(CLI::IsMember(evaluate::baseline_methods()));
+  cmd->add_option("--teacher", c->teacher, "Teacher folder (its representations are the targets)")->required();
+  cmd->add_option("--budget", c->budget, "Number of images N")->capture_default_str();
+  cmd->add_option("--out", *out, "Output folder (distilled.pt, images.png, log)")->required();
+  cmd->add_option("--data", c->data, "Source data set (default: the teacher's)");
+  cmd->add_option("--data-dir", c->data_dir, "Folder holding the data set's files");
+  cmd->add_option("--iterations", c->kmeans_iterations, "Lloyd iterations of kmeans")->capture_default_str();
+  cmd->add_option("--seed", c->seed, "Random seed")->capture_default_str();
+  cmd->add_option("--threads", c->threads, "CPU threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--device", c->device, "cpu or cuda[:N]")->capture_default_str();
+  cmd->callback([c, out, &action] {
+    action = [c, out] {
+      const auto r = evaluate::make_baseline(*c, *out);
+      std::printf("%s: %lld images -> %s/distilled.pt (%.1f s)\n", c->method.c_str(),
+                  static_cast<long long>(r.indices.numel()), out->c_str(), r.seconds);
+    };
+  });
+}
+
+void add_evaluate_command(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand(
+      "evaluate", "Pretrain fresh networks on distilled sets and linear-probe them, beside teacher and none");
+  struct State {
+    std::string preset = "cpu";
+    std::string out, config_file;
+    Overrides<evaluate::GridConfig> overrides;
+  };
+  auto s = std::make_shared<State>();
+  cmd->add_option("--preset", s->preset, "Starting configuration: cpu, quick or paper")
+      ->capture_default_str()
+      ->check(CLI::IsMember(evaluate::grid_presets()));
+  cmd->add_option("--out", s->out, "Output folder (cells.jsonl, results.json/md/png, models/, log); rerun to resume")
+      ->required();
+  cmd->add_option("--config", s->config_file, "A JSON config (e.g. a run's config.json) instead of a preset")
+      ->check(CLI::ExistingFile);
+  using C = evaluate::GridConfig;
+  auto& o = s->overrides;
+  o.add(*cmd, "--distilled", &C::distilled, "Distilled sets, comma-separated, each FILE or LABEL=FILE")
+      ->delimiter(',');
+  o.add(*cmd, "--teacher", &C::teacher, "Teacher folder (teacher row and alignment diagnostics)");
+  o.add(*cmd, "--arch", &C::archs, "Architectures, comma-separated zoo specs (first one: the main table)")
+      ->delimiter(',');
+  o.add(*cmd, "--targets", &C::targets, "Target data sets, comma-separated: source, registry names, NAME=DIR")
+      ->delimiter(',');
+  o.add(*cmd, "--seeds", &C::seeds, "Seeds per cell (0 .. S-1): mean and std over them");
+  o.add(*cmd, "--pretrain-epochs", &C::pretrain_epochs, "Pretraining epochs (paper: 1000)");
+  o.add(*cmd, "--pretrain-batch", &C::pretrain_batch, "Pretraining mini-batch");
+  o.add(*cmd, "--pretrain-lr", &C::pretrain_lr, "Pretraining SGD learning rate (constant)");
+  o.add(*cmd, "--weight-decay", &C::weight_decay, "Pretraining weight decay");
+  o.add(*cmd, "--probe-epochs", &C::probe_epochs, "Linear-probe epochs");
+  o.add(*cmd, "--probe-max-train", &C::probe_max_train, "Fit probes on this many train images (0: all)");
+  o.add(*cmd, "--teacher-row", &C::teacher_row, "Include the teacher row (true/false)");
+  o.add(*cmd, "--none-row", &C::none_row, "Include the random-weights row (true/false)");
+  o.add(*cmd, "--alignment", &C::alignment, "Teacher-alignment diagnostics on the source (true/false)");
+  o.add(*cmd, "--data-dir", &C::data_dir, "Folder holding the source data set's files");
+  o.add(*cmd, "--threads", &C::threads, "CPU threads (0 = all cores)");
+  o.add(*cmd, "--device", &C::device, "cpu or cuda[:N]");
+  o.add(*cmd, "--verbose", &C::verbose, "Show pretraining progress (true/false)");
+  cmd->footer(evaluate::grid_presets_help());
+  cmd->callback([s, &action] {
+    action = [s] {
+      evaluate::GridConfig config = s->config_file.empty()
+                                        ? evaluate::grid_preset(s->preset)
+                                        : evaluate::GridConfig::from_json(io::parse_json_file(s->config_file));
+      s->overrides.apply(config);
+      const auto r = evaluate::run_grid(config, s->out);
+      std::printf("%s\n%lld cells run, %lld reused; %s/results.md\n", evaluate::results_markdown(r.results).c_str(),
+                  static_cast<long long>(r.cells_run), static_cast<long long>(r.cells_skipped), s->out.c_str());
+    };
+  });
+}
+
+}  // namespace ssdd::cli

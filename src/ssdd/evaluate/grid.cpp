@@ -1,0 +1,701 @@
+#include "ssdd/evaluate/grid.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "ssdd/core/config_json.h"
+#include "ssdd/core/error.h"
+#include "ssdd/core/hash.h"
+#include "ssdd/core/runtime.h"
+#include "ssdd/data/registry.h"
+#include "ssdd/data/views.h"
+#include "ssdd/distill/distilled_set.h"
+#include "ssdd/distill/teacher_cache.h"
+#include "ssdd/evaluate/alignment.h"
+#include "ssdd/evaluate/linear_probe.h"
+#include "ssdd/evaluate/pretrain.h"
+#include "ssdd/io/atomic_file.h"
+#include "ssdd/io/json_file.h"
+#include "ssdd/io/plot.h"
+#include "ssdd/io/run_log.h"
+#include "ssdd/models/zoo.h"
+#include "ssdd/teacher/teacher.h"
+#include "ssdd/train/progress.h"
+
+namespace ssdd::evaluate {
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GridConfig, distilled, teacher, archs, targets, seeds,
+                                                pretrain_epochs, pretrain_batch, pretrain_lr, weight_decay,
+                                                probe_epochs, probe_max_train, teacher_row, none_row, alignment,
+                                                data_dir, threads, device, verbose)
+
+nlohmann::json GridConfig::to_json() const { return *this; }
+
+GridConfig GridConfig::from_json(const nlohmann::json& j) { return config_from_json<GridConfig>(j, "evaluate config"); }
+
+std::vector<std::string> grid_presets() { return {"cpu", "quick", "paper"}; }
+
+GridConfig grid_preset(const std::string& name) {
+  GridConfig c;
+  if (name == "cpu") {
+    // Fashion-MNIST, ConvNet-3 (64 wide), 3 seeds. Pretraining epochs sized so that the
+    // grid of teacher + none + 4 sets (random, kmeans, krrst, ours) x 3 seeds takes about
+    // 30 minutes on 2 cores (see grid_presets_help for the measured cell).
+    c.pretrain_epochs = 300;
+  } else if (name == "quick") {
+    // A smoke test: one seed, a narrow ConvNet, a few epochs, 5000 probe images.
+    c.archs = {"convnet:16-16-16"};
+    c.seeds = 1;
+    c.pretrain_epochs = 10;
+    c.probe_epochs = 3;
+    c.probe_max_train = 5000;
+  } else if (name == "paper") {
+    // SPEC 8: five architectures, the paper's targets, 1000 pretraining epochs, on a GPU.
+    c.archs = {"convnet:128-256-512", "resnet18", "vgg11", "alexnet", "mobilenetv2"};
+    c.targets = {"source", "cifar10", "cub200", "stanford-dogs"};
+    c.pretrain_epochs = 1000;
+    c.device = "cuda";
+  } else {
+    throw ConfigError("--preset", "unknown evaluate preset '" + name + "' (known: cpu, quick, paper)");
+  }
+  return c;
+}
+
+std::string grid_presets_help() {
+  return "Presets:\n"
+         "  cpu    convnet:64-64-64, target source (Fashion-MNIST), 3 seeds, 300 pretraining epochs (paper: 1000),\n"
+         "         30 probe epochs. Measured on 2 cores: a cell on 100 images takes 24 s of pretraining + 37 s of\n"
+         "         feature extraction, probe and alignment; `ours` (4 views x 285 images) 240 s + 37 s. Teacher +\n"
+         "         none + random, kmeans, krrst, ours x 3 seeds: about 25 min.\n"
+         "  quick  convnet:16-16-16, 1 seed, 10 epochs, 3 probe epochs on 5000 images: a smoke test.\n"
+         "  paper  5 architectures, targets source,cifar10,cub200,stanford-dogs, 3 seeds, 1000 epochs, cuda.\n"
+         "Weight decay: KRR-ST's 1e-3 at every budget (the paper's per-budget table is not available).";
+}
+
+std::pair<double, double> mean_std(const std::vector<double>& v) {
+  if (v.empty()) return {NAN, NAN};
+  double s = 0;
+  for (double x : v) s += x;
+  const double mean = s / static_cast<double>(v.size());
+  if (v.size() < 2) return {mean, 0.0};
+  double ss = 0;
+  for (double x : v) ss += (x - mean) * (x - mean);
+  return {mean, std::sqrt(ss / static_cast<double>(v.size() - 1))};
+}
+
+namespace {
+
+// One row of the table.
+struct Row {
+  std::string label;
+  std::string kind;  // teacher | none | set
+  std::string path, file_hash, method;
+  std::optional<distill::DistilledSet> set;
+  bool align = false;
+};
+
+struct Target {
+  std::string name, dir;
+  bool source = false;
+};
+
+struct Cell {
+  size_t row = 0;
+  std::string arch;
+  size_t target = 0;
+  int64_t seed = 0;
+  std::string key;
+};
+
+struct TargetData {
+  data::ImageSet train, test;  // train possibly subsampled (probe_max_train)
+  data::Normalization norm;
+};
+
+std::string file_safe(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '-' || c == '_';
+    out += ok ? c : '_';
+  }
+  return out.substr(0, 60);
+}
+
+// "LABEL=VALUE" when the part before the first '=' looks like a label, not a path.
+std::pair<std::string, std::string> split_label(const std::string& s) {
+  const auto eq = s.find('=');
+  if (eq == std::string::npos || eq == 0 || s.substr(0, eq).find('/') != std::string::npos) return {"", s};
+  return {s.substr(0, eq), s.substr(eq + 1)};
+}
+
+std::string percent(double mean, double std) {
+  if (!std::isfinite(mean)) return "—";
+  char text[48];
+  std::snprintf(text, sizeof text, "%.2f ± %.2f", 100 * mean, 100 * std);
+  return text;
+}
+
+std::string fixed3(double mean, double std) {
+  if (!std::isfinite(mean)) return "—";
+  char text[48];
+  std::snprintf(text, sizeof text, "%.3f ± %.3f", mean, std);
+  return text;
+}
+
+// h(F(x)) from features F(x) already on the CPU, in chunks on the device.
+at::Tensor apply_head(const torch::nn::Linear& head, const at::Tensor& features, c10::Device device) {
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> parts;
+  for (int64_t b = 0; b < features.size(0); b += 8192)
+    parts.push_back(head.ptr()->forward(features.slice(0, b, std::min(features.size(0), b + 8192)).to(device)).cpu());
+  return torch::cat(parts);
+}
+
+// Records already in cells.jsonl, by key. A torn last line (a kill mid-write) is skipped.
+std::map<std::string, nlohmann::json> read_cells(const std::string& path, io::RunLog& log) {
+  std::map<std::string, nlohmann::json> out;
+  if (!io::file_exists(path)) return out;
+  std::ifstream in(path);
+  std::string line;
+  int64_t bad = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    try {
+      auto j = nlohmann::json::parse(line);
+      if (j.contains("key")) out.emplace(j.at("key").get<std::string>(), std::move(j));
+    } catch (const nlohmann::json::exception&) {
+      ++bad;
+    }
+  }
+  if (bad > 0) log.say("evaluate: skipped " + std::to_string(bad) + " unreadable line(s) of " + path);
+  return out;
+}
+
+// Appends one record as one line and flushes, so a kill loses at most the cell in flight.
+void append_cell(const std::string& path, const nlohmann::json& record) {
+  std::FILE* f = std::fopen(path.c_str(), "ab");
+  if (!f) throw IoError(path, "cannot open for appending");
+  const std::string text = record.dump() + "\n";
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0;
+  std::fclose(f);
+  if (!ok) throw IoError(path, "write failed");
+}
+
+// A file torn mid-line by a kill gets its newline back, so the next record starts clean.
+void terminate_last_line(const std::string& path) {
+  if (!io::file_exists(path)) return;
+  const std::string bytes = io::read_file(path);
+  if (!bytes.empty() && bytes.back() != '\n') {
+    std::FILE* f = std::fopen(path.c_str(), "ab");
+    if (!f) throw IoError(path, "cannot open for appending");
+    std::fputc('\n', f);
+    std::fclose(f);
+  }
+}
+
+nlohmann::json summarise(const std::vector<nlohmann::json>& records, const std::vector<Row>& rows,
+                         const std::vector<std::string>& archs, const std::string& teacher_arch,
+                         const std::vector<Target>& targets) {
+  nlohmann::json summary = nlohmann::json::array();
+  for (const auto& row : rows) {
+    const std::vector<std::string> row_archs = row.kind == "teacher" ? std::vector<std::string>{teacher_arch} : archs;
+    for (const auto& arch : row_archs)
+      for (const auto& target : targets) {
+        std::vector<double> acc, r2, cka, hprobe, pre;
+        for (const auto& r : records) {
+          if (r.at("row") != row.label || r.at("arch") != arch || r.at("target") != target.name) continue;
+          acc.push_back(r.at("probe_test_accuracy").get<double>());
+          if (r.contains("pretrain_seconds")) pre.push_back(r.at("pretrain_seconds").get<double>());
+          if (r.contains("alignment")) {
+            const auto& a = r.at("alignment");
+            r2.push_back(a.at("r2").get<double>());
+            cka.push_back(a.at("cka").get<double>());
+            hprobe.push_back(a.at("probe_test_accuracy").get<double>());
+          }
+        }
+        if (acc.empty()) continue;
+        nlohmann::json s = {{"row", row.label}, {"kind", row.kind}, {"arch", arch}, {"target", target.name},
+                            {"n", acc.size()}};
+        const auto [m, sd] = mean_std(acc);
+        s["probe_mean"] = m;
+        s["probe_std"] = sd;
+        if (!r2.empty()) {
+          const auto [rm, rs] = mean_std(r2);
+          const auto [cm, cs] = mean_std(cka);
+          const auto [hm, hs] = mean_std(hprobe);
+          s["alignment"] = {{"r2_mean", rm},     {"r2_std", rs},     {"cka_mean", cm}, {"cka_std", cs},
+                            {"probe_mean", hm},  {"probe_std", hs}};
+        }
+        if (!pre.empty()) s["pretrain_seconds_mean"] = mean_std(pre).first;
+        summary.push_back(s);
+      }
+  }
+  return summary;
+}
+
+const nlohmann::json* find_summary(const nlohmann::json& summary, const std::string& row, const std::string* arch,
+                                   const std::string& target) {
+  for (const auto& s : summary)
+    if (s.at("row") == row && s.at("target") == target && (!arch || s.at("arch") == *arch)) return &s;
+  return nullptr;
+}
+
+}  // namespace
+
+std::string results_markdown(const nlohmann::json& results) {
+  const auto& summary = results.at("summary");
+  const auto rows = results.at("rows").get<std::vector<std::string>>();
+  const auto kinds = results.at("row_kinds").get<std::vector<std::string>>();
+  const auto archs = results.at("archs").get<std::vector<std::string>>();
+  const auto targets = results.at("targets").get<std::vector<std::string>>();
+  const std::string source = results.at("source");
+  const auto& p = results.at("protocol");
+  std::ostringstream md;
+  md << "# Evaluation results\n\n";
+  md << "Source data set: " << source << "; teacher " << results.at("teacher").at("arch").get<std::string>() << " ("
+     << results.at("teacher").at("feature_dim").get<int64_t>() << "-d, id "
+     << results.at("teacher").at("id").get<std::string>() << ").\n";
+  md << "Protocol: pretrain " << p.at("pretrain_epochs").get<int64_t>()
+     << " epochs on every (view, target) pair of a set (SGD lr " << p.at("pretrain_lr").get<double>()
+     << ", momentum 0.9, weight decay " << p.at("weight_decay").get<double>() << ", batch "
+     << p.at("pretrain_batch").get<int64_t>() << ", MSE, constant lr), then a linear probe of the frozen features ("
+     << p.at("probe_epochs").get<int64_t>() << " epochs";
+  if (p.at("probe_max_train").get<int64_t>() > 0)
+    md << " on " << p.at("probe_max_train").get<int64_t>() << " train images";
+  md << "). Top-1 test accuracy in %, mean ± sample std over " << p.at("seeds").get<int64_t>() << " seed(s).\n\n";
+
+  if (!archs.empty()) {
+    const std::string& arch = archs.front();
+    md << "## Linear probe, " << arch << "\n\n| method |";
+    for (const auto& t : targets) md << " " << t << " |";
+    md << "\n|---|";
+    for (size_t i = 0; i < targets.size(); ++i) md << "---|";
+    md << "\n";
+    for (size_t r = 0; r < rows.size(); ++r) {
+      md << "| " << rows[r] << " |";
+      for (const auto& t : targets) {
+        const auto* s = find_summary(summary, rows[r], kinds[r] == "teacher" ? nullptr : &arch, t);
+        md << " " << (s ? percent(s->at("probe_mean"), s->at("probe_std")) : "—") << " |";
+      }
+      md << "\n";
+    }
+    md << "\n";
+  }
+
+  if (archs.size() > 1) {
+    md << "## Cross-architecture, linear probe on " << source << "\n\n| method |";
+    for (const auto& a : archs) md << " " << a << " |";
+    md << "\n|---|";
+    for (size_t i = 0; i < archs.size(); ++i) md << "---|";
+    md << "\n";
+    for (size_t r = 0; r < rows.size(); ++r) {
+      if (kinds[r] == "teacher") continue;
+      md << "| " << rows[r] << " |";
+      for (const auto& a : archs) {
+        const auto* s = find_summary(summary, rows[r], &a, source);
+        md << " " << (s ? percent(s->at("probe_mean"), s->at("probe_std")) : "—") << " |";
+      }
+      md << "\n";
+    }
+    md << "\n";
+  }
+
+  bool any_alignment = false;
+  for (const auto& s : summary) any_alignment |= s.contains("alignment");
+  if (any_alignment) {
+    md << "## Teacher alignment on held-out " << source << " test images\n\n"
+       << "R^2 and linear CKA between the student's predicted representation h(F(x)) and the teacher's g(x); "
+          "probe: linear-probe accuracy (%) of h(F(x)).\n\n"
+       << "| method | arch | R^2 | CKA | probe of h(F(x)) |\n|---|---|---|---|---|\n";
+    for (size_t r = 0; r < rows.size(); ++r)
+      for (const auto& a : archs) {
+        const auto* s = find_summary(summary, rows[r], &a, source);
+        if (!s || !s->contains("alignment")) continue;
+        const auto& al = s->at("alignment");
+        md << "| " << rows[r] << " | " << a << " | " << fixed3(al.at("r2_mean"), al.at("r2_std")) << " | "
+           << fixed3(al.at("cka_mean"), al.at("cka_std")) << " | " << percent(al.at("probe_mean"), al.at("probe_std"))
+           << " |\n";
+      }
+    md << "\n";
+  }
+  md << "Rows: teacher = the teacher encoder probed (the head-room); none = the architecture with random "
+        "weights; the others are networks pretrained on each distilled set.\n";
+  return md.str();
+}
+
+GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
+  const auto started = std::chrono::steady_clock::now();
+  if (config.teacher.empty()) throw ConfigError("--teacher", "a teacher folder is required");
+  if (config.seeds < 1) throw ConfigError("--seeds", "must be at least 1");
+  if (config.archs.empty()) throw ConfigError("--arch", "give at least one architecture");
+  if (config.targets.empty()) throw ConfigError("--targets", "give at least one target data set");
+  if (config.pretrain_epochs < 1) throw ConfigError("--pretrain-epochs", "must be at least 1");
+  if (config.probe_epochs < 1) throw ConfigError("--probe-epochs", "must be at least 1");
+  if (config.distilled.empty() && !config.none_row && !config.teacher_row)
+    throw ConfigError("--distilled", "nothing to evaluate");
+  io::make_dirs(out_dir + "/models");
+  io::RunLog log(out_dir + "/log");
+  const int threads = set_threads(config.threads);
+  const c10::Device device = parse_device(config.device);
+  io::write_json_file(out_dir + "/config.json", config.to_json());
+  log.say("evaluate: " + config.to_json().dump());
+  log.say("evaluate: " + std::to_string(threads) + " thread(s), device " + device.str());
+
+  const teacher::Teacher teacher = teacher::load_teacher(config.teacher, device);
+  const std::string teacher_arch = "teacher:" + teacher.arch;
+
+  // Rows: teacher, none, then the distilled sets in the order given.
+  std::vector<Row> rows;
+  if (config.teacher_row) rows.push_back({"teacher", "teacher", "", "", "teacher", std::nullopt, false});
+  if (config.none_row) rows.push_back({"none", "none", "", "", "none", std::nullopt, false});
+  std::string source;
+  models::ImageShape shape = teacher.shape;
+  std::set<std::string> labels;
+  for (const auto& row : rows) labels.insert(row.label);
+  for (const auto& entry : config.distilled) {
+    auto [label, path] = split_label(entry);
+    Row row;
+    row.kind = "set";
+    row.path = path;
+    row.set = distill::DistilledSet::load(path);
+    row.file_hash = hash_hex(io::read_file(path));
+    const auto& meta = row.set->meta;
+    row.method = meta.value("method", "set");
+    row.label = label.empty() ? row.method : label;
+    if (!labels.insert(row.label).second)
+      throw ConfigError("--distilled", "two rows are labelled '" + row.label + "'; name them as LABEL=PATH");
+    const std::string data = meta.value("data", "");
+    if (data.empty()) throw DataError(path, "metadata naming the source data set", "no \"data\"");
+    if (!source.empty() && data != source)
+      throw ConfigError("--distilled", "sets of different source data sets (" + source + ", " + data +
+                                           ") cannot share one table");
+    source = data;
+    if (meta.contains("shape")) {
+      const auto s = meta.at("shape").get<std::vector<int64_t>>();
+      shape = {s.at(0), s.at(1), s.at(2)};
+    }
+    if (meta.value("teacher_id", "") != teacher.id)
+      log.say("evaluate: warning: " + path + " was made with teacher " + meta.value("teacher_id", "?") +
+              ", the alignment compares it with " + teacher.id);
+    torch::NoGradGuard no_grad;
+    const int64_t d = row.set->view_targets().size(1);
+    row.align = config.alignment && d == teacher.feature_dim;
+    if (config.alignment && !row.align)
+      log.say("evaluate: warning: " + row.label + " has " + std::to_string(d) + "-d targets, the teacher " +
+              std::to_string(teacher.feature_dim) + "-d: no alignment diagnostics for it");
+    rows.push_back(std::move(row));
+  }
+  if (source.empty()) source = teacher.data;
+  if (shape.channels != teacher.shape.channels || shape.height != teacher.shape.height ||
+      shape.width != teacher.shape.width)
+    throw ConfigError("--teacher", "the distilled sets' image shape differs from the teacher's");
+
+  std::vector<std::string> archs;
+  for (const auto& a : config.archs) {
+    const std::string canonical = models::format_arch_spec(models::parse_arch_spec(a));
+    if (std::find(archs.begin(), archs.end(), canonical) == archs.end()) archs.push_back(canonical);
+  }
+  std::vector<Target> targets;
+  for (const auto& t : config.targets) {
+    auto [name, dir] = split_label(t);
+    if (name.empty()) std::swap(name, dir);  // no "=": the whole text is the name
+    Target target{name == "source" ? source : name, dir, false};
+    target.source = target.name == source;
+    if (target.source && target.dir.empty()) target.dir = config.data_dir;
+    bool seen = false;
+    for (const auto& x : targets) seen |= x.name == target.name;
+    if (!seen) targets.push_back(target);
+  }
+
+  // Protocol settings that change a cell's numbers, per row kind.
+  const nlohmann::json probe_protocol = {{"probe_epochs", config.probe_epochs},
+                                         {"probe_max_train", config.probe_max_train}};
+  nlohmann::json pretrain_protocol = {{"pretrain_epochs", config.pretrain_epochs},
+                                      {"pretrain_batch", config.pretrain_batch},
+                                      {"pretrain_lr", config.pretrain_lr},
+                                      {"weight_decay", config.weight_decay}};
+  auto cell_key = [&](const Row& row, const std::string& arch, const Target& target, int64_t seed) {
+    nlohmann::json k = {{"row", row.label}, {"kind", row.kind}, {"arch", arch}, {"target", target.name},
+                        {"seed", seed},     {"probe", probe_protocol}};
+    if (row.kind == "teacher") k["teacher"] = teacher.id;
+    if (row.kind == "set") {
+      k["file"] = row.file_hash;
+      k["pretrain"] = pretrain_protocol;
+      k["align"] = row.align ? teacher.id : "";
+    }
+    return hash_hex(k.dump());
+  };
+
+  // The plan, in the order it runs (and the tables read).
+  std::vector<Cell> plan;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const auto row_archs = rows[r].kind == "teacher" ? std::vector<std::string>{teacher_arch} : archs;
+    for (const auto& arch : row_archs)
+      for (int64_t seed = 0; seed < config.seeds; ++seed)
+        for (size_t t = 0; t < targets.size(); ++t)
+          plan.push_back({r, arch, t, seed, cell_key(rows[r], arch, targets[t], seed)});
+  }
+  const std::string cells_path = out_dir + "/cells.jsonl";
+  terminate_last_line(cells_path);
+  std::map<std::string, nlohmann::json> done = read_cells(cells_path, log);
+  int64_t finished = 0;
+  for (const auto& c : plan) finished += done.count(c.key);
+  GridResult result;
+  result.cells_skipped = finished;
+  log.say("evaluate: " + std::to_string(rows.size()) + " rows x " + std::to_string(archs.size()) + " arch(s) x " +
+          std::to_string(targets.size()) + " target(s) x " + std::to_string(config.seeds) + " seed(s): " +
+          std::to_string(plan.size()) + " cells, " + std::to_string(finished) + " already done");
+
+  // Target data, loaded at the source's image shape on first use.
+  std::map<size_t, TargetData> target_data;
+  auto target_of = [&](size_t t) -> const TargetData& {
+    auto it = target_data.find(t);
+    if (it != target_data.end()) return it->second;
+    data::LoadOptions load;
+    load.data_dir = targets[t].dir;
+    if (!targets[t].source) {
+      if (shape.height != shape.width) throw ConfigError("--targets", "non-square source images cannot be matched");
+      load.resolution = static_cast<int>(shape.height);
+      load.channels = static_cast<int>(shape.channels);
+    }
+    data::DatasetSplits splits = data::load_dataset(targets[t].name, load);
+    if (!splits.train.has_labels() || !splits.test.has_labels())
+      throw DataError(targets[t].name, "labelled train and test splits for the linear probe", "no labels");
+    TargetData d{splits.train, splits.test, splits.norm};
+    if (config.probe_max_train > 0 && config.probe_max_train < d.train.size()) {
+      // A fixed subset (seed 0), the same for every row, so rows stay comparable.
+      auto gen = at::make_generator<at::CPUGeneratorImpl>(0);
+      const auto idx = std::get<0>(torch::randperm(d.train.size(), gen, torch::kLong)
+                                       .slice(0, 0, config.probe_max_train)
+                                       .sort());
+      d.train.images = d.train.images.index_select(0, idx).contiguous();
+      d.train.labels = d.train.labels.index_select(0, idx).contiguous();
+    }
+    log.say("evaluate: target " + targets[t].name + ": " + std::to_string(d.train.size()) + " train, " +
+            std::to_string(d.test.size()) + " test images, " + std::to_string(d.train.num_classes) + " classes");
+    return target_data.emplace(t, std::move(d)).first->second;
+  };
+  at::Tensor teacher_test_reps;  // g(x) of the source test split, for the alignment
+  auto teacher_test = [&](size_t t) {
+    if (!teacher_test_reps.defined())
+      teacher_test_reps = distill::teacher_representations(teacher, config.teacher, source, "test",
+                                                           target_of(t).test.images, data::View{}, device);
+    return teacher_test_reps;
+  };
+  auto probe_options = [&](int64_t seed) {
+    ProbeOptions p;
+    p.epochs = config.probe_epochs;
+    p.seed = static_cast<uint64_t>(seed);
+    p.device = device;
+    return p;
+  };
+  auto features = [&](const FeatureFn& fn, const at::Tensor& images, const data::Normalization& norm) {
+    return extract_features(fn, images, norm, 512, device);
+  };
+
+  train::Progress progress("evaluate", static_cast<int64_t>(plan.size()), "cells/min", finished);
+  progress.set_log([&](const std::string& line) { log.line(line); });
+  progress.set_file_interval(0);  // cells are minutes apart: log every one
+  std::vector<nlohmann::json> new_records;
+  auto record_cell = [&](const Cell& cell, nlohmann::json record) {
+    const Row& row = rows[cell.row];
+    record["key"] = cell.key;
+    record["row"] = row.label;
+    record["kind"] = row.kind;
+    record["method"] = row.method;
+    if (!row.path.empty()) record["file"] = row.path;
+    record["arch"] = cell.arch;
+    record["target"] = targets[cell.target].name;
+    record["seed"] = cell.seed;
+    append_cell(cells_path, record);
+    done.emplace(cell.key, record);
+    ++finished;
+    ++result.cells_run;
+    char fields[200];
+    std::snprintf(fields, sizeof fields, "%s %s %s seed %lld: %.2f%%", row.label.c_str(), cell.arch.c_str(),
+                  targets[cell.target].name.c_str(), static_cast<long long>(cell.seed),
+                  100 * record.at("probe_test_accuracy").get<double>());
+    progress.update(finished, std::string(fields), 60.0);  // 60 per cell: the rate reads in cells/min
+  };
+  auto probe_record = [&](const ProbeResult& p, double seconds) {
+    return nlohmann::json{{"probe_test_accuracy", p.test_accuracy},
+                          {"probe_train_accuracy", p.train_accuracy},
+                          {"feature_dim", p.feature_dim},
+                          {"seconds", seconds}};
+  };
+  auto since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+
+  // Cells are grouped so that what they share is computed once: teacher features per
+  // target, a pretrained network per set x arch x seed.
+  for (size_t i = 0; i < plan.size();) {
+    size_t j = i;
+    while (j < plan.size() && plan[j].row == plan[i].row && plan[j].arch == plan[i].arch &&
+           (rows[plan[i].row].kind == "teacher" || plan[j].seed == plan[i].seed))
+      ++j;
+    std::vector<const Cell*> pending;
+    for (size_t k = i; k < j; ++k)
+      if (!done.count(plan[k].key)) pending.push_back(&plan[k]);
+    const Row& row = rows[plan[i].row];
+    const std::string arch = plan[i].arch;
+    const int64_t group_seed = plan[i].seed;
+    i = j;
+    if (pending.empty()) continue;
+
+    if (row.kind == "teacher") {
+      std::map<size_t, std::pair<at::Tensor, at::Tensor>> feats;  // per target, shared by the seeds
+      auto fn = [&](const at::Tensor& x) { return teacher.encoder->features(x); };
+      for (const Cell* cell : pending) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const TargetData& td = target_of(cell->target);
+        auto it = feats.find(cell->target);
+        if (it == feats.end())
+          it = feats.emplace(cell->target, std::make_pair(features(fn, td.train.images, td.norm),
+                                                          features(fn, td.test.images, td.norm)))
+                   .first;
+        const auto p = linear_probe(it->second.first, td.train.labels, it->second.second, td.test.labels,
+                                    td.train.num_classes, probe_options(cell->seed));
+        record_cell(*cell, probe_record(p, since(t0)));
+      }
+      continue;
+    }
+
+    // A network for this arch and seed: random ("none") or pretrained on the set.
+    Pretrained net;
+    nlohmann::json pretrain_info;
+    if (row.kind == "none") {
+      net = fresh_network(arch, shape, teacher.feature_dim, static_cast<uint64_t>(group_seed), device);
+    } else {
+      const std::string stem = out_dir + "/models/" + file_safe(row.label) + "-" + file_safe(arch) + "-s" +
+                               std::to_string(group_seed) + "-" +
+                               hash_hex(nlohmann::json{{"file", row.file_hash},
+                                                       {"arch", arch},
+                                                       {"seed", group_seed},
+                                                       {"pretrain", pretrain_protocol}}
+                                            .dump())
+                                   .substr(0, 8);
+      auto set = *row.set;
+      torch::NoGradGuard no_grad;
+      const int64_t pairs = set.view_images().size(0);
+      const int64_t d = set.view_targets().size(1);
+      if (io::file_exists(stem + ".pt")) {
+        net = load_pretrained(stem + ".pt", arch, shape, d, device);
+        log.line("evaluate: reusing " + stem + ".pt");
+      } else {
+        PretrainOptions o;
+        o.arch = arch;
+        o.epochs = config.pretrain_epochs;
+        o.batch_size = config.pretrain_batch;
+        o.lr = config.pretrain_lr;
+        o.weight_decay = config.weight_decay;
+        o.seed = static_cast<uint64_t>(group_seed);
+        o.quiet = !config.verbose;
+        o.checkpoint_dir = stem + ".ckpt";
+        o.device = device;
+        o.log = [&](const std::string& line) { log.line(line); };
+        torch::AutoGradMode grad(true);
+        net = pretrain_on_set(set, o);
+        save_pretrained(stem + ".pt", net);
+        std::error_code ec;
+        std::filesystem::remove_all(stem + ".ckpt", ec);
+        char text[200];
+        std::snprintf(text, sizeof text, "evaluate: pretrained %s on %s (%lld pairs), seed %lld: loss %.4f -> %.4f, %.0f s",
+                      arch.c_str(), row.label.c_str(), static_cast<long long>(pairs),
+                      static_cast<long long>(group_seed), net.loss.front(), net.loss.back(), net.seconds);
+        log.say(text);
+      }
+      pretrain_info = {{"pretrain_seconds", net.seconds},
+                       {"pretrain_pairs", pairs},
+                       {"pretrain_first_loss", net.loss.empty() ? NAN : net.loss.front()},
+                       {"pretrain_final_loss", net.loss.empty() ? NAN : net.loss.back()}};
+    }
+    auto fn = [&](const at::Tensor& x) { return net.encoder->features(x); };
+    for (const Cell* cell : pending) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const TargetData& td = target_of(cell->target);
+      const auto train_f = features(fn, td.train.images, td.norm);
+      const auto test_f = features(fn, td.test.images, td.norm);
+      const auto p = linear_probe(train_f, td.train.labels, test_f, td.test.labels, td.train.num_classes,
+                                  probe_options(cell->seed));
+      nlohmann::json record = probe_record(p, 0);
+      for (const auto& item : pretrain_info.items()) record[item.key()] = item.value();
+      if (row.align && targets[cell->target].source) {
+        const auto a = teacher_alignment(apply_head(net.head, train_f, device), td.train.labels,
+                                         apply_head(net.head, test_f, device), td.test.labels,
+                                         teacher_test(cell->target), td.train.num_classes, probe_options(cell->seed));
+        record["alignment"] = {{"r2", a.r2},
+                               {"cka", a.cka},
+                               {"probe_test_accuracy", a.probe_test_accuracy},
+                               {"probe_train_accuracy", a.probe_train_accuracy},
+                               {"n", a.n}};
+      }
+      record["seconds"] = since(t0);
+      record_cell(*cell, record);
+    }
+  }
+  progress.finish(std::to_string(result.cells_run) + " cells run, " + std::to_string(result.cells_skipped) +
+                  " reused");
+
+  // Every planned cell's record, in plan order.
+  std::vector<nlohmann::json> records;
+  for (const auto& c : plan) records.push_back(done.at(c.key));
+  std::vector<std::string> row_labels, row_kinds, target_names;
+  for (const auto& r : rows) {
+    row_labels.push_back(r.label);
+    row_kinds.push_back(r.kind);
+  }
+  for (const auto& t : targets) target_names.push_back(t.name);
+  nlohmann::json protocol = pretrain_protocol;
+  for (const auto& item : probe_protocol.items()) protocol[item.key()] = item.value();
+  protocol["seeds"] = config.seeds;
+  nlohmann::json& res = result.results;
+  res = {{"source", source},
+         {"teacher", {{"dir", config.teacher}, {"arch", teacher.arch}, {"id", teacher.id}, {"feature_dim", teacher.feature_dim}}},
+         {"rows", row_labels},
+         {"row_kinds", row_kinds},
+         {"archs", archs},
+         {"teacher_arch", teacher_arch},
+         {"targets", target_names},
+         {"protocol", protocol},
+         {"config", config.to_json()},
+         {"records", records},
+         {"summary", summarise(records, rows, archs, teacher_arch, targets)}};
+  io::write_json_file(out_dir + "/results.json", res);
+  const std::string md = results_markdown(res);
+  io::write_file_atomic(out_dir + "/results.md", md);
+
+  io::BarChart chart;
+  chart.title = "linear probe after pretraining, " + archs.front();
+  chart.y_label = "top-1 test accuracy (%)";
+  chart.groups = target_names;
+  chart.y_from_zero = false;
+  chart.value_labels = true;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::vector<double> mean, std;
+    for (const auto& t : targets) {
+      const auto* s = find_summary(res.at("summary"), rows[r].label,
+                                   rows[r].kind == "teacher" ? nullptr : &archs.front(), t.name);
+      mean.push_back(s ? 100 * s->at("probe_mean").get<double>() : NAN);
+      std.push_back(s ? 100 * s->at("probe_std").get<double>() : NAN);
+    }
+    chart.add_series(rows[r].label, mean, std);
+  }
+  chart.save(out_dir + "/results.png");
+  result.seconds = since(started);
+  log.say("evaluate: wrote " + out_dir + "/results.json, results.md, results.png (" +
+          train::format_duration(result.seconds) + ")");
+  return result;
+}
+
+}  // namespace ssdd::evaluate

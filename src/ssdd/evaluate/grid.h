@@ -1,0 +1,74 @@
+// The results grid (SPEC 8, issues 5 and 12): every distilled set x architecture x
+// target data set x seed, scored by one protocol, beside two reference rows:
+//   teacher  the teacher encoder itself, probed on each target (once per target and seed,
+//            not per architecture): the head-room a distilled set tries to transfer;
+//   none     a randomly initialised network of each architecture, probed;
+//   <label>  each distilled set: a fresh network pretrained on it (once per set x arch x
+//            seed, shared by all targets), probed on each target, and on the source target
+//            also compared with the teacher on held-out images (alignment.h).
+//
+// Run folder:
+//   config.json   the grid's settings
+//   cells.jsonl   one JSON record per finished cell, appended and flushed; a rerun skips
+//                 the cells already there (matched by a key over the set file's content,
+//                 arch, target, seed and protocol), so an interrupted grid resumes
+//   models/       pretrained weights per set x arch x seed, so pretraining is not redone
+//   results.json  every record plus mean/std per row x arch x target
+//   results.md    the paper-style table (first arch), cross-architecture and alignment tables
+//   results.png   bar chart of the first table; log
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ssdd::evaluate {
+
+struct GridConfig {
+  std::vector<std::string> distilled;  // distilled.pt files, each PATH or LABEL=PATH
+  std::string teacher;                 // teacher folder (teacher row, alignment)
+  std::vector<std::string> archs = {"convnet:64-64-64"};
+  // Target data sets: registry names, "source" (the sets' own data set), or NAME=DIR
+  // for a data set kept outside its default folder.
+  std::vector<std::string> targets = {"source"};
+  int64_t seeds = 3;                   // seeds 0 .. seeds-1
+  int64_t pretrain_epochs = 1000;
+  int64_t pretrain_batch = 256;
+  double pretrain_lr = 0.1;
+  double weight_decay = 1e-3;          // KRR-ST's; the paper's per-budget table is unknown
+  int64_t probe_epochs = 30;
+  int64_t probe_max_train = 0;         // >0: fit each probe on this many train images (quick runs)
+  bool teacher_row = true;
+  bool none_row = true;
+  bool alignment = true;
+  std::string data_dir;                // the source data set's folder
+  int threads = 0;
+  std::string device = "cpu";
+  bool verbose = false;                // per-step pretraining progress
+
+  nlohmann::json to_json() const;
+  static GridConfig from_json(const nlohmann::json& j);  // unknown keys -> ConfigError
+};
+
+// "cpu" (Fashion-MNIST scale, 2 cores), "quick" (smoke test), "paper" (GPU, 1000 epochs).
+GridConfig grid_preset(const std::string& name);
+std::vector<std::string> grid_presets();
+// The footer text describing the presets (their settings and timings), for --help.
+std::string grid_presets_help();
+
+struct GridResult {
+  nlohmann::json results;     // what results.json holds
+  int64_t cells_run = 0;      // computed by this call
+  int64_t cells_skipped = 0;  // found finished in cells.jsonl
+  double seconds = 0;
+};
+
+GridResult run_grid(const GridConfig& config, const std::string& out_dir);
+
+// results.md from a results.json object (rows, archs, targets, summary).
+std::string results_markdown(const nlohmann::json& results);
+
+// Mean and sample standard deviation (n - 1; 0 for one value).
+std::pair<double, double> mean_std(const std::vector<double>& values);
+
+}  // namespace ssdd::evaluate

@@ -1,0 +1,23 @@
+#include "ssdd/train/run_setup.h"
+
+#include "ssdd/core/runtime.h"
+#include "ssdd/io/atomic_file.h"
+#include "ssdd/io/json_file.h"
+
+namespace ssdd::train {
+
+std::unique_ptr<RunContext> start_run(const std::string& stage, const std::string& out_dir,
+                                      const nlohmann::json& config, int threads, const std::string& device,
+                                      uint64_t seed) {
+  io::make_dirs(out_dir);
+  auto run = std::make_unique<RunContext>(out_dir + "/log");
+  run->threads = set_threads(threads);
+  run->device = parse_device(device);
+  seed_everything(seed);
+  io::write_json_file(out_dir + "/config.json", config);
+  run->log.say(stage + ": " + config.dump());
+  run->log.say(stage + ": " + std::to_string(run->threads) + " thread(s), device " + run->device.str());
+  return run;
+}
+
+}  // namespace ssdd::train

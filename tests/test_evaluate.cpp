@@ -1,0 +1,329 @@
+#include <gtest/gtest.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "ssdd/core/error.h"
+#include "ssdd/data/registry.h"
+#include "ssdd/data/views.h"
+#include "ssdd/distill/distilled_set.h"
+#include "ssdd/distill/teacher_cache.h"
+#include "ssdd/evaluate/alignment.h"
+#include "ssdd/evaluate/baselines.h"
+#include "ssdd/evaluate/grid.h"
+#include "ssdd/evaluate/linear_probe.h"
+#include "ssdd/evaluate/pretrain.h"
+#include "ssdd/io/atomic_file.h"
+#include "ssdd/io/json_file.h"
+#include "ssdd/teacher/teacher.h"
+#include "test_util.h"
+#include "tiny_data.h"
+
+using namespace ssdd;
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(line);
+  return out;
+}
+
+}  // namespace
+
+TEST(Pretrain, LowersTheRegressionLossOnATinySet) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
+  const auto x = torch::randn({24, 1, 8, 8}, gen);
+  const auto y = torch::randn({24, 6}, gen);
+  evaluate::PretrainOptions o;
+  o.arch = "convnet:8-8";
+  o.epochs = 60;
+  o.lr = 0.05;
+  const auto p = evaluate::pretrain(x, y, o);
+  ASSERT_EQ(p.loss.size(), 60u);
+  EXPECT_LT(p.loss.back(), 0.5 * p.loss.front());
+  EXPECT_FALSE(p.encoder->is_training());
+  // The same seed gives the same network: pretraining is reproducible.
+  const auto q = evaluate::pretrain(x, y, o);
+  EXPECT_DOUBLE_EQ(p.loss.back(), q.loss.back());
+  // Saved and loaded weights predict the same.
+  TempDir dir;
+  evaluate::save_pretrained(dir.path() + "/w.pt", p);
+  const auto r = evaluate::load_pretrained(dir.path() + "/w.pt", o.arch, {1, 8, 8}, 6, torch::kCPU);
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::allclose(p.predict(x), r.predict(x)));
+  EXPECT_EQ(r.loss, p.loss);
+}
+
+TEST(Pretrain, MismatchedTargetsAreAConfigError) {
+  evaluate::PretrainOptions o;
+  o.arch = "convnet:4";
+  EXPECT_THROW(evaluate::pretrain(torch::zeros({4, 1, 8, 8}), torch::zeros({3, 2}), o), ConfigError);
+}
+
+TEST(Pretrain, EveryArchitectureRunsPretrainAndProbeOnTinyData) {
+  TempDir data, cache;
+  const char* old_cache = std::getenv("SSDD_CACHE");
+  const std::string restore = old_cache ? old_cache : "";
+  setenv("SSDD_CACHE", cache.path().c_str(), 1);
+  write_tiny_idx(data.path());
+  data::LoadOptions load;
+  load.data_dir = data.path();
+  const auto splits = data::load_dataset("mnist", load);
+  const auto x = data::normalize(splits.train.images.slice(0, 0, 16), splits.norm);
+  const auto y = torch::nn::functional::one_hot(splits.train.labels.slice(0, 0, 16), 4).to(torch::kFloat);
+  for (const std::string arch : {"convnet:8-8", "resnet18:8", "vgg11:0.125", "alexnet:0.125", "mobilenetv2:0.25"}) {
+    SCOPED_TRACE(arch);
+    evaluate::PretrainOptions o;
+    o.arch = arch;
+    o.epochs = 2;
+    o.batch_size = 8;
+    o.lr = 0.01;
+    const auto p = evaluate::pretrain(x, y, o);
+    ASSERT_EQ(p.loss.size(), 2u);
+    EXPECT_TRUE(std::isfinite(p.loss.back()));
+    evaluate::FeatureFn fn = [&](const at::Tensor& b) { return p.encoder->features(b); };
+    const auto train_f = evaluate::extract_features(fn, splits.train.images, splits.norm, 128, torch::kCPU);
+    const auto test_f = evaluate::extract_features(fn, splits.test.images, splits.norm, 128, torch::kCPU);
+    EXPECT_EQ(train_f.size(1), p.encoder->feature_dim());
+    evaluate::ProbeOptions probe;
+    probe.epochs = 2;
+    const auto r = evaluate::linear_probe(train_f, splits.train.labels, test_f, splits.test.labels, 4, probe);
+    EXPECT_GE(r.test_accuracy, 0.0);
+    EXPECT_LE(r.test_accuracy, 1.0);
+  }
+  if (old_cache) setenv("SSDD_CACHE", restore.c_str(), 1);
+  else unsetenv("SSDD_CACHE");
+}
+
+TEST(Alignment, PerfectPredictionAndCkaInvariances) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(2);
+  const auto g = torch::randn({200, 16}, gen);
+  EXPECT_NEAR(evaluate::r_squared(g, g), 1.0, 1e-12);
+  EXPECT_NEAR(evaluate::linear_cka(g, g), 1.0, 1e-9);
+  // Predicting the per-dimension mean explains nothing.
+  EXPECT_NEAR(evaluate::r_squared(g.mean(0, true).expand_as(g), g), 0.0, 1e-9);
+  // CKA ignores orthogonal transforms and isotropic scaling, and allows other widths.
+  const auto q = std::get<0>(torch::linalg_qr(torch::randn({16, 16}, gen, torch::kDouble))).to(torch::kFloat);
+  const auto f = g.matmul(torch::randn({16, 16}, gen)) + 0.5 * torch::randn({200, 16}, gen);
+  const double base = evaluate::linear_cka(f, g);
+  EXPECT_GT(base, 0.0);
+  EXPECT_LT(base, 1.0);
+  EXPECT_NEAR(evaluate::linear_cka(3.5 * f.matmul(q), g), base, 1e-5);
+  EXPECT_NEAR(evaluate::linear_cka(f, 0.1 * g.matmul(q)), base, 1e-5);
+  EXPECT_NEAR(evaluate::linear_cka(g.matmul(q), g), 1.0, 1e-5);
+  EXPECT_NEAR(evaluate::linear_cka(torch::cat({g, torch::zeros({200, 3})}, 1), g), 1.0, 1e-5);
+  EXPECT_THROW(evaluate::r_squared(g, g.slice(0, 0, 10)), Error);
+}
+
+TEST(Baselines, KMeansFindsSeparatedClustersOnePerCluster) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  const int64_t k = 6, per = 30, d = 8;
+  const auto centres = 50 * torch::randn({k, d}, gen);
+  const auto x = (centres.repeat_interleave(per, 0) + torch::randn({k * per, d}, gen)).contiguous();
+  const auto centroids = evaluate::kmeans(x, k, 20, 0);
+  const auto picked = evaluate::nearest_distinct(x, centroids);
+  ASSERT_EQ(picked.numel(), k);
+  std::set<int64_t> clusters;
+  for (int64_t i = 0; i < k; ++i) clusters.insert(picked[i].item<int64_t>() / per);
+  EXPECT_EQ(static_cast<int64_t>(clusters.size()), k);
+}
+
+TEST(Baselines, KMeansPicksDistinctImagesEvenWithDuplicatePoints) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(4);
+  // 60 points at only 10 positions; k = 25 > 10 distinct positions.
+  const auto x = torch::randn({10, 4}, gen).repeat({6, 1});
+  const auto picked = evaluate::nearest_distinct(x, evaluate::kmeans(x, 25, 10, 1));
+  const auto sorted = std::get<0>(torch::sort(picked));
+  EXPECT_EQ(std::get<0>(torch::unique_consecutive(sorted)).numel(), 25);
+  EXPECT_TRUE((picked >= 0).all().item<bool>());
+  const auto r = evaluate::random_subset(100, 30, 7);
+  EXPECT_EQ(std::get<0>(torch::unique_consecutive(std::get<0>(torch::sort(r)))).numel(), 30);
+  EXPECT_TRUE(r.equal(evaluate::random_subset(100, 30, 7)));
+  EXPECT_THROW(evaluate::random_subset(10, 11, 0), ConfigError);
+}
+
+namespace {
+
+// A tiny teacher on tiny data, trained once for the tests that need real files.
+class EvaluateRun : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dirs_ = new Dirs;
+    setenv("SSDD_CACHE", dirs_->cache.path().c_str(), 1);
+    write_tiny_idx(dirs_->data.path());
+    auto c = teacher::teacher_preset("quick");
+    c.data = "mnist";
+    c.data_dir = dirs_->data.path();
+    c.arch = "convnet:8-16:gap";
+    c.projector = {32, 32};
+    c.epochs = 2;
+    c.batch_size = 64;
+    c.probe_epochs = 2;
+    c.threads = 2;
+    teacher::train_teacher(c, dirs_->teacher.path(), false);
+    for (const std::string method : {"random", "kmeans"}) {
+      evaluate::BaselineConfig b;
+      b.method = method;
+      b.teacher = dirs_->teacher.path();
+      b.data_dir = dirs_->data.path();
+      b.budget = 12;
+      b.threads = 2;
+      evaluate::make_baseline(b, dirs_->sets.path() + "/" + method);
+    }
+  }
+  static void TearDownTestSuite() { delete dirs_; }
+
+  static std::string set_path(const std::string& method) { return dirs_->sets.path() + "/" + method + "/distilled.pt"; }
+  static evaluate::GridConfig grid() {
+    evaluate::GridConfig g;
+    g.teacher = dirs_->teacher.path();
+    g.data_dir = dirs_->data.path();
+    g.archs = {"convnet:8-8"};
+    g.seeds = 1;
+    g.pretrain_epochs = 5;
+    g.probe_epochs = 2;
+    g.threads = 2;
+    return g;
+  }
+  struct Dirs {
+    TempDir data, cache, teacher, sets;
+  };
+  static Dirs* dirs_;
+};
+EvaluateRun::Dirs* EvaluateRun::dirs_ = nullptr;
+
+}  // namespace
+
+TEST_F(EvaluateRun, BaselineFilesHoldTeacherTargetsOfDistinctImages) {
+  const auto t = teacher::load_teacher(dirs_->teacher.path(), torch::kCPU);
+  data::LoadOptions load;
+  load.data_dir = dirs_->data.path();
+  const auto splits = data::load_dataset("mnist", load);
+  const auto reps = distill::teacher_representations(t, dirs_->teacher.path(), "mnist", "train", splits.train.images,
+                                                     data::View{}, torch::kCPU);
+  for (const std::string method : {"random", "kmeans"}) {
+    SCOPED_TRACE(method);
+    auto set = distill::DistilledSet::load(set_path(method));
+    EXPECT_EQ(set.meta.at("method"), method);
+    EXPECT_EQ(set.meta.at("budget"), 12);
+    EXPECT_EQ(set.meta.at("data"), "mnist");
+    EXPECT_EQ(set.meta.at("teacher_id"), t.id);
+    EXPECT_EQ(set.size(), 12);
+    const auto idx = set.meta.at("source_indices").get<std::vector<int64_t>>();
+    EXPECT_EQ(std::set<int64_t>(idx.begin(), idx.end()).size(), 12u);
+    const auto index = torch::tensor(idx, torch::kLong);
+    EXPECT_TRUE(torch::allclose(set.view_targets(), reps.index_select(0, index)));
+    EXPECT_TRUE(torch::allclose(set.view_images(), data::normalize(splits.train.images.index_select(0, index), splits.norm)));
+    EXPECT_TRUE(std::filesystem::exists(dirs_->sets.path() + "/" + method + "/images.png"));
+  }
+}
+
+TEST_F(EvaluateRun, RandomBaselineRoundTripsThroughTheGridWithTeacherAndNoneFirst) {
+  TempDir out;
+  auto g = grid();
+  g.distilled = {set_path("random")};
+  const auto r = evaluate::run_grid(g, out.path());
+  const auto& res = r.results;
+  EXPECT_EQ(res.at("rows"), (std::vector<std::string>{"teacher", "none", "random"}));
+  EXPECT_EQ(r.cells_run, 3);
+  EXPECT_EQ(res.at("records").size(), 3u);
+  for (const auto& rec : res.at("records")) {
+    const double acc = rec.at("probe_test_accuracy");
+    EXPECT_GE(acc, 0.0);
+    EXPECT_LE(acc, 1.0);
+    EXPECT_EQ(rec.contains("alignment"), rec.at("row") == "random");
+  }
+  const auto& a = res.at("records").back().at("alignment");
+  EXPECT_LE(a.at("r2").get<double>(), 1.0);
+  EXPECT_GE(a.at("cka").get<double>(), 0.0);
+  EXPECT_LE(a.at("cka").get<double>(), 1.0 + 1e-9);
+  for (const char* f : {"results.json", "results.md", "results.png", "cells.jsonl", "config.json", "log"})
+    EXPECT_TRUE(std::filesystem::exists(out.path() + "/" + f)) << f;
+  const std::string md = io::read_file(out.path() + "/results.md");
+  const auto teacher_at = md.find("| teacher |"), none_at = md.find("| none |"), random_at = md.find("| random |");
+  ASSERT_NE(teacher_at, std::string::npos);
+  EXPECT_LT(teacher_at, none_at);
+  EXPECT_LT(none_at, random_at);
+  EXPECT_NE(md.find("Teacher alignment"), std::string::npos);
+}
+
+TEST_F(EvaluateRun, ResumeSkipsFinishedCellsAndTableAgreesWithJson) {
+  TempDir out;
+  auto g = grid();
+  g.distilled = {set_path("random"), "km=" + set_path("kmeans")};
+  g.teacher_row = false;
+  g.none_row = false;
+  const auto first = evaluate::run_grid(g, out.path());
+  EXPECT_EQ(first.cells_run, 2);
+  const std::string cells = out.path() + "/cells.jsonl";
+  const auto lines = lines_of(cells);
+  ASSERT_EQ(lines.size(), 2u);
+
+  // A rerun computes nothing and gives the same results.
+  const auto second = evaluate::run_grid(g, out.path());
+  EXPECT_EQ(second.cells_run, 0);
+  EXPECT_EQ(second.cells_skipped, 2);
+  EXPECT_EQ(lines_of(cells), lines);
+  EXPECT_EQ(second.results.at("records"), first.results.at("records"));
+  EXPECT_EQ(second.results.at("summary"), first.results.at("summary"));
+
+  // A grid killed mid-write: the last record torn. Only that cell reruns, from the
+  // saved weights (no second pretraining), with the same numbers.
+  io::write_file_atomic(cells, lines[0] + "\n" + lines[1].substr(0, lines[1].size() / 2));
+  const auto third = evaluate::run_grid(g, out.path());
+  EXPECT_EQ(third.cells_run, 1);
+  EXPECT_EQ(third.results.at("summary"), first.results.at("summary"));
+  EXPECT_NE(io::read_file(out.path() + "/log").find("reusing"), std::string::npos);
+
+  // A changed protocol makes new cells instead of reusing the old ones.
+  auto g2 = g;
+  g2.probe_epochs = 3;
+  EXPECT_EQ(evaluate::run_grid(g2, out.path()).cells_run, 2);
+
+  // results.md's main table holds results.json's numbers.
+  const auto res = io::parse_json_file(out.path() + "/results.json");
+  const std::string md = io::read_file(out.path() + "/results.md");
+  const std::regex row_re(R"(\| (\w+) \| ([0-9.]+) ± ([0-9.]+) \|)");
+  int matched = 0;
+  for (std::sregex_iterator it(md.begin(), md.end(), row_re), end; it != end; ++it) {
+    const std::string label = (*it)[1];
+    for (const auto& s : res.at("summary"))
+      if (s.at("row") == label && s.at("arch") == res.at("archs")[0] && s.at("target") == "mnist") {
+        EXPECT_NEAR(std::stod((*it)[2]), 100 * s.at("probe_mean").get<double>(), 0.006) << label;
+        EXPECT_NEAR(std::stod((*it)[3]), 100 * s.at("probe_std").get<double>(), 0.006) << label;
+        ++matched;
+      }
+  }
+  EXPECT_EQ(matched, 2);  // random and km
+}
+
+TEST_F(EvaluateRun, CommandLineMakesABaselineAndEvaluatesIt) {
+  const std::string cli = SSDD_CLI_PATH;
+  if (cli.empty()) GTEST_SKIP() << "the ssdd executable is not built";
+  TempDir out;
+  const std::string common = " --teacher " + dirs_->teacher.path() + " --data-dir " + dirs_->data.path() + " --threads 2";
+  ASSERT_EQ(std::system((cli + " baseline kmeans --budget 8 --out " + out.path() + "/km" + common + " >/dev/null 2>&1").c_str()), 0);
+  ASSERT_EQ(std::system((cli + " evaluate --preset quick --arch convnet:4-4,convnet:8 --seeds 2 --pretrain-epochs 2 "
+                                "--probe-epochs 1 --distilled " + out.path() + "/km/distilled.pt --out " + out.path() +
+                         "/grid" + common + " >/dev/null 2>&1")
+                            .c_str()),
+            0);
+  const auto res = io::parse_json_file(out.path() + "/grid/results.json");
+  EXPECT_EQ(res.at("archs").size(), 2u);
+  // teacher: 2 seeds; none and kmeans: 2 archs x 2 seeds
+  EXPECT_EQ(res.at("records").size(), 10u);
+  EXPECT_NE(io::read_file(out.path() + "/grid/results.md").find("Cross-architecture"), std::string::npos);
+  EXPECT_NE(std::system((cli + " evaluate --out " + out.path() + "/bad --distilled " + out.path() +
+                         "/km/distilled.pt --teacher " + dirs_->teacher.path() + " --seeds 0 >/dev/null 2>&1")
+                            .c_str()),
+            0);
+}
