@@ -33,5 +33,5 @@ print(f"| Barlow Twins teacher ({cfg['arch']}) | {100*m['probe_test_accuracy']:.
 print(f"| same architecture, random weights | {acc('random'):.2f} | |")
 print(f"| raw pixels | {acc('pixels'):.2f} | |")
 print(f"| none: random ConvNet 64-64-64, flattened | {acc('none'):.2f} | |")
-print(f"\ntraining: {m['images_per_second']:.0f} images/s, {m['train_seconds']/60:.1f} min; whole benchmark {wall/60:.1f} min")
+print(f"\ntraining: {m['images_per_second']:.0f} images/s, {m['train_seconds']/60:.1f} min; teacher stage wall time {wall/60:.1f} min")
 PY

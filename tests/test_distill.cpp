@@ -98,16 +98,7 @@ class DistillRun : public ::testing::Test {
     dirs_ = new Dirs;
     setenv("SSDD_CACHE", dirs_->cache.path().c_str(), 1);
     write_tiny_idx(dirs_->data.path());
-    auto c = teacher::teacher_preset("quick");
-    c.data = "mnist";
-    c.data_dir = dirs_->data.path();
-    c.arch = "convnet:8-16:gap";
-    c.projector = {32, 32};
-    c.epochs = 2;
-    c.batch_size = 64;
-    c.probe_epochs = 2;
-    c.threads = 2;
-    teacher::train_teacher(c, dirs_->teacher.path(), false);
+    teacher::train_teacher(tiny_teacher_config(dirs_->data.path(), 2, 2), dirs_->teacher.path(), false);
   }
   static void TearDownTestSuite() { delete dirs_; }
 
@@ -187,9 +178,7 @@ TEST_F(DistillRun, ResumeAfterAKillEqualsTheUninterruptedRun) {
   io::write_json_file(cut.path() + "/run.json", c.to_json());
   const std::string args = " distill --config " + cut.path() + "/run.json --out " + cut.path() + "/out";
   const std::string ckpt = cut.path() + "/out/checkpoints/checkpoint.ckpt";
-  const std::string kill_after_first_checkpoint = "(" + cli + args + " >/dev/null 2>&1 & pid=$!; while [ ! -f " +
-                                                  ckpt + " ]; do sleep 0.01; done; kill -9 $pid; wait $pid) 2>/dev/null";
-  std::system(kill_after_first_checkpoint.c_str());
+  kill_when_file_appears(cli + args, ckpt);
   ASSERT_TRUE(std::filesystem::exists(ckpt));
   ASSERT_FALSE(std::filesystem::exists(cut.path() + "/out/distilled.pt")) << "the run ended before the kill";
   ASSERT_EQ(std::system((cli + args + " --resume >/dev/null 2>&1").c_str()), 0);

@@ -160,16 +160,7 @@ class EvaluateRun : public ::testing::Test {
     dirs_ = new Dirs;
     setenv("SSDD_CACHE", dirs_->cache.path().c_str(), 1);
     write_tiny_idx(dirs_->data.path());
-    auto c = teacher::teacher_preset("quick");
-    c.data = "mnist";
-    c.data_dir = dirs_->data.path();
-    c.arch = "convnet:8-16:gap";
-    c.projector = {32, 32};
-    c.epochs = 2;
-    c.batch_size = 64;
-    c.probe_epochs = 2;
-    c.threads = 2;
-    teacher::train_teacher(c, dirs_->teacher.path(), false);
+    teacher::train_teacher(tiny_teacher_config(dirs_->data.path(), 2, 2), dirs_->teacher.path(), false);
     for (const std::string method : {"random", "kmeans"}) {
       evaluate::BaselineConfig b;
       b.method = method;

@@ -75,27 +75,10 @@ TEST(LinearProbe, NearPerfectOnASeparableSet) {
   EXPECT_EQ(r.feature_dim, 8);
 }
 
-namespace {
-
-teacher::TeacherConfig tiny_config(const std::string& data_dir) {
-  auto c = teacher::teacher_preset("quick");
-  c.data = "mnist";
-  c.data_dir = data_dir;
-  c.arch = "convnet:8-16:gap";
-  c.projector = {32, 32};
-  c.epochs = 10;
-  c.batch_size = 64;
-  c.probe_epochs = 5;
-  c.threads = 2;
-  return c;
-}
-
-}  // namespace
-
 TEST(Teacher, TinyRunLowersTheLossAndWritesEveryOutput) {
   TempDir data, cache, out;
   setenv("SSDD_CACHE", cache.path().c_str(), 1);
-  const auto config = tiny_config(write_tiny_idx(data.path()));
+  const auto config = tiny_teacher_config(write_tiny_idx(data.path()), 10, 5);
   const auto result = teacher::train_teacher(config, out.path(), false);
   for (const char* f : {"teacher.pt", "teacher.json", "config.json", "metrics.json", "log", "loss.png",
                         "checkpoints/checkpoint.ckpt"})
@@ -113,7 +96,7 @@ TEST(Teacher, TinyRunLowersTheLossAndWritesEveryOutput) {
 TEST(Teacher, ResumeAfterAKillReproducesTheUninterruptedWeights) {
   TempDir data, cache, full, cut;
   setenv("SSDD_CACHE", cache.path().c_str(), 1);
-  auto config = tiny_config(write_tiny_idx(data.path()));
+  auto config = tiny_teacher_config(write_tiny_idx(data.path()), 10, 5);
   teacher::train_teacher(config, full.path(), false);
   // The killed run: the same configuration through the CLI, SIGKILLed as soon as its
   // first checkpoint (end of epoch 1) is on disk, then resumed.
@@ -122,10 +105,7 @@ TEST(Teacher, ResumeAfterAKillReproducesTheUninterruptedWeights) {
   const std::string args = " teacher --preset quick --data mnist --data-dir " + data.path() +
                            " --arch convnet:8-16:gap --projector 32,32 --epochs 10 --batch-size 64"
                            " --probe-epochs 5 --threads 2 --out " + cut.path();
-  const std::string kill_after_first_checkpoint =
-      "(" + cli + args + " >/dev/null 2>&1 & pid=$!; "
-      "while [ ! -f " + cut.path() + "/checkpoints/checkpoint.ckpt ]; do sleep 0.01; done; kill -9 $pid; wait $pid) 2>/dev/null";
-  std::system(kill_after_first_checkpoint.c_str());
+  kill_when_file_appears(cli + args, cut.path() + "/checkpoints/checkpoint.ckpt");
   ASSERT_TRUE(std::filesystem::exists(cut.path() + "/checkpoints/checkpoint.ckpt"));
   ASSERT_FALSE(std::filesystem::exists(cut.path() + "/teacher.pt"));
   ASSERT_EQ(std::system((cli + args + " --resume >/dev/null 2>&1").c_str()), 0);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ssdd/io/atomic_file.h"
+#include "ssdd/teacher/teacher.h"
 
 // A few hundred 16x16 grey images in IDX format, readable as `--data mnist --data-dir`.
 inline std::string write_tiny_idx(const std::string& dir) {
@@ -45,3 +46,19 @@ inline std::string write_tiny_idx(const std::string& dir) {
   return dir;
 }
 
+
+// The tiny teacher the stage tests share: a ConvNet 8-16 with global pooling (16-d)
+// trained with Barlow Twins on write_tiny_idx's images.
+inline ssdd::teacher::TeacherConfig tiny_teacher_config(const std::string& data_dir, int64_t epochs,
+                                                        int64_t probe_epochs) {
+  auto c = ssdd::teacher::teacher_preset("quick");
+  c.data = "mnist";
+  c.data_dir = data_dir;
+  c.arch = "convnet:8-16:gap";
+  c.projector = {32, 32};
+  c.epochs = epochs;
+  c.batch_size = 64;
+  c.probe_epochs = probe_epochs;
+  c.threads = 2;
+  return c;
+}
