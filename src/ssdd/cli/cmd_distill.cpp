@@ -43,6 +43,7 @@ void add_distill_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--base-scale", &C::base_scale, "Image bases stored at H/s x W/s (ours)");
   o.add(*cmd, "--approx-hidden", &C::approx_hidden, "Hidden width of each approximation network (ours)");
   o.add(*cmd, "--approximation", &C::approximation, "Use approximation networks (false: store every view's targets)");
+  o.add(*cmd, "--approx-refit-steps", &C::approx_refit_steps, "Re-fit steps of the approximation networks after distillation (0: off)");
   o.add(*cmd, "--random-bases", &C::random_bases, "Ablation: random orthonormal bases instead of PCA");
   o.add(*cmd, "--pca-pool", &C::pca_pool, "Real images the PCA bases are fitted on (ours)");
   o.add(*cmd, "--pool-arch", &C::pool, &distill::PoolOptions::arch, "Inner model spec, e.g. convnet:64-64-64");

@@ -34,7 +34,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolOptions, arch, size, max_ste
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DistillConfig, teacher, data, data_dir, method, budget, iterations,
                                                 real_batch, lr, lr_end_factor, ridge, pool, real_augment, views, image_bases,
                                                 rep_bases, base_scale, approx_hidden, approximation, random_bases,
-                                                pca_pool, approx_fit_steps, checkpoint_every, seed, threads, device)
+                                                pca_pool, approx_fit_steps, approx_refit_steps, checkpoint_every, seed, threads, device)
 
 nlohmann::json DistillConfig::to_json() const { return *this; }
 
@@ -70,6 +70,7 @@ DistillConfig distill_preset(const std::string& name) {
     c.image_bases = 16;
     c.rep_bases = 8;
     c.approx_fit_steps = 50;
+    c.approx_refit_steps = 50;
     c.checkpoint_every = 10;
   } else if (name == "paper") {
     // CIFAR-100 settings of the paper (SPEC 7): 30,000 iterations, real batch 1024,
@@ -208,6 +209,38 @@ void write_image_grid(const std::string& path, DistilledSet& set, const data::No
                        static_cast<int>(x.size(2)), static_cast<int>(x.size(3)), grid);
 }
 
+// SPEC 5 (iii): after distillation, re-fit each q_t so that it maps the final
+// representation coefficients C_y to the coefficients of the teacher's representation
+// of the rotated distilled image, g(a_t(X_s)), in the final representation basis
+// (least squares, since the optimised basis is no longer orthonormal).
+void refit_approximation(DistilledSet& set, const teacher::Teacher& t, const DistillConfig& c, io::RunLog& log) {
+  ParameterizedSet* param = set.param();
+  ApproximationNets approx = set.approx();
+  if (!param || !approx || c.approx_refit_steps <= 0) return;
+  std::vector<at::Tensor> targets;
+  at::Tensor coeffs;
+  {
+    torch::NoGradGuard no_grad;
+    const at::Tensor images = set.images();
+    const at::Tensor basis = param->rep_bases;                    // k_y x d
+    const at::Tensor gram = basis.matmul(basis.t());               // k_y x k_y
+    for (int64_t v = 1; v < set.views(); ++v) {
+      const at::Tensor reps = t.encoder->features(data::apply_view(images, set.view_list()[static_cast<size_t>(v)]));
+      const at::Tensor rhs = basis.matmul((reps - param->rep_mean).t());  // k_y x m
+      targets.push_back(torch::linalg_solve(gram, rhs).t().contiguous());
+    }
+    coeffs = param->rep_coeffs.detach().clone();
+  }
+  ApproximationFitOptions fit;
+  fit.steps = c.approx_refit_steps;
+  fit.seed = c.seed + 2;
+  const auto mse = fit_approximation(approx, coeffs, targets, fit);
+  std::ostringstream line;
+  line << "distill: approximation networks re-fitted on the " << coeffs.size(0) << " final pairs, MSE per view:";
+  for (double e : mse) line << " " << e;
+  log.say(line.str());
+}
+
 }  // namespace
 
 DistillResult run_distill(const DistillConfig& config, const std::string& out_dir, bool resume) {
@@ -321,6 +354,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   progress.finish("done");
   save_checkpoint(config.iterations);
 
+  refit_approximation(set, t, config, log);
   const double seconds = previous_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const StorageReport storage = set.storage();
   set.meta["storage"] = storage.to_json();

@@ -40,6 +40,7 @@ struct DistillConfig {
   bool random_bases = false;      // ablation: random instead of PCA bases
   int64_t pca_pool = 10000;       // real images the bases are fitted on
   int64_t approx_fit_steps = 500; // pre-fit of q_t on real data
+  int64_t approx_refit_steps = 300; // after distillation: re-fit q_t on the final pairs (0: off)
   // shared
   int64_t checkpoint_every = 100;
   uint64_t seed = 0;
