@@ -96,9 +96,6 @@ class DistillRun : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dirs_ = new Dirs;
-    setenv("SSDD_CACHE", dirs_->cache.path().c_str(), 1);
-    write_tiny_idx(dirs_->data.path());
-    teacher::train_teacher(tiny_teacher_config(dirs_->data.path(), 2, 2), dirs_->teacher.path(), false);
   }
   static void TearDownTestSuite() { delete dirs_; }
 
@@ -119,9 +116,7 @@ class DistillRun : public ::testing::Test {
     c.threads = 2;
     return c;
   }
-  struct Dirs {
-    TempDir data, cache, teacher;
-  };
+  using Dirs = TinyTeacher;
   static Dirs* dirs_;
 };
 DistillRun::Dirs* DistillRun::dirs_ = nullptr;

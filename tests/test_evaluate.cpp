@@ -158,9 +158,6 @@ class EvaluateRun : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dirs_ = new Dirs;
-    setenv("SSDD_CACHE", dirs_->cache.path().c_str(), 1);
-    write_tiny_idx(dirs_->data.path());
-    teacher::train_teacher(tiny_teacher_config(dirs_->data.path(), 2, 2), dirs_->teacher.path(), false);
     for (const std::string method : {"random", "kmeans"}) {
       evaluate::BaselineConfig b;
       b.method = method;
@@ -185,8 +182,8 @@ class EvaluateRun : public ::testing::Test {
     g.threads = 2;
     return g;
   }
-  struct Dirs {
-    TempDir data, cache, teacher, sets;
+  struct Dirs : TinyTeacher {
+    TempDir sets;
   };
   static Dirs* dirs_;
 };

@@ -7,6 +7,7 @@
 
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/teacher/teacher.h"
+#include "test_util.h"
 
 // A few hundred 16x16 grey images in IDX format, readable as `--data mnist --data-dir`.
 inline std::string write_tiny_idx(const std::string& dir) {
@@ -62,3 +63,14 @@ inline ssdd::teacher::TeacherConfig tiny_teacher_config(const std::string& data_
   c.threads = 2;
   return c;
 }
+
+// A tiny data set, a private data cache and a tiny teacher (2 epochs) trained on it:
+// what the tests of the later stages start from.
+struct TinyTeacher {
+  TempDir data, cache, teacher;
+  TinyTeacher() {
+    setenv("SSDD_CACHE", cache.path().c_str(), 1);
+    write_tiny_idx(data.path());
+    ssdd::teacher::train_teacher(tiny_teacher_config(data.path(), 2, 2), teacher.path(), false);
+  }
+};
