@@ -1,5 +1,7 @@
 #include "ssdd/data/cache.h"
 
+#include "ssdd/core/hash.h"
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -87,16 +89,6 @@ using File = std::unique_ptr<std::FILE, FileCloser>;
 
 }  // namespace
 
-uint64_t fnv1a64(const void* data, size_t size, uint64_t seed) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  uint64_t h = seed;
-  for (size_t i = 0; i < size; ++i) {
-    h ^= p[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 std::string cache_dir() {
   if (std::string v = env("SSDD_CACHE"); !v.empty()) return v;
   if (std::string v = env("XDG_CACHE_HOME"); !v.empty()) return (fs::path(v) / "ssdd").string();
@@ -107,8 +99,7 @@ std::string cache_dir() {
 
 std::string cache_file(const std::string& key) {
   char name[32];
-  std::snprintf(name, sizeof(name), "%016llx.ssddset",
-                static_cast<unsigned long long>(fnv1a64(key.data(), key.size())));
+  std::snprintf(name, sizeof(name), "%016llx.ssddset", static_cast<unsigned long long>(fnv1a64(key)));
   return (fs::path(cache_dir()) / "sets" / name).string();
 }
 
@@ -237,10 +228,10 @@ std::string source_fingerprint(const std::vector<std::string>& paths) {
     }
   }
   std::sort(records.begin(), records.end());
-  uint64_t h = fnv1a64(nullptr, 0);
+  uint64_t h = fnv1a64("");
   for (const auto& r : records) {
-    h = fnv1a64(r.data(), r.size(), h);
-    h = fnv1a64("\n", 1, h);
+    h = fnv1a64(r, h);
+    h = fnv1a64("\n", h);
   }
   char hex[32];
   std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));

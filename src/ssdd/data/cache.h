@@ -33,8 +33,6 @@ ImageSet cached(const std::string& key, const std::function<ImageSet()>& load);
 bool save_image_set(const std::string& path, const std::string& key, const ImageSet& set);
 std::optional<ImageSet> load_image_set(const std::string& path, const std::string& key);
 
-// FNV-1a 64-bit, for building keys.
-uint64_t fnv1a64(const void* data, size_t size, uint64_t seed = 14695981039346656037ull);
 
 // Hex digest of the sizes and modification times of `paths`; directories are walked
 // recursively. Missing paths are recorded as missing (so that creating them changes it).
