@@ -6,6 +6,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -71,6 +72,19 @@ std::string trim(std::string s) {
   const auto b = s.find_first_not_of(ws);
   if (b == std::string::npos) return "";
   return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+// Calls fn(line, where) for every non-blank line of a text file, trimmed; `where` is
+// "path:line", for error messages.
+void for_each_line(const fs::path& path, const std::function<void(const std::string&, const std::string&)>& fn) {
+  std::ifstream in(path);
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    line = trim(line);
+    if (!line.empty()) fn(line, path.string() + ":" + std::to_string(line_no));
+  }
 }
 
 // `root`, or its subfolder `sub` when that holds `marker` and root does not.
@@ -220,12 +234,7 @@ ImageSet read_tiny_imagenet(const std::string& root_in, bool train, const Folder
   const std::string what = "a Tiny ImageNet folder (wnids.txt, train/, val/)";
   const fs::path root = resolve_root(root_in, "tiny-imagenet-200", "wnids.txt", what);
   std::vector<std::string> wnids;
-  {
-    std::ifstream in(root / "wnids.txt");
-    std::string line;
-    while (std::getline(in, line))
-      if (!(line = trim(line)).empty()) wnids.push_back(line);
-  }
+  for_each_line(root / "wnids.txt", [&](const std::string& line, const std::string&) { wnids.push_back(line); });
   if (wnids.empty()) throw DataError((root / "wnids.txt").string(), "one wnid per line", "no wnids");
   std::sort(wnids.begin(), wnids.end());
   wnids.erase(std::unique(wnids.begin(), wnids.end()), wnids.end());
@@ -245,24 +254,17 @@ ImageSet read_tiny_imagenet(const std::string& root_in, bool train, const Folder
   } else {
     const fs::path ann = root / "val" / "val_annotations.txt";
     require_file(ann, "Tiny ImageNet val annotations (file<TAB>wnid<TAB>box)");
-    std::ifstream in(ann);
-    std::string line;
-    int line_no = 0;
-    while (std::getline(in, line)) {
-      ++line_no;
-      if (trim(line).empty()) continue;
+    for_each_line(ann, [&](const std::string& line, const std::string& where) {
       std::istringstream fields(line);
       std::string file, wnid;
-      if (!(fields >> file >> wnid))
-        throw DataError(ann.string() + ":" + std::to_string(line_no), "file<TAB>wnid<TAB>box", "'" + trim(line) + "'");
+      if (!(fields >> file >> wnid)) throw DataError(where, "file<TAB>wnid<TAB>box", "'" + line + "'");
       const auto it = index.find(wnid);
-      if (it == index.end())
-        throw DataError(ann.string() + ":" + std::to_string(line_no), "a wnid listed in wnids.txt", wnid);
+      if (it == index.end()) throw DataError(where, "a wnid listed in wnids.txt", wnid);
       const fs::path image = root / "val" / "images" / file;
       require_file(image, "the image listed in " + ann.string());
       files.push_back(image.string());
       labels.push_back(it->second);
-    }
+    });
   }
   if (files.empty())
     throw DataError(root.string(), std::string("at least one ") + (train ? "train" : "val") + " image", "none");
@@ -275,20 +277,13 @@ namespace {
 std::map<int64_t, std::string> read_id_table(const fs::path& path) {
   require_file(path, "a CUB-200-2011 metadata file (id value per line)");
   std::map<int64_t, std::string> table;
-  std::ifstream in(path);
-  std::string line;
-  int line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    line = trim(line);
-    if (line.empty()) continue;
+  for_each_line(path, [&](const std::string& line, const std::string& where) {
     std::istringstream fields(line);
     int64_t id = 0;
     std::string value;
-    if (!(fields >> id) || !(fields >> value))
-      throw DataError(path.string() + ":" + std::to_string(line_no), "'<id> <value>'", "'" + line + "'");
+    if (!(fields >> id) || !(fields >> value)) throw DataError(where, "'<id> <value>'", "'" + line + "'");
     table[id] = value;
-  }
+  });
   return table;
 }
 
@@ -370,17 +365,10 @@ ImageSet read_stanford_dogs(const std::string& root_in, bool train, const Folder
 
   std::vector<std::string> files;
   std::vector<int64_t> labels;
-  std::ifstream in(list);
-  std::string line;
-  int line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    line = trim(line);
-    if (line.empty()) continue;
+  for_each_line(list, [&](std::string line, const std::string& where) {
     if (line.rfind("./", 0) == 0) line = line.substr(2);
     if (line.rfind("Images/", 0) == 0) line = line.substr(7);
     const auto slash = line.find('/');
-    const std::string where = list.string() + ":" + std::to_string(line_no);
     if (slash == std::string::npos) throw DataError(where, "<class folder>/<image>", "'" + line + "'");
     const auto it = index.find(line.substr(0, slash));
     if (it == index.end()) throw DataError(where, "a path under a class folder of " + images.string(), "'" + line + "'");
@@ -388,7 +376,7 @@ ImageSet read_stanford_dogs(const std::string& root_in, bool train, const Folder
     require_file(image, "the image listed in " + list.string());
     files.push_back(image.string());
     labels.push_back(it->second);
-  }
+  });
   if (files.empty()) throw DataError(list.string(), "at least one image path", "none");
   const auto num_classes = static_cast<int64_t>(classes.size());
   return load_image_files(files, labels, num_classes, classes, opts, root.string());
