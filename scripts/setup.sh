@@ -9,6 +9,8 @@ packages=(
   libcli11-dev                             # command-line parsing
   nlohmann-json3-dev                       # JSON (metrics, results, metadata)
   libtomlplusplus-dev                      # experiment configs (TOML)
+  libcmark-gfm-dev libcmark-gfm-extensions-dev  # report.md -> report.html
+  chromium                                 # the report test renders report.html headless
   libpng-dev libjpeg62-turbo-dev zlib1g-dev # images and .gz data files
   libgtest-dev libgmock-dev                # tests
   dataset-fashion-mnist                    # the embedded default data set

@@ -5,21 +5,13 @@
 #include <thread>
 
 #include "ssdd/cli/commands.h"
+#include "ssdd/core/text.h"
 #include "ssdd/core/runtime.h"
 #include "ssdd/data/registry.h"
 #include "ssdd/models/zoo.h"
 #include "ssdd/teacher/teacher.h"
 
 namespace ssdd::cli {
-namespace {
-
-std::string joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
-
-}  // namespace
 
 void add_info_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("info", "Show versions, known data sets, architectures and presets; load a data set");

@@ -2,6 +2,10 @@
 
 #include <malloc.h>
 
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <fstream>
 #include <thread>
 
 #include "ssdd/core/error.h"
@@ -37,6 +41,37 @@ void keep_freed_memory() {
 void seed_everything(unsigned long long seed) {
   torch::manual_seed(seed);
   if (torch::cuda::is_available()) torch::cuda::manual_seed_all(seed);
+}
+
+namespace {
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      return colon == std::string::npos ? line : line.substr(colon + 2);
+    }
+  return "unknown";
+}
+}  // namespace
+
+nlohmann::json machine_info() {
+  utsname os{};
+  uname(&os);
+  const double memory_gib = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE)) /
+                            (1024.0 * 1024.0 * 1024.0);
+  return {{"ssdd", SSDD_VERSION},
+          {"libtorch", std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+                           std::to_string(TORCH_VERSION_PATCH)},
+          {"cuda", torch::cuda::is_available() ? "available (" + std::to_string(torch::cuda::device_count()) + " devices)"
+                                               : "not available"},
+          {"cpu", cpu_model()},
+          {"hardware_threads", std::thread::hardware_concurrency()},
+          {"threads", torch::get_num_threads()},
+          {"memory_gib", memory_gib},
+          {"os", std::string(os.sysname) + " " + os.release + " " + os.machine},
+          {"compiler", __VERSION__}};
 }
 
 }  // namespace ssdd

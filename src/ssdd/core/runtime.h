@@ -3,6 +3,7 @@
 #include <string>
 
 #include <c10/core/Device.h>
+#include <nlohmann/json.hpp>
 
 namespace ssdd {
 
@@ -19,6 +20,10 @@ c10::Device parse_device(const std::string& name);
 // Fashion-MNIST through ConvNet-64, most of it system time). Keeping freed memory in the
 // heap trades resident memory for that time. Called once at start-up by the CLI.
 void keep_freed_memory();
+
+// What a report says about where it ran: ssdd and LibTorch versions, CUDA, CPU model,
+// hardware threads, memory, the intra-op threads in use.
+nlohmann::json machine_info();
 
 // Seeds LibTorch's global generators (CPU and, when present, CUDA).
 void seed_everything(unsigned long long seed);

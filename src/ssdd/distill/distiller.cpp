@@ -38,8 +38,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DistillConfig, teacher, data, da
 
 nlohmann::json DistillConfig::to_json() const { return *this; }
 
-DistillConfig DistillConfig::from_json(const nlohmann::json& j) {
-  return config_from_json<DistillConfig>(j, "distill config");
+DistillConfig DistillConfig::from_json(const nlohmann::json& j, const std::string& where) {
+  return config_from_json<DistillConfig>(j, where);
 }
 
 std::string DistillConfig::hash() const {

@@ -48,7 +48,8 @@ struct DistillConfig {
   std::string device = "cpu";
 
   nlohmann::json to_json() const;
-  static DistillConfig from_json(const nlohmann::json& j);  // unknown keys -> ConfigError
+  // Unknown keys and bad values -> ConfigError naming `where` (the file and section).
+  static DistillConfig from_json(const nlohmann::json& j, const std::string& where = "distill config");
   std::string hash() const;
 };
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "ssdd/core/config_json.h"
 #include "ssdd/core/error.h"
 #include "ssdd/core/runtime.h"
 #include "ssdd/data/registry.h"
@@ -35,6 +36,15 @@ at::Tensor assign(const at::Tensor& x, const at::Tensor& centroids) {
 }
 
 }  // namespace
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BaselineConfig, method, teacher, data, data_dir, budget,
+                                                kmeans_iterations, seed, threads, device)
+
+nlohmann::json BaselineConfig::to_json() const { return *this; }
+
+BaselineConfig BaselineConfig::from_json(const nlohmann::json& j, const std::string& where) {
+  return config_from_json<BaselineConfig>(j, where);
+}
 
 std::vector<std::string> baseline_methods() { return {"random", "kmeans"}; }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <ATen/core/Tensor.h>
+#include <nlohmann/json.hpp>
 
 namespace ssdd::evaluate {
 
@@ -24,6 +25,10 @@ struct BaselineConfig {
   uint64_t seed = 0;
   int threads = 0;
   std::string device = "cpu";
+
+  nlohmann::json to_json() const;
+  // Unknown keys and bad values -> ConfigError naming `where` (the file and section).
+  static BaselineConfig from_json(const nlohmann::json& j, const std::string& where = "baseline config");
 };
 
 std::vector<std::string> baseline_methods();  // {"random", "kmeans"}

@@ -40,7 +40,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GridConfig, distilled, teacher, 
 
 nlohmann::json GridConfig::to_json() const { return *this; }
 
-GridConfig GridConfig::from_json(const nlohmann::json& j) { return config_from_json<GridConfig>(j, "evaluate config"); }
+GridConfig GridConfig::from_json(const nlohmann::json& j, const std::string& where) {
+  return config_from_json<GridConfig>(j, where);
+}
 
 std::vector<std::string> grid_presets() { return {"cpu", "quick", "paper"}; }
 

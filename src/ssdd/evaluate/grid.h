@@ -47,7 +47,8 @@ struct GridConfig {
   bool verbose = false;                // per-step pretraining progress
 
   nlohmann::json to_json() const;
-  static GridConfig from_json(const nlohmann::json& j);  // unknown keys -> ConfigError
+  // Unknown keys and bad values -> ConfigError naming `where` (the file and section).
+  static GridConfig from_json(const nlohmann::json& j, const std::string& where = "evaluate config");
 };
 
 // "cpu" (Fashion-MNIST scale, 2 cores), "quick" (smoke test), "paper" (GPU, 1000 epochs).

@@ -8,6 +8,20 @@
 #include "ssdd/core/error.h"
 
 namespace ssdd::io {
+namespace {
+std::FILE*& tee_file() {
+  static std::FILE* file = nullptr;
+  return file;
+}
+}  // namespace
+
+void RunLog::tee(const std::string& path) {
+  if (tee_file()) std::fclose(tee_file());
+  tee_file() = nullptr;
+  if (path.empty()) return;
+  tee_file() = std::fopen(path.c_str(), "a");
+  if (!tee_file()) throw IoError(path, std::string("cannot open the log: ") + std::strerror(errno));
+}
 
 RunLog::RunLog(const std::string& path) : path_(path), file_(std::fopen(path.c_str(), "a")) {
   if (!file_) throw IoError(path, std::string("cannot open the log: ") + std::strerror(errno));
@@ -18,14 +32,17 @@ RunLog::~RunLog() {
 }
 
 void RunLog::line(const std::string& text) {
-  if (!file_) return;
+  if (!file_ && !tee_file()) return;
   char stamp[32];
   const std::time_t now = std::time(nullptr);
   std::tm utc{};
   gmtime_r(&now, &utc);
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  std::fprintf(file_, "%s %s\n", stamp, text.c_str());
-  std::fflush(file_);
+  for (std::FILE* f : {file_, tee_file()}) {
+    if (!f) continue;
+    std::fprintf(f, "%s %s\n", stamp, text.c_str());
+    std::fflush(f);
+  }
 }
 
 void RunLog::say(const std::string& text) {

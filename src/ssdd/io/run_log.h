@@ -18,6 +18,10 @@ class RunLog {
   void say(const std::string& text);                   // to the file and stderr
   const std::string& path() const { return path_; }
 
+  // Every line of every RunLog of this process is also appended to `path` (empty: stop):
+  // a pipeline's one log of all its stages.
+  static void tee(const std::string& path);
+
  private:
   std::string path_;
   std::FILE* file_ = nullptr;

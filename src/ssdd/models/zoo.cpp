@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "ssdd/core/error.h"
+#include "ssdd/core/text.h"
 #include "ssdd/models/alexnet.h"
 #include "ssdd/models/mobilenet.h"
 #include "ssdd/models/resnet.h"
@@ -13,12 +14,6 @@
 namespace ssdd::models {
 
 namespace {
-
-std::string joined(const std::vector<std::string>& names) {
-  std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> parts;

@@ -31,8 +31,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TeacherConfig, data, data_dir, a
 
 nlohmann::json TeacherConfig::to_json() const { return *this; }
 
-TeacherConfig TeacherConfig::from_json(const nlohmann::json& j) {
-  return config_from_json<TeacherConfig>(j, "teacher config");
+TeacherConfig TeacherConfig::from_json(const nlohmann::json& j, const std::string& where) {
+  return config_from_json<TeacherConfig>(j, where);
 }
 
 std::string TeacherConfig::hash() const {

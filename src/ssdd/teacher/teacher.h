@@ -40,7 +40,8 @@ struct TeacherConfig {
   std::string device = "cpu";
 
   nlohmann::json to_json() const;
-  static TeacherConfig from_json(const nlohmann::json& j);  // unknown keys -> ConfigError
+  // Unknown keys and bad values -> ConfigError naming `where` (the file and section).
+  static TeacherConfig from_json(const nlohmann::json& j, const std::string& where = "teacher config");
   std::string hash() const;  // of everything that changes the weights (not threads/device)
 };
 

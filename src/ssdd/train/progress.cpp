@@ -34,12 +34,22 @@ double Progress::elapsed_seconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
+namespace {
+std::string& progress_context() {
+  static std::string context;
+  return context;
+}
+}  // namespace
+
+void set_progress_context(std::string context) { progress_context() = std::move(context); }
+
 std::string Progress::line(int64_t step, const std::string& fields) const {
   const double elapsed = elapsed_seconds();
   const int64_t done = step - first_step_;
   const double rate = elapsed > 0 ? items_ / elapsed : 0.0;
   const double eta = done > 0 ? elapsed / static_cast<double>(done) * static_cast<double>(total_ - step) : NAN;
   std::ostringstream out;
+  if (!progress_context().empty()) out << "[" << progress_context() << "] ";
   out << stage_ << " " << step << "/" << total_;
   if (!fields.empty()) out << " | " << fields;
   char rate_text[32];

@@ -12,6 +12,10 @@ namespace ssdd::train {
 
 std::string format_duration(double seconds);  // "42s", "4m12s", "1h02m"
 
+// A prefix for every progress line of this process, e.g. "run 3/8 distill ours": a
+// pipeline of stages sets it so that each stage's own progress reads as one display.
+void set_progress_context(std::string context);
+
 class Progress {
  public:
   // `unit` names what the rate counts ("img/s", "it/s"). `first_step` is where a
