@@ -25,6 +25,7 @@ int run(int argc, char** argv) {
   add_inspect_command(app, action);
   add_baseline_command(app, action);
   add_evaluate_command(app, action);
+  add_run_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

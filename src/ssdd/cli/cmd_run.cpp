@@ -1,0 +1,91 @@
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "ssdd/cli/commands.h"
+#include "ssdd/core/text.h"
+#include "ssdd/core/error.h"
+#include "ssdd/experiment/experiment_config.h"
+#include "ssdd/experiment/run_experiment.h"
+#include "ssdd/report/report.h"
+
+namespace ssdd::cli {
+namespace {
+
+
+experiment::ExperimentConfig load(const std::string& config) {
+  if (config.empty()) return experiment::builtin_experiment("fashion-mnist-cpu");
+  if (std::filesystem::exists(config)) return experiment::load_experiment_file(config);
+  const auto builtins = experiment::builtin_experiments();
+  if (std::find(builtins.begin(), builtins.end(), config) != builtins.end())
+    return experiment::builtin_experiment(config);
+  throw ConfigError(config, "no such file, and not a built-in config (built in: " + joined(builtins) + ")");
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand(
+      "run", "Run a whole experiment from one config: teacher, distillation, baselines, evaluation, report");
+  struct State {
+    std::string config, out;
+    bool dry_run = false, print_config = false, report_only = false;
+    int threads = -1;
+    std::string device;
+  };
+  auto s = std::make_shared<State>();
+  cmd->add_option("config", s->config,
+                  "A TOML (or JSON) experiment config, or the name of a built-in one (" +
+                      joined(experiment::builtin_experiments()) + "); default: fashion-mnist-cpu");
+  cmd->add_option("--out", s->out, "Run folder (default: runs/<config name>); rerun to resume");
+  cmd->add_flag("--dry-run", s->dry_run, "Print the stages and what a run would do with each, then stop");
+  cmd->add_flag("--print-config", s->print_config, "Print the config's text (a starting point for your own) and stop");
+  cmd->add_flag("--report-only", s->report_only, "Rewrite report.md and report.html of an existing run folder");
+  cmd->add_option("--threads", s->threads, "CPU threads for every stage (0 = all cores; default: the config's)");
+  cmd->add_option("--device", s->device, "cpu or cuda[:N] for every stage (default: the config's)");
+  cmd->footer(
+      "Stages are skipped when their outputs exist with the same settings, resumed from checkpoints when a run\n"
+      "was killed, and redone when their settings (or a stage they read) changed. The teacher is cached under\n"
+      "$SSDD_CACHE/teachers/ and shared by every run with the same teacher settings. Outputs: run.json, log,\n"
+      "config.toml, report.md, report.html and one folder per stage. Config reference: configs/*.toml and\n"
+      "src/ssdd/experiment/experiment_config.h.");
+  cmd->callback([s, &action] {
+    action = [s] {
+      auto config = load(s->config);
+      if (s->print_config) {
+        std::printf("%s", config.text.c_str());
+        return;
+      }
+      if (s->threads >= 0) {
+        config.teacher.config.threads = s->threads;
+        for (auto& d : config.distill) d.config.threads = s->threads;
+        for (auto& b : config.baselines) b.config.threads = s->threads;
+        for (auto& g : config.grids) g.config.threads = s->threads;
+      }
+      if (!s->device.empty()) {
+        config.teacher.config.device = s->device;
+        for (auto& d : config.distill) d.config.device = s->device;
+        for (auto& b : config.baselines) b.config.device = s->device;
+        for (auto& g : config.grids) g.config.device = s->device;
+      }
+      const std::string out = s->out.empty() ? "runs/" + config.name : s->out;
+      if (s->report_only) {
+        report::write_report(out);
+        std::printf("%s/report.md, %s/report.html\n", out.c_str(), out.c_str());
+        return;
+      }
+      const auto result = experiment::run_experiment(config, out, s->dry_run);
+      if (s->dry_run) {
+        for (const auto& st : result.stages) std::printf("%-22s %-8s %s\n", st.name.c_str(), st.action.c_str(), st.dir.c_str());
+        return;
+      }
+      // The results and the claim check: the report up to its per-set details.
+      const std::string md = report::report_markdown(out, false);
+      std::printf("%s\nFull report: %s/report.md and %s/report.html\n", md.substr(0, md.find("## Distilled sets")).c_str(),
+                  out.c_str(), out.c_str());
+    };
+  });
+}
+
+}  // namespace ssdd::cli

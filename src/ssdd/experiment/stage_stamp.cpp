@@ -1,0 +1,52 @@
+#include "ssdd/experiment/stage_stamp.h"
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "ssdd/core/error.h"
+#include "ssdd/io/atomic_file.h"
+#include "ssdd/io/json_file.h"
+
+namespace ssdd::experiment {
+namespace fs = std::filesystem;
+
+StageStamp read_stamp(const std::string& dir) {
+  StageStamp s;
+  const std::string path = dir + "/stage.json";
+  if (!io::file_exists(path)) return s;
+  const auto j = io::parse_json_file(path);
+  s.stage = j.value("stage", "");
+  s.hash = j.value("hash", "");
+  s.status = j.value("status", "");
+  s.seconds = j.value("seconds", 0.0);
+  return s;
+}
+
+void write_stamp(const std::string& dir, const StageStamp& stamp) {
+  io::make_dirs(dir);
+  io::write_json_file(dir + "/stage.json", {{"stage", stamp.stage},
+                                            {"hash", stamp.hash},
+                                            {"status", stamp.status},
+                                            {"seconds", stamp.seconds}});
+}
+
+StageAction plan_stage(const std::string& dir, const std::string& hash) {
+  const auto stamp = read_stamp(dir);
+  if (stamp.status.empty()) return StageAction::resume;
+  if (stamp.hash != hash) return StageAction::restart;
+  return stamp.status == "done" ? StageAction::skip : StageAction::resume;
+}
+
+void clear_stage(const std::string& dir) {
+  if (!io::file_exists(dir + "/stage.json"))
+    throw IoError(dir, "not a stage folder (no stage.json); refusing to clear it");
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    fs::remove_all(entry.path(), ec);
+    if (ec) throw IoError(entry.path().string(), "cannot remove: " + ec.message());
+  }
+  if (ec) throw IoError(dir, "cannot list: " + ec.message());
+}
+
+}  // namespace ssdd::experiment

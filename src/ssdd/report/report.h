@@ -1,0 +1,27 @@
+// report.md and report.html from a run folder (experiment/run_experiment.h), read from the
+// files the stages left there: run.json, each grid's results.json/results.md, each distilled
+// set's metrics.json, loss.png and images.png. It knows nothing of how they were computed.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ssdd::report {
+
+// Writes run_dir/report.md (images linked by relative path) and run_dir/report.html
+// (self-contained: images embedded, opens in any browser).
+void write_report(const std::string& run_dir);
+
+// The report's Markdown; `inline_images` embeds PNGs as data: URIs (for the HTML).
+std::string report_markdown(const std::string& run_dir, bool inline_images);
+
+// "Claim check" lines for one grid's results.json: does each listed row beat the next on
+// the probe of `arch` and `target`, and by more than both rows' standard deviations?
+// Rows absent from the results are left out of the chain.
+std::string ordering_check(const nlohmann::json& results, const std::vector<std::string>& chain);
+
+// Markdown (GitHub tables) to an HTML page with a small built-in style sheet (cmark-gfm).
+std::string markdown_to_html_page(const std::string& markdown, const std::string& title);
+
+}  // namespace ssdd::report

@@ -1,0 +1,119 @@
+// report.md / report.html from a fixture run folder, the claim check, and a headless
+// browser that renders the page.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "ssdd/io/atomic_file.h"
+#include "ssdd/io/image_decode.h"
+#include "ssdd/io/json_file.h"
+#include "ssdd/io/png_write.h"
+#include "ssdd/report/report.h"
+#include "test_util.h"
+
+using namespace ssdd;
+namespace fs = std::filesystem;
+
+namespace {
+
+nlohmann::json summary_row(const std::string& row, const std::string& arch, double mean, double std_, int n = 3) {
+  return {{"row", row}, {"arch", arch}, {"target", "fashion-mnist"}, {"kind", row},
+          {"n", n},     {"probe_mean", mean}, {"probe_std", std_}};
+}
+
+nlohmann::json fixture_results(double ours, double krrst) {
+  const std::string a = "convnet:64-64-64:batch";
+  return {{"archs", {a}},
+          {"targets", {"fashion-mnist"}},
+          {"rows", {"teacher", "none", "ours", "krrst", "random"}},
+          {"summary",
+           {summary_row("teacher", "teacher:resnet18", 0.90, 0.0), summary_row("none", a, 0.870, 0.002),
+            summary_row("ours", a, ours, 0.002), summary_row("krrst", a, krrst, 0.003),
+            summary_row("random", a, 0.880, 0.002)}}};
+}
+
+// A run folder as `ssdd run` leaves it, written by hand: one grid, one distilled set.
+void write_fixture(const std::string& dir) {
+  io::make_dirs(dir + "/evaluate/main");
+  io::make_dirs(dir + "/distill/ours");
+  io::write_json_file(dir + "/evaluate/main/results.json", fixture_results(0.90, 0.89));
+  io::write_file_atomic(dir + "/evaluate/main/results.md",
+                        "# Evaluation results\n\n## Linear probe, convnet\n\n| method | fashion-mnist |\n|---|---|\n"
+                        "| teacher | 90.00 ± 0.00 |\n| ours | 90.00 ± 0.20 |\n");
+  io::write_json_file(dir + "/distill/ours/metrics.json",
+                      {{"m", 285}, {"final_loss", 0.1}, {"iterations_per_second", 1.2}, {"seconds", 900.0},
+                       {"storage",
+                        {{"total_floats", 78324}, {"image_equivalents", 99.9},
+                         {"items", {{{"name", "image_bases"}, {"floats", 25088}, {"images", 32.0}}}}}}});
+  // A red and blue checkerboard: easy to find in a screenshot.
+  std::vector<uint8_t> pixels(64 * 48 * 3, 0);
+  for (int y = 0; y < 48; ++y)
+    for (int x = 0; x < 64; ++x) pixels[(y * 64 + x) * 3 + ((x / 8 + y / 8) % 2 ? 0 : 2)] = 220;
+  io::write_png(dir + "/distill/ours/images.png", pixels.data(), 64, 48, 3);
+  io::write_png(dir + "/distill/ours/loss.png", pixels.data(), 64, 48, 3);
+  io::write_json_file(dir + "/run.json",
+                      {{"name", "fixture"},
+                       {"config", "configs/fixture.toml"},
+                       {"updated", "2026-11-26T00:00:00Z"},
+                       {"stages",
+                        {{{"name", "distill ours"}, {"dir", "distill/ours"}, {"action", "ran"}, {"seconds", 900.0}},
+                         {{"name", "evaluate main"}, {"dir", "evaluate/main"}, {"action", "ran"}, {"seconds", 60.0}}}},
+                       {"machine", {{"cpu", "test cpu"}, {"threads", 2}}}});
+}
+
+}  // namespace
+
+TEST(Report, ClaimCheckSaysWhetherTheOrderingHoldsBeyondTheSpread) {
+  const std::vector<std::string> chain = {"ours", "krrst", "random", "none"};
+  const std::string holds = report::ordering_check(fixture_results(0.90, 0.89), chain);
+  EXPECT_NE(holds.find("ours > krrst > random > none"), std::string::npos) << holds;
+  EXPECT_NE(holds.find("holds, every gap beyond"), std::string::npos) << holds;
+  const std::string close = report::ordering_check(fixture_results(0.8905, 0.890), chain);
+  EXPECT_NE(close.find("not every gap beyond"), std::string::npos) << close;
+  const std::string fails = report::ordering_check(fixture_results(0.885, 0.89), chain);
+  EXPECT_NE(fails.find("does not hold"), std::string::npos) << fails;
+  EXPECT_NE(fails.find("ours − krrst = -0.50"), std::string::npos) << fails;
+}
+
+TEST(Report, MarkdownAndSelfContainedHtmlFromARunFolder) {
+  TempDir run;
+  write_fixture(run.path());
+  report::write_report(run.path());
+  const std::string md = io::read_file(run.path() + "/report.md");
+  EXPECT_NE(md.find("# ssdd report: fixture"), std::string::npos);
+  EXPECT_NE(md.find("## Linear probe, convnet"), std::string::npos) << md;   // the grid's table, demoted
+  EXPECT_EQ(md.find("\n## Evaluation results"), std::string::npos) << md;   // not its title
+  EXPECT_NE(md.find("| ours | 285 | 78324 | 99.90 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("(distill/ours/images.png)"), std::string::npos) << md;  // relative links
+  EXPECT_NE(md.find("holds, every gap beyond"), std::string::npos) << md;
+  const std::string html = io::read_file(run.path() + "/report.html");
+  EXPECT_NE(html.find("<table>"), std::string::npos);
+  EXPECT_NE(html.find("<td>90.00 ± 0.20</td>"), std::string::npos);
+  EXPECT_NE(html.find("src=\"data:image/png;base64,"), std::string::npos);  // self-contained
+  EXPECT_EQ(html.find("images.png"), std::string::npos);
+}
+
+TEST(Report, HeadlessChromiumRendersTheTableAndTheImages) {
+  const std::string browser = fs::exists("/usr/bin/chromium") ? "/usr/bin/chromium" : "";
+  if (browser.empty()) GTEST_SKIP() << "chromium is not installed (scripts/setup.sh installs it)";
+  TempDir run;
+  write_fixture(run.path());
+  report::write_report(run.path());
+  const std::string shot = run.path() + "/shot.png";
+  const std::string command = browser + " --headless --no-sandbox --disable-gpu --hide-scrollbars "
+                                        "--user-data-dir=" + run.path() + "/profile --window-size=1000,1400 "
+                                        "--screenshot=" + shot + " file://" + run.path() + "/report.html >/dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  const auto img = io::read_image(shot, 3);
+  ASSERT_EQ(img.width, 1000);
+  // The page is not blank: enough dark pixels (text, table borders) and the fixture's
+  // coloured image (pixels far from grey) rendered.
+  int64_t dark = 0, coloured = 0;
+  for (size_t i = 0; i + 2 < img.pixels.size(); i += 3) {
+    const int r = img.pixels[i], g = img.pixels[i + 1], b = img.pixels[i + 2];
+    dark += (r + g + b) < 200;
+    coloured += std::max({std::abs(r - g), std::abs(g - b), std::abs(r - b)}) > 60;
+  }
+  EXPECT_GT(dark, 2000);
+  EXPECT_GE(coloured, 2 * 64 * 48);  // the picture twice: the loss curve and the image grid
+}
