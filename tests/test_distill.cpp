@@ -186,11 +186,5 @@ TEST_F(DistillRun, ResumeAfterAKillEqualsTheUninterruptedRun) {
   ASSERT_TRUE(std::filesystem::exists(ckpt));
   ASSERT_FALSE(std::filesystem::exists(cut.path() + "/out/distilled.pt")) << "the run ended before the kill";
   ASSERT_EQ(std::system((cli + args + " --resume >/dev/null 2>&1").c_str()), 0);
-  const auto a = io::load_tensors(full.path() + "/distilled.pt");
-  const auto b = io::load_tensors(cut.path() + "/out/distilled.pt");
-  ASSERT_EQ(a.size(), b.size());
-  for (const auto& [name, t] : a)
-    if (name != "__meta__") {
-      EXPECT_TRUE(torch::equal(t, b.at(name))) << name;
-    }
+  expect_same_tensors(full.path() + "/distilled.pt", cut.path() + "/out/distilled.pt");
 }

@@ -244,13 +244,7 @@ TEST(RunExperiment, AKilledRunResumesAndMatchesAnUninterruptedOne) {
   EXPECT_EQ(done["teacher"], "skipped");
   EXPECT_EQ(done["distill ours"], "resumed");
   // The same distilled set and the same scores (timings aside).
-  const auto x = io::load_tensors(full.path() + "/run/distill/ours/distilled.pt");
-  const auto y = io::load_tensors(cut.path() + "/run/distill/ours/distilled.pt");
-  ASSERT_EQ(x.size(), y.size());
-  for (const auto& [name, t] : x)
-    if (name != "__meta__") {
-      EXPECT_TRUE(torch::equal(t, y.at(name))) << name;
-    }
+  expect_same_tensors(full.path() + "/run/distill/ours/distilled.pt", cut.path() + "/run/distill/ours/distilled.pt");
   auto scores = [](const std::string& run) {
     auto summary = io::parse_json_file(run + "/evaluate/main/results.json").at("summary");
     for (auto& s : summary) s.erase("pretrain_seconds_mean");

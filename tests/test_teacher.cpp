@@ -109,8 +109,5 @@ TEST(Teacher, ResumeAfterAKillReproducesTheUninterruptedWeights) {
   ASSERT_TRUE(std::filesystem::exists(cut.path() + "/checkpoints/checkpoint.ckpt"));
   ASSERT_FALSE(std::filesystem::exists(cut.path() + "/teacher.pt"));
   ASSERT_EQ(std::system((cli + args + " --resume >/dev/null 2>&1").c_str()), 0);
-  const auto a = io::load_tensors(full.path() + "/teacher.pt");
-  const auto b = io::load_tensors(cut.path() + "/teacher.pt");
-  ASSERT_EQ(a.size(), b.size());
-  for (const auto& [name, t] : a) EXPECT_TRUE(torch::equal(t, b.at(name))) << name;
+  expect_same_tensors(full.path() + "/teacher.pt", cut.path() + "/teacher.pt");
 }

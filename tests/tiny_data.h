@@ -2,10 +2,12 @@
 // --data-dir DIR`, shared by the tests of the stages that need real files.
 #pragma once
 #include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
 
 #include <string>
 
 #include "ssdd/io/atomic_file.h"
+#include "ssdd/io/tensor_archive.h"
 #include "ssdd/teacher/teacher.h"
 #include "test_util.h"
 
@@ -74,3 +76,14 @@ struct TinyTeacher {
     ssdd::teacher::train_teacher(tiny_teacher_config(data.path(), 2, 2), teacher.path(), false);
   }
 };
+
+// Two distilled-set (or weight) files hold bit-identical tensors (metadata aside).
+inline void expect_same_tensors(const std::string& a_path, const std::string& b_path) {
+  const auto a = ssdd::io::load_tensors(a_path);
+  const auto b = ssdd::io::load_tensors(b_path);
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, t] : a)
+    if (name != "__meta__") {
+      EXPECT_TRUE(torch::equal(t, b.at(name))) << name;
+    }
+}
