@@ -319,7 +319,23 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
     c.meta = {{"iteration", iteration}, {"loss", losses}, {"seconds", seconds}, {"config_hash", config.hash()}};
     train::save_checkpoint(ckpt_dir, c);
   };
-  at::Tensor views_real_targets;
+  // The losses stay on the device until a progress line, a checkpoint or the end reads
+  // them in one transfer: reading each one would stall a GPU every iteration. A non-finite
+  // loss is caught at that read, before any checkpoint could keep it.
+  std::vector<at::Tensor> pending;
+  auto read_losses = [&] {
+    if (pending.empty()) return;
+    const at::Tensor values = torch::stack(pending).to(torch::kCPU, torch::kDouble);
+    pending.clear();
+    const auto v = values.accessor<double, 1>();
+    for (int64_t i = 0; i < v.size(0); ++i) {
+      if (!std::isfinite(v[i]))
+        throw NumericsError("distill", static_cast<long long>(losses.size()),
+                            "the outer loss became " + std::to_string(v[i]) + "; the last good checkpoint is kept in " +
+                                ckpt_dir);
+      losses.push_back(v[i]);
+    }
+  };
   for (int64_t it = start; it < config.iterations; ++it) {
     for (auto& group : optimizer.param_groups())
       group.options().set_lr(train::linear_decay(it, config.iterations, config.lr, config.lr_end_factor));
@@ -337,20 +353,19 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
       for (const auto& r : reps) targets.push_back(r.index_select(0, index));
       real.targets = torch::cat(targets).to(device);
     }
-    const at::Tensor loss = outer_step(set, pool, real, optimizer, config.ridge, gen, it);
-    const double value = loss.item<double>();
-    if (!std::isfinite(value)) {
-      throw NumericsError("distill", it, "the outer loss became " + std::to_string(value) +
-                                             "; the last good checkpoint is kept in " + ckpt_dir);
-    }
-    losses.push_back(value);
+    pending.push_back(outer_step(set, pool, real, optimizer, config.ridge, gen, it).detach());
     progress.update(it + 1, [&] {
+      read_losses();
       char text[64];
-      std::snprintf(text, sizeof text, "loss %.5f | m %lld", value, static_cast<long long>(set.size()));
+      std::snprintf(text, sizeof text, "loss %.5f | m %lld", losses.back(), static_cast<long long>(set.size()));
       return std::string(text);
     });
-    if ((it + 1) % config.checkpoint_every == 0 && it + 1 < config.iterations) save_checkpoint(it + 1);
+    if ((it + 1) % config.checkpoint_every == 0 && it + 1 < config.iterations) {
+      read_losses();
+      save_checkpoint(it + 1);
+    }
   }
+  read_losses();
   progress.finish("done");
   save_checkpoint(config.iterations);
 
