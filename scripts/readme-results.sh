@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates README's "What `ssdd run` prints" section from a finished run folder, so the
-# table there is the one the command produced, never typed by hand.
+# table there is the one the command produced, never typed by hand, and publishes the whole
+# report (report.md with the PNGs it links) under docs/results/<run folder name>/.
 # Usage: scripts/readme-results.sh [RUN_DIR]   (default runs/fashion-mnist-cpu)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,4 +28,11 @@ awk -v b="$begin" -v e="$end" -v f="$section" '
 grep -q "$begin" README.md || { echo "readme-results: README.md has no '$begin' marker" >&2; rm -f README.md.new "$section"; exit 1; }
 mv README.md.new README.md
 rm -f "$section"
-echo "readme-results: README.md updated from $run"
+dest=docs/results/$(basename "$run")
+rm -rf "$dest" && mkdir -p "$dest"
+cp "$run/report.md" "$dest/report.md"
+grep -o '](\([^)]*\.png\))' "$run/report.md" | sed 's/^](\(.*\))$/\1/' | while read -r png; do
+  case "$png" in /*|*..*) continue ;; esac  # only files inside the run folder
+  mkdir -p "$dest/$(dirname "$png")" && cp "$run/$png" "$dest/$png"
+done
+echo "readme-results: README.md updated from $run; report published in $dest"

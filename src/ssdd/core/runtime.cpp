@@ -5,6 +5,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <fstream>
 #include <thread>
 
@@ -69,7 +70,7 @@ nlohmann::json machine_info() {
           {"cpu", cpu_model()},
           {"hardware_threads", std::thread::hardware_concurrency()},
           {"threads", torch::get_num_threads()},
-          {"memory_gib", memory_gib},
+          {"memory_gib", std::round(memory_gib * 10) / 10},
           {"os", std::string(os.sysname) + " " + os.release + " " + os.machine},
           {"compiler", __VERSION__}};
 }

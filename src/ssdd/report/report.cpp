@@ -48,13 +48,16 @@ std::string demoted(const std::string& markdown) {
   std::istringstream in(markdown);
   std::ostringstream out;
   std::string line;
-  bool first = true;
+  bool first = true, after_title = false;
   while (std::getline(in, line)) {
     if (first && line.rfind("# ", 0) == 0) {  // the grid's title: the report has its own
       first = false;
+      after_title = true;
       continue;
     }
     first = false;
+    if (after_title && line.empty()) continue;
+    after_title = false;
     out << (line.rfind("#", 0) == 0 ? "#" + line : line) << "\n";
   }
   return out.str();
