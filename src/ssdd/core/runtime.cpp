@@ -69,7 +69,6 @@ nlohmann::json machine_info() {
                                                : "not available"},
           {"cpu", cpu_model()},
           {"hardware_threads", std::thread::hardware_concurrency()},
-          {"threads", torch::get_num_threads()},
           {"memory_gib", std::round(memory_gib * 10) / 10},
           {"os", std::string(os.sysname) + " " + os.release + " " + os.machine},
           {"compiler", __VERSION__}};

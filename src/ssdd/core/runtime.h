@@ -22,7 +22,7 @@ c10::Device parse_device(const std::string& name);
 void keep_freed_memory();
 
 // What a report says about where it ran: ssdd and LibTorch versions, CUDA, CPU model,
-// hardware threads, memory, the intra-op threads in use.
+// hardware threads, memory (each stage's config records the threads it used).
 nlohmann::json machine_info();
 
 // Seeds LibTorch's global generators (CPU and, when present, CUDA).
