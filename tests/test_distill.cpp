@@ -2,10 +2,12 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 
 #include "ssdd/core/error.h"
+#include "ssdd/core/hash.h"
 #include "ssdd/distill/distilled_set.h"
 #include "ssdd/distill/distiller.h"
 #include "ssdd/distill/krr.h"
@@ -187,4 +189,64 @@ TEST_F(DistillRun, ResumeAfterAKillEqualsTheUninterruptedRun) {
   ASSERT_FALSE(std::filesystem::exists(cut.path() + "/out/distilled.pt")) << "the run ended before the kill";
   ASSERT_EQ(std::system((cli + args + " --resume >/dev/null 2>&1").c_str()), 0);
   expect_same_tensors(full.path() + "/distilled.pt", cut.path() + "/out/distilled.pt");
+}
+
+TEST_F(DistillRun, NoParameterizationAblationStoresFreeImagesWithinTheBudget) {
+  TempDir out;
+  auto c = config("ours");
+  c.parameterization = false;
+  const auto result = distill::run_distill(c, out.path(), false);
+  EXPECT_LT(mean_of(result.loss, 30, 40), mean_of(result.loss, 0, 10));
+  auto set = distill::DistilledSet::load(out.path() + "/distilled.pt");
+  EXPECT_FALSE(set.parameterized());
+  ASSERT_TRUE(set.approx());
+  // 16x16 images (256 floats), d = 16, three q_t of 16 -> 4 -> 16 (148 floats each):
+  // budget 10 = 2560 floats, (2560 - 3*148) / (256 + 16) = 7.8 -> 7 images.
+  EXPECT_EQ(set.size(), 7);
+  EXPECT_EQ(set.storage().total_floats(), 7 * 272 + 444);
+  const auto y = set.view_targets();
+  EXPECT_EQ(y.size(0), 4 * 7);
+  EXPECT_EQ(y.size(1), 16);
+  // The re-fitted q_t predict the teacher's representation of a rotated image better
+  // than the unrotated target does.
+  torch::NoGradGuard no_grad;
+  const auto t = teacher::load_teacher(dirs_->teacher.path(), torch::kCPU);
+  const auto rotated = t.encoder->features(data::apply_view(set.images(), set.view_list()[1]));
+  EXPECT_LT(torch::mse_loss(y.slice(0, 7, 14), rotated).item<double>(),
+            torch::mse_loss(y.slice(0, 0, 7), rotated).item<double>());
+}
+
+TEST_F(DistillRun, RandomAugmentationAblationDrawsOneViewPerImage) {
+  TempDir predefined, random;
+  auto c = config("ours");
+  c.iterations = 20;
+  distill::run_distill(c, predefined.path(), false);
+  c.augmentation = "random";
+  const auto result = distill::run_distill(c, random.path(), false);
+  for (double l : result.loss) EXPECT_TRUE(std::isfinite(l));
+  auto a = distill::DistilledSet::load(predefined.path() + "/distilled.pt");
+  auto b = distill::DistilledSet::load(random.path() + "/distilled.pt");
+  // Same storage, a different optimisation path.
+  EXPECT_EQ(a.size(), b.size());
+  EXPECT_EQ(a.storage().total_floats(), b.storage().total_floats());
+  EXPECT_FALSE(torch::allclose(a.images(), b.images()));
+  c.augmentation = "sometimes";
+  TempDir bad;
+  EXPECT_THROW(distill::run_distill(c, bad.path(), false), ConfigError);
+}
+
+TEST(DistillConfig, AblationOptionsChangeTheHashOnlyWhenSet) {
+  auto c = distill::distill_preset("cpu");
+  const std::string base = c.hash();
+  // Options at their defaults are left out of the hash, so runs made before the options
+  // existed keep their hashes (and their cached stages).
+  nlohmann::json j = c.to_json();
+  for (const char* k : {"threads", "device", "data_dir", "checkpoint_every", "parameterization", "augmentation"})
+    j.erase(k);
+  EXPECT_EQ(base, hash_hex(j.dump()));
+  c.parameterization = false;
+  EXPECT_NE(c.hash(), base);
+  c.parameterization = true;
+  c.augmentation = "random";
+  EXPECT_NE(c.hash(), base);
 }

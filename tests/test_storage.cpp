@@ -6,15 +6,15 @@
 using ssdd::distill::approx_net_floats;
 using ssdd::distill::krrst_storage;
 using ssdd::distill::max_images_within_budget;
-using ssdd::distill::parameterized_storage;
-using ssdd::distill::ParamSizes;
+using ssdd::distill::ours_storage;
+using ssdd::distill::OursSizes;
 using ssdd::distill::StorageReport;
 
 namespace {
 
 // Fashion-MNIST: 1x28x28 images, bases at 14x14, k_x 64, k_y 32, d 512, T 4, hidden 16.
-ParamSizes fmnist() {
-  ParamSizes s;
+OursSizes fmnist() {
+  OursSizes s;
   s.channels = 1, s.height = 28, s.width = 28;
   s.base_height = 14, s.base_width = 14;
   s.image_bases = 64, s.rep_dim = 512, s.rep_bases = 32, s.views = 4, s.approx_hidden = 16;
@@ -29,7 +29,7 @@ int64_t floats_of(const StorageReport& r, const std::string& name) {
   return -1;
 }
 
-std::string refusal(const ParamSizes& s, int64_t budget) {
+std::string refusal(const OursSizes& s, int64_t budget) {
   try {
     max_images_within_budget(s, budget);
   } catch (const ssdd::ConfigError& e) {
@@ -48,7 +48,7 @@ TEST(Storage, ApproxNetFloats) {
 }
 
 TEST(Storage, FashionMnistBreakdown) {
-  const auto r = parameterized_storage(fmnist(), 10);
+  const auto r = ours_storage(fmnist(), 10);
   EXPECT_EQ(r.image_floats, 784);                  // 1*28*28
   EXPECT_EQ(floats_of(r, "image_bases"), 12544);   // 64 * 1*14*14
   EXPECT_EQ(floats_of(r, "image_mean"), 196);      // 1*14*14
@@ -69,8 +69,8 @@ TEST(Storage, FashionMnistLargestM) {
   // Budget 100 images = 78400 floats: (78400 - 32852) / 96 = 474.46 -> 474.
   const auto s = fmnist();
   EXPECT_EQ(max_images_within_budget(s, 100), 474);
-  EXPECT_LE(parameterized_storage(s, 474).total_floats(), 78400);   // 78356
-  EXPECT_GT(parameterized_storage(s, 475).total_floats(), 78400);   // 78452
+  EXPECT_LE(ours_storage(s, 474).total_floats(), 78400);   // 78356
+  EXPECT_GT(ours_storage(s, 475).total_floats(), 78400);   // 78452
   // N = 50: (39200 - 32852) / 96 = 66.1 -> 66.
   EXPECT_EQ(max_images_within_budget(s, 50), 66);
 }
@@ -78,7 +78,7 @@ TEST(Storage, FashionMnistLargestM) {
 TEST(Storage, WithoutApproximationStoresEveryViewsTargets) {
   auto s = fmnist();
   s.approximation = false;
-  const auto r = parameterized_storage(s, 10);
+  const auto r = ours_storage(s, 10);
   EXPECT_EQ(floats_of(r, "rep_coeffs"), 10 * 32 * 4);
   EXPECT_EQ(r.items.size(), 6u);  // no approx.* items
   // Fixed: 12544 + 196 + 16384 + 512 = 29636; per image 64 + 4*32 = 192.
@@ -86,20 +86,39 @@ TEST(Storage, WithoutApproximationStoresEveryViewsTargets) {
   EXPECT_EQ(max_images_within_budget(s, 100), 253);
 }
 
+TEST(Storage, WithoutParameterizationImagesAndTargetsAreStoredWhole) {
+  auto s = fmnist();
+  s.parameterization = false;
+  s.view_names = {"rot0", "rot90", "rot180", "rot270"};
+  const auto r = ours_storage(s, 10);
+  EXPECT_EQ(floats_of(r, "images"), 10 * 784);
+  EXPECT_EQ(floats_of(r, "targets"), 10 * 512);
+  // q_t on d = 512: 512*16 + 16 + 16*512 + 512.
+  EXPECT_EQ(floats_of(r, "approx.rot90"), 16912);
+  EXPECT_EQ(r.items.size(), 5u);
+  // Fixed: 3*16912 = 50736; per image 784 + 512 = 1296: (78400 - 50736) / 1296 = 21.3 -> 21.
+  EXPECT_EQ(max_images_within_budget(s, 100), 21);
+  s.approximation = false;  // every view's target stored: per image 784 + 4*512 = 2832
+  EXPECT_EQ(floats_of(ours_storage(s, 10), "targets"), 10 * 512 * 4);
+  EXPECT_EQ(max_images_within_budget(s, 100), 27);
+  s.image_bases = 0;  // bases play no part without parameterization
+  EXPECT_NO_THROW(ours_storage(s, 1));
+}
+
 TEST(Storage, ViewNamesNameTheApproximationNetworks) {
   auto s = fmnist();
   s.view_names = {"rot0", "rot90", "rot180", "rot270"};
-  const auto r = parameterized_storage(s, 1);
+  const auto r = ours_storage(s, 1);
   EXPECT_EQ(floats_of(r, "approx.rot90"), 1072);
   EXPECT_EQ(floats_of(r, "approx.rot270"), 1072);
   s.view_names = {"rot0"};
-  EXPECT_THROW(parameterized_storage(s, 1), ssdd::ConfigError);
+  EXPECT_THROW(ours_storage(s, 1), ssdd::ConfigError);
 }
 
 TEST(Storage, OneViewHasNoApproximation) {
   auto s = fmnist();
   s.views = 1;
-  EXPECT_EQ(parameterized_storage(s, 0).items.size(), 6u);
+  EXPECT_EQ(ours_storage(s, 0).items.size(), 6u);
 }
 
 TEST(Storage, RefusesWhenNotEvenOneImageFits) {
@@ -114,7 +133,7 @@ TEST(Storage, RefusesWhenNotEvenOneImageFits) {
   EXPECT_NE(msg.find("--rep-bases"), std::string::npos) << msg;
 
   // CIFAR at full-resolution bases: 200 * 3072 = 614400 floats of image bases > 100 images.
-  ParamSizes c;
+  OursSizes c;
   c.channels = 3, c.height = c.width = 32, c.base_height = c.base_width = 32;
   c.image_bases = 200;
   const std::string msg2 = refusal(c, 100);
@@ -134,7 +153,7 @@ TEST(Storage, KrrstCountsImagesAndTargets) {
 }
 
 TEST(Storage, JsonAndTable) {
-  const auto r = parameterized_storage(fmnist(), 10);
+  const auto r = ours_storage(fmnist(), 10);
   const auto j = r.to_json();
   ASSERT_EQ(j["items"].size(), r.items.size());
   EXPECT_EQ(j["items"][0]["name"], "image_bases");

@@ -45,6 +45,10 @@ void add_distill_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--approximation", &C::approximation, "Use approximation networks (false: store every view's targets)");
   o.add(*cmd, "--approx-refit-steps", &C::approx_refit_steps, "Re-fit steps of the approximation networks after distillation (0: off)");
   o.add(*cmd, "--random-bases", &C::random_bases, "Ablation: random orthonormal bases instead of PCA");
+  o.add(*cmd, "--parameterization", &C::parameterization,
+        "Bases + coefficients (false, ablation: free images and targets within the same budget)");
+  o.add(*cmd, "--augmentation", &C::augmentation,
+        "predefined: every view each step; random (ablation): one view per image drawn each step");
   o.add(*cmd, "--pca-pool", &C::pca_pool, "Real images the PCA bases are fitted on (ours)");
   o.add(*cmd, "--pool-arch", &C::pool, &distill::PoolOptions::arch, "Inner model spec, e.g. convnet:64-64-64");
   o.add(*cmd, "--pool-size", &C::pool, &distill::PoolOptions::size, "Models in the pool (M)");

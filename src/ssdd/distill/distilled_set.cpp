@@ -5,12 +5,18 @@
 
 namespace ssdd::distill {
 
-DistilledSet DistilledSet::explicit_form(at::Tensor images, at::Tensor targets, std::vector<data::View> views) {
+DistilledSet DistilledSet::explicit_form(at::Tensor images, at::Tensor targets, std::vector<data::View> views,
+                                          ApproximationNets approx) {
   DistilledSet s;
   s.images_ = std::move(images);
   s.targets_ = std::move(targets);
   s.views_ = std::move(views);
+  s.approx_ = std::move(approx);
   const int64_t m = s.images_.size(0), t = s.targets_.size(0);
+  if (s.approx_ && (t != m || s.approx_->views() != s.views()))
+    throw Error("distilled set: approximation networks for " + std::to_string(s.approx_->views()) + " views need " +
+                std::to_string(m) + " targets and " + std::to_string(s.views()) + " views, found " +
+                std::to_string(t) + " and " + std::to_string(s.views()));
   if (t != m && t != m * s.views()) throw Error("distilled set: " + std::to_string(t) + " targets for " +
                                                 std::to_string(m) + " images and " + std::to_string(s.views()) +
                                                 " views");
@@ -37,6 +43,7 @@ at::Tensor DistilledSet::view_images() const { return data::apply_views(images()
 
 at::Tensor DistilledSet::view_targets() {
   if (!param_) {
+    if (approx_) return approx_->all_views(targets_);
     // One stored target per image: every view shares it (views of an explicit set
     // without stored per-view targets are only used with the identity).
     if (targets_.size(0) == size() && views() > 1) return targets_.repeat({views(), 1});
@@ -47,8 +54,7 @@ at::Tensor DistilledSet::view_targets() {
 }
 
 std::vector<at::Tensor> DistilledSet::parameters() const {
-  if (!param_) return {images_, targets_};
-  std::vector<at::Tensor> out = param_->parameters();
+  std::vector<at::Tensor> out = param_ ? param_->parameters() : std::vector<at::Tensor>{images_, targets_};
   if (approx_)
     for (const auto& p : approx_->parameters()) out.push_back(p);
   return out;
@@ -58,12 +64,11 @@ StorageReport DistilledSet::storage() const {
   StorageReport r;
   const auto shape = images().sizes();
   r.image_floats = shape[1] * shape[2] * shape[3];
-  if (!param_) {
-    r.items = {{"images", images_.numel()}, {"targets", targets_.numel()}};
-    return r;
-  }
   // Exactly what the file holds, tensor by tensor.
-  for (const auto& [name, t] : param_->to_tensors()) r.items.push_back({name, t.numel()});
+  if (param_)
+    for (const auto& [name, t] : param_->to_tensors()) r.items.push_back({name, t.numel()});
+  else
+    r.items = {{"images", images_.numel()}, {"targets", targets_.numel()}};
   if (approx_)
     for (int64_t v = 1; v < views(); ++v) {
       int64_t floats = 0;
@@ -76,13 +81,12 @@ StorageReport DistilledSet::storage() const {
 
 void DistilledSet::save(const std::string& path) const {
   io::TensorMap t;
-  if (param_) {
+  if (param_)
     t = param_->to_tensors();
-    if (approx_)
-      for (auto& [k, v] : train::module_state(*approx_, "approx.")) t[k] = v;
-  } else {
+  else
     t = {{"images", images_}, {"targets", targets_}};
-  }
+  if (approx_)
+    for (auto& [k, v] : train::module_state(*approx_, "approx.")) t[k] = v;
   nlohmann::json m = meta;
   m["form"] = param_ ? "parameterized" : "explicit";
   m["views"] = data::format_views(views_);
@@ -90,8 +94,8 @@ void DistilledSet::save(const std::string& path) const {
   if (param_) {
     m["height"] = param_->height;
     m["width"] = param_->width;
-    if (approx_) m["approx_hidden"] = approx_->hidden();
   }
+  if (approx_) m["approx_hidden"] = approx_->hidden();
   t["__meta__"] = io::text_to_tensor(m.dump());
   io::save_tensors(path, t);
 }
@@ -110,17 +114,23 @@ DistilledSet DistilledSet::load(const std::string& path) {
   const auto views = data::parse_views(meta.value("views", "rot0"), path);
   DistilledSet s;
   try {
-    if (meta.value("form", "") == "explicit") {
-      if (!t.count("images") || !t.count("targets")) throw DataError(path, "images and targets", "missing entries");
-      s = explicit_form(t.at("images").to(torch::kFloat), t.at("targets").to(torch::kFloat), views);
-    } else if (meta.value("form", "") == "parameterized") {
-      auto param = ParameterizedSet::from_tensors(t, meta.at("height"), meta.at("width"), path);
+    // The networks q_t act on the stored targets' dimension: k_y, or d when explicit.
+    auto approximation = [&](int64_t dim) {
       ApproximationNets approx{nullptr};
       if (meta.value("approximation", false)) {
-        approx = ApproximationNets(static_cast<int64_t>(views.size()), param.rep_coeffs.size(1),
-                                   meta.at("approx_hidden").get<int64_t>());
+        approx = ApproximationNets(static_cast<int64_t>(views.size()), dim, meta.at("approx_hidden").get<int64_t>());
         train::load_module_state(*approx, t, path, "approx.");
       }
+      return approx;
+    };
+    if (meta.value("form", "") == "explicit") {
+      if (!t.count("images") || !t.count("targets")) throw DataError(path, "images and targets", "missing entries");
+      at::Tensor targets = t.at("targets").to(torch::kFloat);
+      if (targets.dim() != 2) throw DataError(path, "targets of 2 dimensions", std::to_string(targets.dim()));
+      s = explicit_form(t.at("images").to(torch::kFloat), targets, views, approximation(targets.size(1)));
+    } else if (meta.value("form", "") == "parameterized") {
+      auto param = ParameterizedSet::from_tensors(t, meta.at("height"), meta.at("width"), path);
+      ApproximationNets approx = approximation(param.rep_coeffs.size(1));
       s = parameterized_form(std::move(param), approx, views);
     } else {
       throw DataError(path, "form explicit or parameterized", meta.value("form", "none"));

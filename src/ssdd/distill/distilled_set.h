@@ -1,12 +1,13 @@
 // A distilled set, live (being optimised) or loaded from its file. Two forms:
 //   explicit       images X_s (m x C x H x W) and targets Y_s (m x d) as free tensors
-//                  (krrst, and the random / k-means baselines);
+//                  (krrst, the random / k-means baselines, and the "no parameterization"
+//                  ablation of ours, whose approximation networks then act on d);
 //   parameterized  bases + coefficients (SPEC 3) with approximation networks (SPEC 5)
 //                  for the targets of the predefined views (SPEC 4) (ours).
 // Images live in the normalised space of the source data (what networks consume).
 //
 // File (torch.load gives a dict): the form's tensors (images, targets | image_bases,
-// image_coeffs, image_mean, rep_bases, rep_coeffs, rep_mean, approx.*), and "__meta__",
+// image_coeffs, image_mean, rep_bases, rep_coeffs, rep_mean; approx.* in either form), and "__meta__",
 // a uint8 tensor holding JSON: method, form, budget, views, storage breakdown, data set,
 // normalisation, image shape, teacher id, m and the sizes.
 #pragma once
@@ -27,7 +28,10 @@ namespace ssdd::distill {
 
 class DistilledSet {
  public:
-  static DistilledSet explicit_form(at::Tensor images, at::Tensor targets, std::vector<data::View> views);
+  // Targets: m rows (shared by every view, or mapped to each view by `approx`), or T*m
+  // rows (every view's target stored, view-major).
+  static DistilledSet explicit_form(at::Tensor images, at::Tensor targets, std::vector<data::View> views,
+                                    ApproximationNets approx = nullptr);
   // Without approximation networks (`approx` null), param.rep_coeffs holds the targets
   // of every view (T*m rows, view-major): the "stored targets" ablation.
   static DistilledSet parameterized_form(ParameterizedSet param, ApproximationNets approx,
@@ -44,6 +48,9 @@ class DistilledSet {
   std::vector<at::Tensor> parameters() const; // everything the outer step optimises
   ParameterizedSet* param() { return param_ ? &*param_ : nullptr; }
   ApproximationNets approx() const { return approx_; }
+  // What the networks q_t read: the representation coefficients C_y (parameterized), or
+  // the stored targets Y_s (explicit).
+  at::Tensor approx_inputs() const { return param_ ? param_->rep_coeffs : targets_; }
 
   StorageReport storage() const;  // exactly what the file ships, tensor by tensor
   nlohmann::json meta;                           // set by the producer; saved with the file

@@ -34,7 +34,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolOptions, arch, size, max_ste
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DistillConfig, teacher, data, data_dir, method, budget, iterations,
                                                 real_batch, lr, lr_end_factor, ridge, pool, real_augment, views, image_bases,
                                                 rep_bases, base_scale, approx_hidden, approximation, random_bases,
-                                                pca_pool, approx_fit_steps, approx_refit_steps, checkpoint_every, seed, threads, device)
+                                                parameterization, augmentation, pca_pool, approx_fit_steps, approx_refit_steps, checkpoint_every, seed, threads, device)
 
 nlohmann::json DistillConfig::to_json() const { return *this; }
 
@@ -45,6 +45,10 @@ DistillConfig DistillConfig::from_json(const nlohmann::json& j, const std::strin
 std::string DistillConfig::hash() const {
   nlohmann::json j = to_json();
   for (const char* k : {"threads", "device", "data_dir", "checkpoint_every"}) j.erase(k);
+  // Options added after runs were made count only when set away from their defaults, so
+  // those runs (and their cached stages) keep their hashes.
+  if (parameterization) j.erase("parameterization");
+  if (augmentation == "predefined") j.erase("augmentation");
   return hash_hex(j.dump());
 }
 
@@ -101,6 +105,13 @@ std::vector<at::Tensor> view_representations(const teacher::Teacher& t, const Di
   return reps;
 }
 
+// Rows of a view-major stack of T views of `count` images that pick one view per image
+// at random: row of image i = view_i * count + i.
+at::Tensor random_view_rows(int64_t count, size_t views, at::Generator& gen) {
+  const at::Tensor view = torch::randint(0, static_cast<int64_t>(views), {count}, gen, torch::kLong);
+  return view * count + torch::arange(count, torch::kLong);
+}
+
 // The starting distilled set of either method (SPEC 2 for krrst, SPEC 3-5 for ours).
 DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& splits,
                          const std::vector<data::View>& views, const std::vector<at::Tensor>& reps,
@@ -124,7 +135,7 @@ DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& spli
             " image-equivalents; KRR-ST counts it as " + std::to_string(m) + " images)");
     return set;
   }
-  ParamSizes sizes;
+  OursSizes sizes;
   sizes.channels = train.channels();
   sizes.height = train.height();
   sizes.width = train.width();
@@ -136,13 +147,47 @@ DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& spli
   sizes.views = static_cast<int64_t>(views.size());
   sizes.approx_hidden = c.approx_hidden;
   sizes.approximation = c.approximation && views.size() > 1;
+  sizes.parameterization = c.parameterization;
   for (const auto& v : views) sizes.view_names.push_back(v.name());
   const int64_t m = max_images_within_budget(sizes, c.budget);
-  log.say("distill: ours stores m = " + std::to_string(m) + " images within a budget of " + std::to_string(c.budget) +
-          ":\n" + parameterized_storage(sizes, m).table());
+  log.say("distill: ours" + std::string(c.parameterization ? "" : " without parameterization") + " stores m = " +
+          std::to_string(m) + " images within a budget of " + std::to_string(c.budget) + ":\n" +
+          ours_storage(sizes, m).table());
   const at::Tensor order = torch::randperm(n, gen, torch::kLong);
   const at::Tensor pool_index = order.slice(0, 0, std::min(n, std::max(c.pca_pool, m)));
   const at::Tensor init_index = pool_index.slice(0, 0, m);
+  // Pre-fits every q_t on the pool's real pairs: what q_t reads of view 0 -> of view t.
+  auto prefit_approximation = [&](int64_t dim, const auto& of_view) {
+    ApproximationNets approx(sizes.views, dim, c.approx_hidden);
+    std::vector<at::Tensor> targets;
+    for (size_t v = 1; v < views.size(); ++v) targets.push_back(of_view(v, pool_index));
+    ApproximationFitOptions fit;
+    fit.steps = c.approx_fit_steps;
+    fit.seed = c.seed;
+    const auto mse = fit_approximation(approx, of_view(0, pool_index), targets, fit);
+    std::ostringstream line;
+    line << "distill: approximation networks pre-fitted on " << pool_index.size(0) << " real images, MSE per view:";
+    for (double e : mse) line << " " << e;
+    log.say(line.str());
+    return approx;
+  };
+  if (!c.parameterization) {
+    // Ablation: X_s and Y_s start as real images and their teacher targets, free tensors.
+    auto reps_of_view = [&](size_t v, const at::Tensor& index) { return reps[v].index_select(0, index); };
+    ApproximationNets approx{nullptr};
+    at::Tensor targets;
+    if (sizes.approximation) {
+      approx = prefit_approximation(d, reps_of_view);
+      approx->to(device);
+      targets = reps_of_view(0, init_index);
+    } else {
+      std::vector<at::Tensor> all;  // every view's target stored
+      for (size_t v = 0; v < views.size(); ++v) all.push_back(reps_of_view(v, init_index));
+      targets = torch::cat(all);
+    }
+    return DistilledSet::explicit_form(normalised(init_index).to(device).requires_grad_(true),
+                                       targets.clone().to(device).requires_grad_(true), views, approx);
+  }
   ParameterizationInit init;
   init.image_bases = c.image_bases;
   init.rep_bases = c.rep_bases;
@@ -156,17 +201,7 @@ DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& spli
   auto coeffs_of_view = [&](size_t v, const at::Tensor& index) { return project(reps[v].index_select(0, index), rep_basis); };
   ApproximationNets approx{nullptr};
   if (sizes.approximation) {
-    approx = ApproximationNets(sizes.views, c.rep_bases, c.approx_hidden);
-    std::vector<at::Tensor> targets;
-    for (size_t v = 1; v < views.size(); ++v) targets.push_back(coeffs_of_view(v, pool_index));
-    ApproximationFitOptions fit;
-    fit.steps = c.approx_fit_steps;
-    fit.seed = c.seed;
-    const auto mse = fit_approximation(approx, coeffs_of_view(0, pool_index), targets, fit);
-    std::ostringstream line;
-    line << "distill: approximation networks pre-fitted on " << pool_index.size(0) << " real images, MSE per view:";
-    for (double e : mse) line << " " << e;
-    log.say(line.str());
+    approx = prefit_approximation(c.rep_bases, coeffs_of_view);
   } else if (views.size() > 1) {
     // Ablation: every view's target stored, initialised from the teacher.
     std::vector<at::Tensor> all;
@@ -212,24 +247,28 @@ void write_image_grid(const std::string& path, DistilledSet& set, const data::No
 // SPEC 5 (iii): after distillation, re-fit each q_t so that it maps the final
 // representation coefficients C_y to the coefficients of the teacher's representation
 // of the rotated distilled image, g(a_t(X_s)), in the final representation basis
-// (least squares, since the optimised basis is no longer orthonormal).
+// (least squares, since the optimised basis is no longer orthonormal). Without
+// parameterization q_t maps Y_s to g(a_t(X_s)) itself.
 void refit_approximation(DistilledSet& set, const teacher::Teacher& t, const DistillConfig& c, io::RunLog& log) {
   ParameterizedSet* param = set.param();
   ApproximationNets approx = set.approx();
-  if (!param || !approx || c.approx_refit_steps <= 0) return;
+  if (!approx || c.approx_refit_steps <= 0) return;
   std::vector<at::Tensor> targets;
   at::Tensor coeffs;
   {
     torch::NoGradGuard no_grad;
     const at::Tensor images = set.images();
-    const at::Tensor basis = param->rep_bases;                    // k_y x d
-    const at::Tensor gram = basis.matmul(basis.t());               // k_y x k_y
     for (int64_t v = 1; v < set.views(); ++v) {
       const at::Tensor reps = t.encoder->features(data::apply_view(images, set.view_list()[static_cast<size_t>(v)]));
+      if (!param) {
+        targets.push_back(reps);
+        continue;
+      }
+      const at::Tensor basis = param->rep_bases;                          // k_y x d
       const at::Tensor rhs = basis.matmul((reps - param->rep_mean).t());  // k_y x m
-      targets.push_back(torch::linalg_solve(gram, rhs).t().contiguous());
+      targets.push_back(torch::linalg_solve(basis.matmul(basis.t()), rhs).t().contiguous());
     }
-    coeffs = param->rep_coeffs.detach().clone();
+    coeffs = set.approx_inputs().detach().clone();
   }
   ApproximationFitOptions fit;
   fit.steps = c.approx_refit_steps;
@@ -249,6 +288,8 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   if (config.teacher.empty()) throw ConfigError("--teacher", "a teacher folder is required");
   if (config.real_augment != "crop-flip" && config.real_augment != "none")
     throw ConfigError("--real-augment", "expected crop-flip or none, found '" + config.real_augment + "'");
+  if (config.augmentation != "predefined" && config.augmentation != "random")
+    throw ConfigError("--augmentation", "expected predefined or random, found '" + config.augmentation + "'");
   if (config.iterations < 1) throw ConfigError("--iterations", "must be at least 1");
   const auto run = train::start_run("distill", out_dir, config.to_json(), config.threads, config.device, config.seed);
   io::RunLog& log = run->log;
@@ -305,6 +346,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
 
   const auto& train = splits.train;
   const int64_t n_real = std::min(config.real_batch, train.size());
+  const bool random_views = config.method == "ours" && config.augmentation == "random" && views.size() > 1;
   train::Progress progress("distill " + config.method, config.iterations, "it/s", start);
   progress.set_log([&](const std::string& line) { log.line(line); });
   const auto started = std::chrono::steady_clock::now();
@@ -342,6 +384,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
     // A real batch with every predefined view, targets from the teacher cache.
     const at::Tensor index = torch::randint(0, train.size(), {n_real}, gen, torch::kLong);
     RealBatch real;
+    at::Tensor set_rows;  // all views of the distilled set unless drawn below
     const at::Tensor pixels = train.images.index_select(0, index).to(device);
     if (config.method == "krrst" && config.real_augment == "crop-flip") {
       real.images = data::normalize(data::random_crop_flip(pixels, 4, gen), splits.norm);
@@ -352,8 +395,14 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
       std::vector<at::Tensor> targets;
       for (const auto& r : reps) targets.push_back(r.index_select(0, index));
       real.targets = torch::cat(targets).to(device);
+      if (random_views) {
+        const at::Tensor rows = random_view_rows(n_real, views.size(), gen).to(device);
+        real.images = real.images.index_select(0, rows);
+        real.targets = real.targets.index_select(0, rows);
+        set_rows = random_view_rows(set.size(), views.size(), gen).to(device);
+      }
     }
-    pending.push_back(outer_step(set, pool, real, optimizer, config.ridge, gen, it).detach());
+    pending.push_back(outer_step(set, pool, real, optimizer, config.ridge, gen, it, set_rows).detach());
     progress.update(it + 1, [&] {
       read_losses();
       char text[64];

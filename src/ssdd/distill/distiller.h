@@ -38,6 +38,12 @@ struct DistillConfig {
   int64_t approx_hidden = 16;
   bool approximation = true;      // false: store every view's targets (ablation)
   bool random_bases = false;      // ablation: random instead of PCA bases
+  // Ablation: images and targets stored as free tensors (m from the same budget), the
+  // views and the approximation networks (then on d, not k_y) kept.
+  bool parameterization = true;
+  // predefined: every view of every image each step (the paper). random (ablation): one
+  // view drawn per real and per distilled image each step, as random augmentation does.
+  std::string augmentation = "predefined";
   int64_t pca_pool = 10000;       // real images the bases are fitted on
   int64_t approx_fit_steps = 500; // pre-fit of q_t on real data
   int64_t approx_refit_steps = 300; // after distillation: re-fit q_t on the final pairs (0: off)

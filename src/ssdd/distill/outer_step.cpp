@@ -24,7 +24,8 @@ class FrozenParameters {
 }  // namespace
 
 at::Tensor outer_step(DistilledSet& set, ModelPool& pool, const RealBatch& real, torch::optim::Optimizer& optimizer,
-                      double ridge, at::Generator& gen, long long iteration) {
+                      double ridge, at::Generator& gen, long long iteration, const at::Tensor& set_rows) {
+  auto rows = [&](const at::Tensor& all) { return set_rows.defined() ? all.index_select(0, set_rows) : all; };
   const int64_t i = pool.sample(gen);                                  // 1. a pool model, eval mode
   models::EncoderImpl& f = pool.features(i);
   f.eval();
@@ -36,8 +37,8 @@ at::Tensor outer_step(DistilledSet& set, ModelPool& pool, const RealBatch& real,
       torch::NoGradGuard no_grad;                                       // 2-3. real side: no graph
       feat_t = f.features(real.images);
     }
-    const at::Tensor feat_s = f.features(set.view_images());           // 3. distilled side, with graph
-    const at::Tensor prediction = krr_predict(feat_s, feat_t, set.view_targets(), ridge, iteration);  // 4-5
+    const at::Tensor feat_s = f.features(rows(set.view_images()));     // 3. distilled side, with graph
+    const at::Tensor prediction = krr_predict(feat_s, feat_t, rows(set.view_targets()), ridge, iteration);  // 4-5
     loss = torch::mse_loss(prediction, real.targets);
     optimizer.zero_grad();                                              // 6. distilled parameters only
     loss.backward();
@@ -46,8 +47,8 @@ at::Tensor outer_step(DistilledSet& set, ModelPool& pool, const RealBatch& real,
   at::Tensor inner_x, inner_y;                                          // 7. inner step on the updated set
   {
     torch::NoGradGuard no_grad;
-    inner_x = set.view_images();
-    inner_y = set.view_targets();
+    inner_x = rows(set.view_images());
+    inner_y = rows(set.view_targets());
   }
   pool.inner_step(i, inner_x, inner_y);
   return loss.detach();

@@ -15,8 +15,10 @@ struct RealBatch {
 };
 
 // Returns the outer loss (a detached scalar tensor, left on its device: reading it is
-// the caller's choice, since on a GPU that is a sync).
+// the caller's choice, since on a GPU that is a sync). `set_rows`, when defined, picks
+// the rows of the distilled set's view-major T*m stack that take part in this step (the
+// random-augmentation ablation draws one view per image); undefined: every view.
 at::Tensor outer_step(DistilledSet& set, ModelPool& pool, const RealBatch& real, torch::optim::Optimizer& optimizer,
-                      double ridge, at::Generator& gen, long long iteration);
+                      double ridge, at::Generator& gen, long long iteration, const at::Tensor& set_rows = {});
 
 }  // namespace ssdd::distill

@@ -20,15 +20,17 @@ void require_positive(int64_t value, const char* what) {
   if (value <= 0) throw ConfigError("storage", std::string(what) + " must be positive, got " + std::to_string(value));
 }
 
-void check_sizes(const ParamSizes& s) {
+void check_sizes(const OursSizes& s) {
   require_positive(s.channels, "channels");
   require_positive(s.height, "image height");
   require_positive(s.width, "image width");
-  require_positive(s.base_height, "base height");
-  require_positive(s.base_width, "base width");
-  require_positive(s.image_bases, "image bases (k_x)");
   require_positive(s.rep_dim, "representation dimension (d)");
-  require_positive(s.rep_bases, "representation bases (k_y)");
+  if (s.parameterization) {
+    require_positive(s.base_height, "base height");
+    require_positive(s.base_width, "base width");
+    require_positive(s.image_bases, "image bases (k_x)");
+    require_positive(s.rep_bases, "representation bases (k_y)");
+  }
   require_positive(s.views, "number of views (T)");
   if (s.approximation && s.views > 1) require_positive(s.approx_hidden, "approximation hidden width");
   if (!s.view_names.empty() && static_cast<int64_t>(s.view_names.size()) != s.views) {
@@ -42,6 +44,7 @@ std::string remedy(const std::string& name) {
   if (name == "image_bases") return "lower --image-bases, raise --base-scale";
   if (name == "image_mean") return "raise --base-scale";
   if (name == "image_coeffs") return "lower --image-bases";
+  if (name == "images" || name == "targets") return "use the parameterization";
   if (name == "rep_bases") return "lower --rep-bases";
   if (name == "rep_coeffs") return "lower --rep-bases or use the approximation networks";
   if (name.rfind("approx.", 0) == 0) return "lower --approx-hidden or use fewer --views";
@@ -124,35 +127,44 @@ int64_t approx_net_floats(int64_t rep_bases, int64_t hidden) {
   return rep_bases * hidden + hidden + hidden * rep_bases + rep_bases;
 }
 
-StorageReport parameterized_storage(const ParamSizes& sizes, int64_t m) {
+StorageReport ours_storage(const OursSizes& sizes, int64_t m) {
   check_sizes(sizes);
   if (m < 0) throw ConfigError("storage", "number of distilled images must be >= 0, got " + std::to_string(m));
-  const int64_t base_image = sizes.channels * sizes.base_height * sizes.base_width;
   StorageReport report;
   report.image_floats = sizes.channels * sizes.height * sizes.width;
-  report.items.push_back({"image_bases", sizes.image_bases * base_image});
-  report.items.push_back({"image_mean", base_image});
-  report.items.push_back({"image_coeffs", m * sizes.image_bases});
-  report.items.push_back({"rep_bases", sizes.rep_bases * sizes.rep_dim});
-  report.items.push_back({"rep_mean", sizes.rep_dim});
-  // Without approximation every view's targets are stored as coefficients of their own.
-  report.items.push_back({"rep_coeffs", m * sizes.rep_bases * (sizes.approximation ? 1 : sizes.views)});
+  // Without approximation every view's targets are stored (as coefficients of their own
+  // when parameterized).
+  const int64_t target_copies = sizes.approximation ? 1 : sizes.views;
+  int64_t approx_dim = sizes.rep_bases;
+  if (sizes.parameterization) {
+    const int64_t base_image = sizes.channels * sizes.base_height * sizes.base_width;
+    report.items.push_back({"image_bases", sizes.image_bases * base_image});
+    report.items.push_back({"image_mean", base_image});
+    report.items.push_back({"image_coeffs", m * sizes.image_bases});
+    report.items.push_back({"rep_bases", sizes.rep_bases * sizes.rep_dim});
+    report.items.push_back({"rep_mean", sizes.rep_dim});
+    report.items.push_back({"rep_coeffs", m * sizes.rep_bases * target_copies});
+  } else {
+    report.items.push_back({"images", m * report.image_floats});
+    report.items.push_back({"targets", m * sizes.rep_dim * target_copies});
+    approx_dim = sizes.rep_dim;
+  }
   if (sizes.approximation) {
     for (int64_t t = 1; t < sizes.views; ++t) {
       const std::string name = sizes.view_names.empty() ? std::to_string(t) : sizes.view_names[t];
-      report.items.push_back({"approx." + name, approx_net_floats(sizes.rep_bases, sizes.approx_hidden)});
+      report.items.push_back({"approx." + name, approx_net_floats(approx_dim, sizes.approx_hidden)});
     }
   }
   return report;
 }
 
-int64_t max_images_within_budget(const ParamSizes& sizes, int64_t budget) {
+int64_t max_images_within_budget(const OursSizes& sizes, int64_t budget) {
   check_sizes(sizes);
   if (budget <= 0) throw ConfigError("--budget", "must be a positive number of images, got " + std::to_string(budget));
   const int64_t budget_floats = budget * sizes.channels * sizes.height * sizes.width;
   // Storage is affine in m: fixed part (m = 0) plus a per-image part.
-  const int64_t fixed_floats = parameterized_storage(sizes, 0).total_floats();
-  const StorageReport one = parameterized_storage(sizes, 1);
+  const int64_t fixed_floats = ours_storage(sizes, 0).total_floats();
+  const StorageReport one = ours_storage(sizes, 1);
   const int64_t per_image = one.total_floats() - fixed_floats;
   if (one.total_floats() > budget_floats) {
     const StorageItem& big = one.biggest();

@@ -24,15 +24,18 @@ struct StorageReport {
   std::string table() const;                 // human-readable breakdown, one line per item
 };
 
-// The sizes a parameterized ("ours") set is built from.
-struct ParamSizes {
+// The sizes an "ours" set is built from: parameterized (the method), or, for the "no
+// parameterization" ablation, free images and targets with the same views and q_t.
+struct OursSizes {
+  bool parameterization = true;                   // false: images and targets stored as they are
   int64_t channels = 1, height = 28, width = 28;  // full-resolution images
   int64_t base_height = 14, base_width = 14;      // stored image-basis resolution
   int64_t image_bases = 64;                       // k_x
   int64_t rep_dim = 512;                          // d, the teacher's dimension
   int64_t rep_bases = 32;                         // k_y
   int64_t views = 4;                              // T (identity included)
-  int64_t approx_hidden = 16;                     // hidden width of each q_t
+  int64_t approx_hidden = 16;                     // hidden width of each q_t (on k_y, or on d
+                                                  // without parameterization)
   bool approximation = true;                      // false: targets of every view stored
   // Optional names of the T views (e.g. format of parse_views); when given (size T) the
   // approximation items are "approx.<name>" of views 1..T-1, else "approx.<t>".
@@ -44,12 +47,14 @@ int64_t approx_net_floats(int64_t rep_bases, int64_t hidden);
 
 // Breakdown for m distilled images: image_bases (k_x*C*h*w), image_mean (C*h*w),
 // image_coeffs (m*k_x), rep_bases (k_y*d), rep_mean (d), rep_coeffs (m*k_y, times T
-// without approximation), approx.<t> for each non-identity view.
-StorageReport parameterized_storage(const ParamSizes& sizes, int64_t m);
+// without approximation), approx.<t> for each non-identity view. Without
+// parameterization: images (m*C*H*W), targets (m*d, times T without approximation),
+// approx.<t> (networks on d).
+StorageReport ours_storage(const OursSizes& sizes, int64_t m);
 
 // The largest m whose storage fits `budget` image-equivalents; throws ConfigError when
 // even m = 1 does not fit, naming the biggest component and its size.
-int64_t max_images_within_budget(const ParamSizes& sizes, int64_t budget);
+int64_t max_images_within_budget(const OursSizes& sizes, int64_t budget);
 
 // KRR-ST's set: m images and m targets (m*(C*H*W + d) floats). KRR-ST counts it as m
 // images; the report gives the exact float count as well.

@@ -2,10 +2,10 @@
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <functional>
 
+#include "ssdd/core/clock.h"
 #include "ssdd/core/error.h"
 #include "ssdd/core/hash.h"
 #include "ssdd/core/runtime.h"
@@ -19,15 +19,6 @@
 
 namespace ssdd::experiment {
 namespace {
-
-std::string utc_now() {
-  char text[32];
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
 
 std::string without(nlohmann::json j, std::initializer_list<const char*> keys) {
   for (const char* k : keys) j.erase(k);
@@ -197,7 +188,7 @@ class Runner {
       stages.push_back({{"name", r.name},
                         {"dir", r.dir.rfind(prefix, 0) == 0 ? r.dir.substr(prefix.size()) : r.dir}, {"hash", r.hash}, {"action", r.action}, {"seconds", r.seconds}});
     nlohmann::json j = {{"name", config_.name},     {"config", config_.source}, {"teacher_dir", teacher_dir_},
-                        {"finished", finished},     {"updated", utc_now()},     {"stages", stages},
+                        {"finished", finished},     {"updated", utc_timestamp()},     {"stages", stages},
                         {"machine", machine_info()}};
     if (finished) j["seconds"] = seconds;
     io::write_json_file(out_ + "/run.json", j);

@@ -2,9 +2,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <iostream>
 
+#include "ssdd/core/clock.h"
 #include "ssdd/core/error.h"
 
 namespace ssdd::io {
@@ -33,14 +33,10 @@ RunLog::~RunLog() {
 
 void RunLog::line(const std::string& text) {
   if (!file_ && !tee_file()) return;
-  char stamp[32];
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  const std::string stamp = utc_timestamp();
   for (std::FILE* f : {file_, tee_file()}) {
     if (!f) continue;
-    std::fprintf(f, "%s %s\n", stamp, text.c_str());
+    std::fprintf(f, "%s %s\n", stamp.c_str(), text.c_str());
     std::fflush(f);
   }
 }
