@@ -19,6 +19,7 @@ void add_inspect_command(CLI::App& app, Action& action);
 void add_baseline_command(CLI::App& app, Action& action);
 void add_evaluate_command(CLI::App& app, Action& action);
 void add_run_command(CLI::App& app, Action& action);
+void add_bench_command(CLI::App& app, Action& action);
 
 // Parses argv and runs the chosen subcommand; returns the process exit code
 // (0 ok, 1 a runtime error, 2 a usage error).

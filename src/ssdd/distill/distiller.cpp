@@ -384,7 +384,9 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
     // A real batch with every predefined view, targets from the teacher cache.
     const at::Tensor index = torch::randint(0, train.size(), {n_real}, gen, torch::kLong);
     RealBatch real;
-    at::Tensor set_rows;  // all views of the distilled set unless drawn below
+    OuterStepOptions step;
+    step.ridge = config.ridge;
+    step.iteration = it;
     const at::Tensor pixels = train.images.index_select(0, index).to(device);
     if (config.method == "krrst" && config.real_augment == "crop-flip") {
       real.images = data::normalize(data::random_crop_flip(pixels, 4, gen), splits.norm);
@@ -399,10 +401,10 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
         const at::Tensor rows = random_view_rows(n_real, views.size(), gen).to(device);
         real.images = real.images.index_select(0, rows);
         real.targets = real.targets.index_select(0, rows);
-        set_rows = random_view_rows(set.size(), views.size(), gen).to(device);
+        step.set_rows = random_view_rows(set.size(), views.size(), gen).to(device);
       }
     }
-    pending.push_back(outer_step(set, pool, real, optimizer, config.ridge, gen, it, set_rows).detach());
+    pending.push_back(outer_step(set, pool, real, optimizer, gen, step));
     progress.update(it + 1, [&] {
       read_losses();
       char text[64];

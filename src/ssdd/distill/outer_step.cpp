@@ -1,6 +1,10 @@
 // SPEC section 2, steps 1-7, in order.
 #include "ssdd/distill/outer_step.h"
 
+#include <chrono>
+
+#include <torch/cuda.h>
+
 #include "ssdd/distill/krr.h"
 
 namespace ssdd::distill {
@@ -21,11 +25,32 @@ class FrozenParameters {
   std::vector<at::Tensor> params_;
 };
 
+// Adds the time since the last lap to a phase; a no-op unless phases are asked for.
+class PhaseClock {
+ public:
+  PhaseClock(StepPhases* phases, c10::Device device) : phases_(phases), cuda_(device.is_cuda()) { last_ = now(); }
+  void lap(double StepPhases::*phase) {
+    if (!phases_) return;
+    if (cuda_) torch::cuda::synchronize();
+    const auto t = now();
+    phases_->*phase += std::chrono::duration<double>(t - last_).count();
+    last_ = t;
+  }
+
+ private:
+  static std::chrono::steady_clock::time_point now() { return std::chrono::steady_clock::now(); }
+  StepPhases* phases_;
+  bool cuda_;
+  std::chrono::steady_clock::time_point last_;
+};
+
 }  // namespace
 
 at::Tensor outer_step(DistilledSet& set, ModelPool& pool, const RealBatch& real, torch::optim::Optimizer& optimizer,
-                      double ridge, at::Generator& gen, long long iteration, const at::Tensor& set_rows) {
-  auto rows = [&](const at::Tensor& all) { return set_rows.defined() ? all.index_select(0, set_rows) : all; };
+                      at::Generator& gen, const OuterStepOptions& options) {
+  const at::Tensor& rows_picked = options.set_rows;
+  auto rows = [&](const at::Tensor& all) { return rows_picked.defined() ? all.index_select(0, rows_picked) : all; };
+  PhaseClock clock(options.phases, real.images.device());
   const int64_t i = pool.sample(gen);                                  // 1. a pool model, eval mode
   models::EncoderImpl& f = pool.features(i);
   f.eval();
@@ -37,12 +62,17 @@ at::Tensor outer_step(DistilledSet& set, ModelPool& pool, const RealBatch& real,
       torch::NoGradGuard no_grad;                                       // 2-3. real side: no graph
       feat_t = f.features(real.images);
     }
+    clock.lap(&StepPhases::real_forward);
     const at::Tensor feat_s = f.features(rows(set.view_images()));     // 3. distilled side, with graph
-    const at::Tensor prediction = krr_predict(feat_s, feat_t, rows(set.view_targets()), ridge, iteration);  // 4-5
+    clock.lap(&StepPhases::distilled_forward);
+    const at::Tensor prediction =                                       // 4-5
+        krr_predict(feat_s, feat_t, rows(set.view_targets()), options.ridge, options.iteration);
     loss = torch::mse_loss(prediction, real.targets);
+    clock.lap(&StepPhases::regression);
     optimizer.zero_grad();                                              // 6. distilled parameters only
     loss.backward();
     optimizer.step();
+    clock.lap(&StepPhases::backward_update);
   }
   at::Tensor inner_x, inner_y;                                          // 7. inner step on the updated set
   {
@@ -51,6 +81,7 @@ at::Tensor outer_step(DistilledSet& set, ModelPool& pool, const RealBatch& real,
     inner_y = rows(set.view_targets());
   }
   pool.inner_step(i, inner_x, inner_y);
+  clock.lap(&StepPhases::inner_step);
   return loss.detach();
 }
 

@@ -14,11 +14,30 @@ struct RealBatch {
   at::Tensor targets;  // T*n x d, the teacher's representation of each view
 };
 
+// Seconds spent in each phase of one outer iteration (`ssdd bench --phases`).
+struct StepPhases {
+  double real_forward = 0;       // the real batch through the sampled model, no graph
+  double distilled_forward = 0;  // the distilled views through it, with graph
+  double regression = 0;         // kernels, Cholesky solve, prediction, loss
+  double backward_update = 0;    // gradient to the distilled set and its AdamW step
+  double inner_step = 0;         // one training step of the sampled model
+  double total() const { return real_forward + distilled_forward + regression + backward_update + inner_step; }
+};
+
+struct OuterStepOptions {
+  double ridge = 1e-6;          // lambda = ridge * trace(K_ss)
+  long long iteration = -1;     // named by a NumericsError
+  // Rows of the distilled set's view-major T*m stack that take part in this step (the
+  // random-augmentation ablation draws one view per image); undefined: every view.
+  at::Tensor set_rows;
+  // When set, each phase is timed into it. Timing synchronises the device after every
+  // phase, so only benchmarks ask for it.
+  StepPhases* phases = nullptr;
+};
+
 // Returns the outer loss (a detached scalar tensor, left on its device: reading it is
-// the caller's choice, since on a GPU that is a sync). `set_rows`, when defined, picks
-// the rows of the distilled set's view-major T*m stack that take part in this step (the
-// random-augmentation ablation draws one view per image); undefined: every view.
+// the caller's choice, since on a GPU that is a sync).
 at::Tensor outer_step(DistilledSet& set, ModelPool& pool, const RealBatch& real, torch::optim::Optimizer& optimizer,
-                      double ridge, at::Generator& gen, long long iteration, const at::Tensor& set_rows = {});
+                      at::Generator& gen, const OuterStepOptions& options);
 
 }  // namespace ssdd::distill

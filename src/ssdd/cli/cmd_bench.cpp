@@ -1,0 +1,94 @@
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "ssdd/cli/commands.h"
+#include "ssdd/core/error.h"
+#include "ssdd/distill/step_bench.h"
+#include "ssdd/io/atomic_file.h"
+
+namespace ssdd::cli {
+namespace {
+
+// "128,256,512" or "128-256-512" -> {128, 256, 512}.
+std::vector<int64_t> parse_widths(const std::string& text) {
+  std::vector<int64_t> widths;
+  std::string item;
+  auto flush = [&] {
+    if (item.empty()) throw ConfigError("--widths", "expected widths like 128,256,512, found '" + text + "'");
+    size_t used = 0;
+    long long w = 0;
+    try {
+      w = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || w < 1) throw ConfigError("--widths", "'" + item + "' is not a positive width");
+    widths.push_back(w);
+    item.clear();
+  };
+  for (char c : text) {
+    if (c == ',' || c == '-') flush();
+    else item += c;
+  }
+  flush();
+  return widths;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand(
+      "bench", "Time the distillation iteration (outer step + inner step) on synthetic data and print a table row");
+  struct State {
+    distill::StepBenchOptions o;
+    std::string widths;
+    int64_t width = 64, depth = 3;
+    std::string json;
+    bool header = false;
+  };
+  auto s = std::make_shared<State>();
+  auto& o = s->o;
+  cmd->add_option("--m", o.shape.distilled, "Distilled images")->capture_default_str();
+  cmd->add_option("--batch", o.shape.real, "Real images per outer step")->capture_default_str();
+  cmd->add_option("--res", o.shape.height, "Image side (square images)")->capture_default_str();
+  cmd->add_option("--channels", o.shape.channels, "Image channels")->capture_default_str();
+  cmd->add_option("--width", s->width, "ConvNet block width (with --depth)")->capture_default_str();
+  cmd->add_option("--depth", s->depth, "ConvNet blocks (with --width)")->capture_default_str();
+  cmd->add_option("--widths", s->widths, "Block widths, e.g. 128,256,512 (overrides --width/--depth)");
+  cmd->add_option("--norm", o.norm, "ConvNet normalisation: batch, instance or none")->capture_default_str();
+  cmd->add_option("--dim", o.shape.rep_dim, "Teacher representation dimension d")->capture_default_str();
+  cmd->add_option("--rotations", o.shape.views, "Predefined views: 1 (none) to 4 (0/90/180/270 degrees)")
+      ->capture_default_str();
+  cmd->add_option("--ridge", o.ridge, "Ridge factor (lambda = ridge * trace K_ss)")->capture_default_str();
+  cmd->add_option("--iters", o.iterations, "Timed iterations (the median is reported)")->capture_default_str();
+  cmd->add_option("--warmup", o.warmup, "Untimed iterations first")->capture_default_str();
+  cmd->add_flag("--phases", o.phases, "Also time each phase (synchronises the device after each)");
+  cmd->add_option("--matmul-size", o.matmul_size, "Side of the matrix product that measures the rate (0: auto)")
+      ->capture_default_str();
+  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--device", o.device, "cpu or cuda[:N]")->capture_default_str();
+  cmd->add_option("--seed", o.seed, "Seed of the synthetic tensors and the model")->capture_default_str();
+  cmd->add_flag("--header", s->header, "Print the table's header before the row");
+  cmd->add_option("--json", s->json, "Also write every figure (per-iteration times included) to this JSON file");
+  cmd->callback([s, &action] {
+    action = [s] {
+      auto& o = s->o;
+      o.shape.width = o.shape.height;
+      o.shape.widths = s->widths.empty() ? std::vector<int64_t>(static_cast<size_t>(std::max<int64_t>(s->depth, 0)), s->width)
+                                         : parse_widths(s->widths);
+      const auto r = distill::run_step_bench(o);
+      if (s->header) std::printf("%s\n", distill::StepBenchResult::markdown_header().c_str());
+      std::printf("%s\n", r.markdown_row().c_str());
+      if (o.phases) {
+        std::printf("phases (median s):");
+        for (const char* name : {"real_forward", "distilled_forward", "regression", "backward_update", "inner_step"})
+          std::printf(" %s %.4f", name, r.phases.at(name).get<double>());
+        std::printf("\n");
+      }
+      if (!s->json.empty()) io::write_file_atomic(s->json, r.to_json().dump(2) + "\n");
+    };
+  });
+}
+
+}  // namespace ssdd::cli
