@@ -6,6 +6,7 @@
 #include <map>
 
 #include "ssdd/core/error.h"
+#include "ssdd/core/upload.h"
 #include "ssdd/data/cache.h"
 #include "ssdd/data/cifar.h"
 #include "ssdd/data/idx.h"
@@ -292,8 +293,8 @@ at::Tensor normalize(const at::Tensor& images, const Normalization& norm) {
   std::vector<int64_t> shape(images.dim(), 1);
   shape[images.dim() - 3] = static_cast<int64_t>(norm.mean.size());
   const auto opts = torch::TensorOptions().dtype(torch::kFloat).device(images.device());
-  at::Tensor mean = torch::tensor(norm.mean, torch::kFloat).to(opts.device()).view(shape);
-  at::Tensor std = torch::tensor(norm.std, torch::kFloat).to(opts.device()).view(shape);
+  at::Tensor mean = upload(torch::tensor(norm.mean, torch::kFloat), opts.device()).view(shape);
+  at::Tensor std = upload(torch::tensor(norm.std, torch::kFloat), opts.device()).view(shape);
   // uint8 pixels are scaled to [0, 1]; floating images are taken to be in [0, 1] already
   // (augmented views, decoded distilled images).
   at::Tensor x = images.scalar_type() == torch::kUInt8 ? images.to(opts).div(255.0) : images.to(opts).clone();

@@ -10,6 +10,7 @@
 #include "ssdd/core/error.h"
 #include "ssdd/core/hash.h"
 #include "ssdd/core/runtime.h"
+#include "ssdd/core/upload.h"
 #include "ssdd/data/crop_flip.h"
 #include "ssdd/data/registry.h"
 #include "ssdd/data/views.h"
@@ -346,6 +347,11 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
 
   const auto& train = splits.train;
   const int64_t n_real = std::min(config.real_batch, train.size());
+  // What the loop gathers from lives on the device (identity on the CPU), so a step
+  // sends it nothing but indices.
+  const at::Tensor train_images = train.images.to(device);
+  std::vector<at::Tensor> device_reps;
+  for (const auto& r : reps) device_reps.push_back(r.to(device));
   const bool random_views = config.method == "ours" && config.augmentation == "random" && views.size() > 1;
   train::Progress progress("distill " + config.method, config.iterations, "it/s", start);
   progress.set_log([&](const std::string& line) { log.line(line); });
@@ -373,8 +379,9 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
     for (int64_t i = 0; i < v.size(0); ++i) {
       if (!std::isfinite(v[i]))
         throw NumericsError("distill", static_cast<long long>(losses.size()),
-                            "the outer loss became " + std::to_string(v[i]) + "; the last good checkpoint is kept in " +
-                                ckpt_dir);
+                            "the outer loss became " + std::to_string(v[i]) +
+                                (device.is_cuda() ? " (on a GPU this includes a singular kernel K_ss + lambda I)" : "") +
+                                "; the last good checkpoint is kept in " + ckpt_dir);
       losses.push_back(v[i]);
     }
   };
@@ -382,12 +389,12 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
     for (auto& group : optimizer.param_groups())
       group.options().set_lr(train::linear_decay(it, config.iterations, config.lr, config.lr_end_factor));
     // A real batch with every predefined view, targets from the teacher cache.
-    const at::Tensor index = torch::randint(0, train.size(), {n_real}, gen, torch::kLong);
+    const at::Tensor index = upload(torch::randint(0, train.size(), {n_real}, gen, torch::kLong), device);
     RealBatch real;
     OuterStepOptions step;
     step.ridge = config.ridge;
     step.iteration = it;
-    const at::Tensor pixels = train.images.index_select(0, index).to(device);
+    const at::Tensor pixels = train_images.index_select(0, index);
     if (config.method == "krrst" && config.real_augment == "crop-flip") {
       real.images = data::normalize(data::random_crop_flip(pixels, 4, gen), splits.norm);
       torch::NoGradGuard no_grad;
@@ -395,13 +402,13 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
     } else {
       real.images = data::apply_views(data::normalize(pixels, splits.norm), views);
       std::vector<at::Tensor> targets;
-      for (const auto& r : reps) targets.push_back(r.index_select(0, index));
-      real.targets = torch::cat(targets).to(device);
+      for (const auto& r : device_reps) targets.push_back(r.index_select(0, index));
+      real.targets = torch::cat(targets);
       if (random_views) {
-        const at::Tensor rows = random_view_rows(n_real, views.size(), gen).to(device);
+        const at::Tensor rows = upload(random_view_rows(n_real, views.size(), gen), device);
         real.images = real.images.index_select(0, rows);
         real.targets = real.targets.index_select(0, rows);
-        step.set_rows = random_view_rows(set.size(), views.size(), gen).to(device);
+        step.set_rows = upload(random_view_rows(set.size(), views.size(), gen), device);
       }
     }
     pending.push_back(outer_step(set, pool, real, optimizer, gen, step));

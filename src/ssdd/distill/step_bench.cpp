@@ -12,6 +12,7 @@
 
 #include "ssdd/core/error.h"
 #include "ssdd/core/runtime.h"
+#include "ssdd/core/upload.h"
 #include "ssdd/data/views.h"
 #include "ssdd/distill/distilled_set.h"
 #include "ssdd/distill/model_pool.h"
@@ -121,7 +122,7 @@ StepBenchResult run_step_bench(const StepBenchOptions& options) {
   // end of the inner step (a device sync there, only here, to read the clock).
   auto iterate = [&](int64_t it, StepPhases* phases) {
     const auto start = Clock::now();
-    const at::Tensor index = torch::randint(0, bank, {s.real}, gen, torch::kLong).to(device);
+    const at::Tensor index = upload(torch::randint(0, bank, {s.real}, gen, torch::kLong), device);
     RealBatch real;
     real.images = data::apply_views(bank_images.index_select(0, index), views);
     real.targets = bank_targets.index_select(1, index).reshape({s.views * s.real, s.rep_dim});
