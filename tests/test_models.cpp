@@ -227,3 +227,47 @@ TEST(ModelWeights, RoundTripThroughATensorArchiveGivesIdenticalOutputs) {
     EXPECT_TRUE(torch::equal(a->features(x), b->features(x))) << spec;
   }
 }
+
+// The ConvNet's fast paths (channels-last activations, eval-mode batch norm folded into
+// the convolution, in-place ReLU) against the block written out plainly: same features
+// and same input gradient, in eval and in train mode.
+TEST(Models, ConvNetFastPathsMatchThePlainBlocks) {
+  torch::manual_seed(3);
+  ssdd::models::ConvNetOptions o;
+  o.widths = {6, 5};
+  auto net = ssdd::models::ConvNet(o, ssdd::models::ImageShape{3, 12, 12});
+  {
+    torch::NoGradGuard no_grad;  // running statistics far from the identity
+    for (int64_t i = 0; i < net->depth(); ++i) {
+      auto bn = net->batch_norm(i);
+      bn->running_mean.uniform_(-0.5, 0.5);
+      bn->running_var.uniform_(0.5, 2.0);
+      bn->weight.uniform_(0.5, 1.5);
+      bn->bias.uniform_(-0.2, 0.2);
+    }
+  }
+  auto plain = [&](const at::Tensor& x, bool training) {
+    at::Tensor y = x;
+    for (int64_t i = 0; i < net->depth(); ++i) {
+      auto conv = net->conv(i);
+      auto bn = net->batch_norm(i);
+      y = torch::conv2d(y, conv->weight, conv->bias, 1, 1);
+      y = torch::batch_norm(y, bn->weight, bn->bias, training ? at::Tensor() : bn->running_mean,
+                            training ? at::Tensor() : bn->running_var, training, 0.1, bn->options.eps(), false);
+      y = torch::avg_pool2d(torch::relu(y), {2, 2}, {2, 2});
+    }
+    return y.flatten(1);
+  };
+  for (bool training : {false, true}) {
+    net->train(training);
+    const at::Tensor x = torch::randn({4, 3, 12, 12});
+    const at::Tensor x1 = x.clone().requires_grad_(true), x2 = x.clone().requires_grad_(true);
+    const at::Tensor fast = net->features(x1), slow = plain(x2, training);
+    EXPECT_TRUE(fast.is_contiguous());
+    EXPECT_TRUE(torch::allclose(fast, slow, 1e-5, 1e-5)) << "training " << training;
+    const at::Tensor weights = torch::randn_like(fast);
+    (fast * weights).sum().backward();
+    (slow * weights).sum().backward();
+    EXPECT_TRUE(torch::allclose(x1.grad(), x2.grad(), 1e-5, 1e-5)) << "training " << training;
+  }
+}
