@@ -1,5 +1,6 @@
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -77,7 +78,10 @@ void add_run_command(CLI::App& app, Action& action) {
       }
       const auto result = experiment::run_experiment(config, out, s->dry_run);
       if (s->dry_run) {
-        for (const auto& st : result.stages) std::printf("%-22s %-8s %s\n", st.name.c_str(), st.action.c_str(), st.dir.c_str());
+        int width = 0;  // the longest stage name sets the column
+        for (const auto& st : result.stages) width = std::max(width, static_cast<int>(st.name.size()));
+        for (const auto& st : result.stages)
+          std::printf("%-*s  %-8s %s\n", width, st.name.c_str(), st.action.c_str(), st.dir.c_str());
         return;
       }
       // The results and the claim check: the report up to its per-set details.
