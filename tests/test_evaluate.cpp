@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,11 +17,13 @@
 #include "ssdd/distill/teacher_cache.h"
 #include "ssdd/evaluate/alignment.h"
 #include "ssdd/evaluate/baselines.h"
+#include "ssdd/evaluate/finetune.h"
 #include "ssdd/evaluate/grid.h"
 #include "ssdd/evaluate/linear_probe.h"
 #include "ssdd/evaluate/pretrain.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/json_file.h"
+#include "ssdd/models/zoo.h"
 #include "ssdd/teacher/teacher.h"
 #include "test_util.h"
 #include "tiny_data.h"
@@ -314,4 +317,51 @@ TEST_F(EvaluateRun, CommandLineMakesABaselineAndEvaluatesIt) {
                          "/km/distilled.pt --teacher " + dirs_->teacher.path() + " --seeds 0 >/dev/null 2>&1")
                             .c_str()),
             0);
+}
+
+TEST_F(EvaluateRun, FinetuneTrainsTheEncoderInPlaceAndScoresTheTestSplit) {
+  data::LoadOptions load;
+  load.data_dir = dirs_->data.path();
+  const auto splits = data::load_dataset("mnist", load);
+  torch::manual_seed(0);
+  auto encoder = models::make_encoder_from_spec("convnet:8-8", {1, 16, 16});
+  const at::Tensor before = encoder->parameters().front().clone();
+  evaluate::FinetuneOptions o;
+  o.epochs = 8;
+  o.batch_size = 32;
+  o.lr = 0.05;
+  const auto r = evaluate::finetune(encoder, splits.train, splits.test, splits.norm, o);
+  EXPECT_FALSE(torch::equal(before, encoder->parameters().front()));  // trained in place
+  EXPECT_GT(r.train_accuracy, 0.5);  // 4 classes in the tiny data: chance is 0.25
+  EXPECT_GE(r.test_accuracy, 0.0);
+  EXPECT_LE(r.test_accuracy, 1.0);
+  EXPECT_TRUE(std::isfinite(r.final_loss));
+  o.epochs = 0;
+  EXPECT_THROW(evaluate::finetune(encoder, splits.train, splits.test, splits.norm, o), ConfigError);
+  data::ImageSet unlabelled = splits.train;
+  unlabelled.labels = at::Tensor();
+  o.epochs = 1;
+  EXPECT_THROW(evaluate::finetune(encoder, unlabelled, splits.test, splits.norm, o), ConfigError);
+}
+
+TEST_F(EvaluateRun, FinetuneAddsItsOwnTableAndLeavesLinearCellsAlone) {
+  TempDir out;
+  auto g = grid();
+  g.distilled = {set_path("random")};
+  EXPECT_EQ(evaluate::run_grid(g, out.path()).cells_run, 3);
+  g.finetune = true;
+  g.finetune_epochs = 2;
+  const auto tuned = evaluate::run_grid(g, out.path());
+  EXPECT_EQ(tuned.cells_run, 3);  // new cells: the protocol is part of their key
+  for (const auto& rec : tuned.results.at("records")) {
+    ASSERT_TRUE(rec.contains("finetune")) << rec.dump();
+    const double acc = rec.at("finetune").at("test_accuracy");
+    EXPECT_GE(acc, 0.0);
+    EXPECT_LE(acc, 1.0);
+  }
+  const std::string md = io::read_file(out.path() + "/results.md");
+  EXPECT_NE(md.find("## Full fine-tuning, convnet:8-8"), std::string::npos) << md;
+  EXPECT_NE(md.find("full fine-tuning of the network"), std::string::npos) << md;
+  g.finetune = false;  // the linear-only cells are still there, under their old keys
+  EXPECT_EQ(evaluate::run_grid(g, out.path()).cells_run, 0);
 }

@@ -21,6 +21,7 @@
 #include "ssdd/distill/distilled_set.h"
 #include "ssdd/distill/teacher_cache.h"
 #include "ssdd/evaluate/alignment.h"
+#include "ssdd/evaluate/finetune.h"
 #include "ssdd/evaluate/linear_probe.h"
 #include "ssdd/evaluate/pretrain.h"
 #include "ssdd/io/atomic_file.h"
@@ -36,7 +37,7 @@ namespace ssdd::evaluate {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GridConfig, distilled, teacher, archs, targets, seeds,
                                                 pretrain_epochs, pretrain_batch, pretrain_lr, weight_decay,
                                                 probe_epochs, probe_max_train, teacher_row, none_row, alignment,
-                                                data_dir, threads, device, verbose)
+                                                finetune, finetune_epochs, finetune_lr, data_dir, threads, device, verbose)
 
 nlohmann::json GridConfig::to_json() const { return *this; }
 
@@ -213,11 +214,12 @@ nlohmann::json summarise(const std::vector<nlohmann::json>& records, const std::
     const std::vector<std::string> row_archs = row.kind == "teacher" ? std::vector<std::string>{teacher_arch} : archs;
     for (const auto& arch : row_archs)
       for (const auto& target : targets) {
-        std::vector<double> acc, r2, cka, hprobe, pre;
+        std::vector<double> acc, r2, cka, hprobe, pre, tuned;
         for (const auto& r : records) {
           if (r.at("row") != row.label || r.at("arch") != arch || r.at("target") != target.name) continue;
           acc.push_back(r.at("probe_test_accuracy").get<double>());
           if (r.contains("pretrain_seconds")) pre.push_back(r.at("pretrain_seconds").get<double>());
+          if (r.contains("finetune")) tuned.push_back(r.at("finetune").at("test_accuracy").get<double>());
           if (r.contains("alignment")) {
             const auto& a = r.at("alignment");
             r2.push_back(a.at("r2").get<double>());
@@ -239,6 +241,10 @@ nlohmann::json summarise(const std::vector<nlohmann::json>& records, const std::
                             {"probe_mean", hm},  {"probe_std", hs}};
         }
         if (!pre.empty()) s["pretrain_seconds_mean"] = mean_std(pre).first;
+        if (!tuned.empty()) {
+          const auto [fm, fs] = mean_std(tuned);
+          s["finetune"] = {{"mean", fm}, {"std", fs}, {"n", tuned.size()}};
+        }
         summary.push_back(s);
       }
   }
@@ -274,7 +280,12 @@ std::string results_markdown(const nlohmann::json& results) {
      << p.at("probe_epochs").get<int64_t>() << " epochs";
   if (p.at("probe_max_train").get<int64_t>() > 0)
     md << " on " << p.at("probe_max_train").get<int64_t>() << " train images";
-  md << "). Top-1 test accuracy in %, mean ± sample std over " << p.at("seeds").get<int64_t>() << " seed(s).\n\n";
+  md << ")";
+  if (p.value("finetune", false))
+    md << "; and full fine-tuning of the network with a new linear classifier (" << p.at("finetune_epochs").get<int64_t>()
+       << " epochs, SGD lr " << p.at("finetune_lr").get<double>() << " cosine, momentum 0.9, weight decay "
+       << p.at("finetune_weight_decay").get<double>() << ", batch " << p.at("finetune_batch").get<int64_t>() << ")";
+  md << ". Top-1 test accuracy in %, mean ± sample std over " << p.at("seeds").get<int64_t>() << " seed(s).\n\n";
 
   if (!archs.empty()) {
     const std::string& arch = archs.front();
@@ -312,6 +323,26 @@ std::string results_markdown(const nlohmann::json& results) {
     md << "\n";
   }
 
+  bool any_finetune = false;
+  for (const auto& s : summary) any_finetune |= s.contains("finetune");
+  for (const auto& arch : any_finetune ? archs : std::vector<std::string>{}) {
+    md << "## Full fine-tuning, " << arch << "\n\n| method |";
+    for (const auto& t : targets) md << " " << t << " |";
+    md << "\n|---|";
+    for (size_t i = 0; i < targets.size(); ++i) md << "---|";
+    md << "\n";
+    for (size_t r = 0; r < rows.size(); ++r) {
+      md << "| " << rows[r] << " |";
+      for (const auto& t : targets) {
+        const auto* s = find_summary(summary, rows[r], kinds[r] == "teacher" ? nullptr : &arch, t);
+        md << " " << (s && s->contains("finetune") ? percent(s->at("finetune").at("mean"), s->at("finetune").at("std")) : "—")
+           << " |";
+      }
+      md << "\n";
+    }
+    md << "\n";
+  }
+
   bool any_alignment = false;
   for (const auto& s : summary) any_alignment |= s.contains("alignment");
   if (any_alignment) {
@@ -343,6 +374,7 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
   if (config.targets.empty()) throw ConfigError("--targets", "give at least one target data set");
   if (config.pretrain_epochs < 1) throw ConfigError("--pretrain-epochs", "must be at least 1");
   if (config.probe_epochs < 1) throw ConfigError("--probe-epochs", "must be at least 1");
+  if (config.finetune && config.finetune_epochs < 1) throw ConfigError("finetune_epochs", "must be at least 1");
   if (config.distilled.empty() && !config.none_row && !config.teacher_row)
     throw ConfigError("--distilled", "nothing to evaluate");
   io::make_dirs(out_dir + "/models");
@@ -426,9 +458,16 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
                                       {"pretrain_batch", config.pretrain_batch},
                                       {"pretrain_lr", config.pretrain_lr},
                                       {"weight_decay", config.weight_decay}};
+  // Present only when asked for, so the cells of linear-only grids keep their keys.
+  const nlohmann::json finetune_protocol = {{"finetune_epochs", config.finetune_epochs},
+                                            {"finetune_lr", config.finetune_lr},
+                                            {"finetune_weight_decay", FinetuneOptions{}.weight_decay},
+                                            {"finetune_batch", FinetuneOptions{}.batch_size},
+                                            {"finetune_max_train", config.probe_max_train}};
   auto cell_key = [&](const Row& row, const std::string& arch, const Target& target, int64_t seed) {
     nlohmann::json k = {{"row", row.label}, {"kind", row.kind}, {"arch", arch}, {"target", target.name},
                         {"seed", seed},     {"probe", probe_protocol}};
+    if (config.finetune) k["finetune"] = finetune_protocol;
     if (row.kind == "teacher") k["teacher"] = teacher.id;
     if (row.kind == "set") {
       k["file"] = row.file_hash;
@@ -535,6 +574,22 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
                           {"feature_dim", p.feature_dim},
                           {"seconds", seconds}};
   };
+  // Fine-tunes `encoder` (a copy, given up by the caller) on a target: a cell's
+  // "finetune" record.
+  auto finetune_record = [&](models::Encoder encoder, const TargetData& td, int64_t seed) {
+    FinetuneOptions o;
+    o.epochs = config.finetune_epochs;
+    o.lr = config.finetune_lr;
+    o.max_train = config.probe_max_train;
+    o.seed = static_cast<uint64_t>(seed);
+    o.device = device;
+    torch::AutoGradMode grad(true);
+    const FinetuneResult f = finetune(std::move(encoder), td.train, td.test, td.norm, o);
+    return nlohmann::json{{"test_accuracy", f.test_accuracy},
+                          {"train_accuracy", f.train_accuracy},
+                          {"final_loss", f.final_loss},
+                          {"seconds", f.seconds}};
+  };
   auto since = [](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   };
@@ -568,7 +623,11 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
                    .first;
         const auto p = linear_probe(it->second.first, td.train.labels, it->second.second, td.test.labels,
                                     td.train.num_classes, probe_options(cell->seed));
-        record_cell(*cell, probe_record(p, since(t0)));
+        nlohmann::json record = probe_record(p, 0);
+        if (config.finetune)
+          record["finetune"] = finetune_record(teacher::load_teacher(config.teacher, device).encoder, td, cell->seed);
+        record["seconds"] = since(t0);
+        record_cell(*cell, record);
       }
       continue;
     }
@@ -576,8 +635,12 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
     // A network for this arch and seed: random ("none") or pretrained on the set.
     Pretrained net;
     nlohmann::json pretrain_info;
+    std::function<models::Encoder()> fresh_copy;  // of `net`'s encoder, for fine-tuning
     if (row.kind == "none") {
       net = fresh_network(arch, shape, teacher.feature_dim, static_cast<uint64_t>(group_seed), device);
+      fresh_copy = [&] {
+        return fresh_network(arch, shape, teacher.feature_dim, static_cast<uint64_t>(group_seed), device).encoder;
+      };
     } else {
       const std::string stem = out_dir + "/models/" + file_safe(row.label) + "-" + file_safe(arch) + "-s" +
                                std::to_string(group_seed) + "-" +
@@ -617,6 +680,7 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
                       static_cast<long long>(group_seed), net.loss.front(), net.loss.back(), net.seconds);
         log.say(text);
       }
+      fresh_copy = [&, stem, d] { return load_pretrained(stem + ".pt", arch, shape, d, device).encoder; };
       pretrain_info = {{"pretrain_seconds", net.seconds},
                        {"pretrain_pairs", pairs},
                        {"pretrain_first_loss", net.loss.empty() ? NAN : net.loss.front()},
@@ -642,6 +706,7 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
                                {"probe_train_accuracy", a.probe_train_accuracy},
                                {"n", a.n}};
       }
+      if (config.finetune) record["finetune"] = finetune_record(fresh_copy(), td, cell->seed);
       record["seconds"] = since(t0);
       record_cell(*cell, record);
     }
@@ -661,6 +726,9 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
   nlohmann::json protocol = pretrain_protocol;
   for (const auto& item : probe_protocol.items()) protocol[item.key()] = item.value();
   protocol["seeds"] = config.seeds;
+  protocol["finetune"] = config.finetune;
+  if (config.finetune)
+    for (const auto& item : finetune_protocol.items()) protocol[item.key()] = item.value();
   nlohmann::json& res = result.results;
   res = {{"source", source},
          {"teacher", {{"dir", config.teacher}, {"arch", teacher.arch}, {"id", teacher.id}, {"feature_dim", teacher.feature_dim}}},

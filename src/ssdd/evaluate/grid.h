@@ -41,6 +41,11 @@ struct GridConfig {
   bool teacher_row = true;
   bool none_row = true;
   bool alignment = true;
+  // Full fine-tuning (finetune.h) of every row's network on each target as well, reported
+  // in a table of its own; the linear probe always runs (the paper's protocol).
+  bool finetune = false;
+  int64_t finetune_epochs = 10;
+  double finetune_lr = 0.01;
   std::string data_dir;                // the source data set's folder
   int threads = 0;
   std::string device = "cpu";
