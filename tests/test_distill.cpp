@@ -250,3 +250,18 @@ TEST(DistillConfig, AblationOptionsChangeTheHashOnlyWhenSet) {
   c.augmentation = "random";
   EXPECT_NE(c.hash(), base);
 }
+
+TEST_F(DistillRun, StoredTargetsAblationRoundTripsThroughItsFile) {
+  TempDir out;
+  auto c = config("ours");
+  c.approximation = false;
+  c.iterations = 10;
+  distill::run_distill(c, out.path(), false);
+  auto set = distill::DistilledSet::load(out.path() + "/distilled.pt");
+  EXPECT_TRUE(set.parameterized());
+  EXPECT_FALSE(set.approx());
+  const int64_t m = set.size();
+  EXPECT_EQ(set.param()->rep_coeffs.size(0), 4 * m);  // every rotation's targets stored
+  EXPECT_EQ(set.view_targets().size(0), 4 * m);
+  EXPECT_LE(set.storage().image_equivalents(), 10.0);
+}

@@ -129,7 +129,9 @@ DistilledSet DistilledSet::load(const std::string& path) {
       if (targets.dim() != 2) throw DataError(path, "targets of 2 dimensions", std::to_string(targets.dim()));
       s = explicit_form(t.at("images").to(torch::kFloat), targets, views, approximation(targets.size(1)));
     } else if (meta.value("form", "") == "parameterized") {
-      auto param = ParameterizedSet::from_tensors(t, meta.at("height"), meta.at("width"), path);
+      // Without approximation networks every view's targets are stored.
+      const int64_t copies = meta.value("approximation", false) ? 1 : static_cast<int64_t>(views.size());
+      auto param = ParameterizedSet::from_tensors(t, meta.at("height"), meta.at("width"), path, copies);
       ApproximationNets approx = approximation(param.rep_coeffs.size(1));
       s = parameterized_form(std::move(param), approx, views);
     } else {

@@ -147,7 +147,7 @@ io::TensorMap ParameterizedSet::to_tensors() const {
 }
 
 ParameterizedSet ParameterizedSet::from_tensors(const io::TensorMap& t, int64_t height, int64_t width,
-                                                const std::string& source) {
+                                                const std::string& source, int64_t target_copies) {
   const auto get = [&](const std::string& name) -> const at::Tensor& {
     auto it = t.find(name);
     if (it == t.end()) throw DataError(source, "a tensor named '" + name + "'", "none");
@@ -188,7 +188,9 @@ ParameterizedSet ParameterizedSet::from_tensors(const io::TensorMap& t, int64_t 
     throw DataError(source, "'rep_bases' of shape [k_y, d]", shape_str(rep_bases.sizes()));
   }
   const int64_t ky = rep_bases.size(0), d = rep_bases.size(1);
-  expect_shape("rep_coeffs", rep_coeffs, {m, ky}, " (m from image_coeffs, k_y from rep_bases)");
+  expect_shape("rep_coeffs", rep_coeffs, {m * target_copies, ky},
+               target_copies == 1 ? " (m from image_coeffs, k_y from rep_bases)"
+                                  : " (" + std::to_string(target_copies) + " views x m from image_coeffs, k_y from rep_bases)");
   expect_shape("rep_mean", rep_mean, {1, d}, " (d from rep_bases)");
 
   ParameterizedSet set;

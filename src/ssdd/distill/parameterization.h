@@ -51,9 +51,10 @@ struct ParameterizedSet {
   // rep_bases, rep_coeffs, rep_mean. from_tensors checks that all six are present with
   // mutually consistent shapes and bases no larger than height x width (DataError naming
   // `source`), and returns float32 leaves (bases, coefficients trainable; means not).
+  // rep_coeffs holds m rows, or T*m when every view's targets are stored (target_copies = T).
   io::TensorMap to_tensors() const;
   static ParameterizedSet from_tensors(const io::TensorMap& t, int64_t height, int64_t width,
-                                       const std::string& source);
+                                       const std::string& source, int64_t target_copies = 1);
 };
 
 struct ParameterizationInit {
