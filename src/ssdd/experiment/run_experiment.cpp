@@ -61,19 +61,23 @@ class Runner {
       if (!stage.run) {
         record.action = "reused";
       } else {
-        StageAction action = plan_stage(stage.dir, stage.hash);
-        if (action == StageAction::resume && read_stamp(stage.dir).status.empty() && stage.made_elsewhere) {
+        StageStamp stamp = read_stamp(stage.dir);  // read once per stage
+        StageAction action = plan_stage(stamp, stage.hash);
+        if (action == StageAction::resume && stamp.status.empty() && stage.made_elsewhere) {
           const double seconds = stage.made_elsewhere();
-          if (seconds >= 0 && !dry_run_) write_stamp(stage.dir, {stage.name, stage.hash, "done", seconds});
-          if (seconds >= 0) action = StageAction::skip;
+          if (seconds >= 0) {
+            stamp = {stage.name, stage.hash, "done", seconds};
+            if (!dry_run_) write_stamp(stage.dir, stamp);
+            action = StageAction::skip;
+          }
         }
         if (action == StageAction::skip) {
           record.action = "skipped";
-          record.seconds = dry_run_ ? 0.0 : read_stamp(stage.dir).seconds;
+          record.seconds = dry_run_ ? 0.0 : stamp.seconds;
         } else if (dry_run_) {
           record.action = "planned";
         } else {
-          record.action = execute(stage, action, context, &record.seconds);
+          record.action = execute(stage, action, stamp.status == "running", context, &record.seconds);
         }
       }
       if (!dry_run_ && (record.action == "skipped" || record.action == "reused"))
@@ -95,7 +99,8 @@ class Runner {
   }
 
  private:
-  std::string execute(const Stage& stage, StageAction action, const std::string& context, double* seconds) {
+  std::string execute(const Stage& stage, StageAction action, bool was_running, const std::string& context,
+                      double* seconds) {
     std::string what = "ran";
     if (action == StageAction::restart && !stage.clear_on_change) {
       log_.say("[" + context + "] settings changed since " + stage.dir + " was made: reusing what still applies");
@@ -104,7 +109,7 @@ class Runner {
       log_.say("[" + context + "] settings changed since " + stage.dir + " was made: clearing it and starting again");
       clear_stage(stage.dir);
       what = "restarted";
-    } else if (read_stamp(stage.dir).status == "running") {
+    } else if (was_running) {
       what = "resumed";
     }
     log_.say("[" + context + "] " + (what == "resumed" ? "resuming" : "starting") + " in " + stage.dir);

@@ -31,8 +31,9 @@ void write_stamp(const std::string& dir, const StageStamp& stamp) {
                                             {"seconds", stamp.seconds}});
 }
 
-StageAction plan_stage(const std::string& dir, const std::string& hash) {
-  const auto stamp = read_stamp(dir);
+StageAction plan_stage(const std::string& dir, const std::string& hash) { return plan_stage(read_stamp(dir), hash); }
+
+StageAction plan_stage(const StageStamp& stamp, const std::string& hash) {
   if (stamp.status.empty()) return StageAction::resume;
   if (stamp.hash != hash) return StageAction::restart;
   return stamp.status == "done" ? StageAction::skip : StageAction::resume;

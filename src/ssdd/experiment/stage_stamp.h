@@ -17,8 +17,10 @@ struct StageStamp {
 };
 
 // What to do with `dir` for a stage of this `hash` (a missing folder or stamp: resume,
-// which for a fresh folder is a plain start).
+// which for a fresh folder is a plain start); the second form decides from a stamp read
+// already.
 StageAction plan_stage(const std::string& dir, const std::string& hash);
+StageAction plan_stage(const StageStamp& stamp, const std::string& hash);
 StageStamp read_stamp(const std::string& dir);  // status "" when there is none
 void write_stamp(const std::string& dir, const StageStamp& stamp);
 
