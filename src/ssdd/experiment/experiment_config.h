@@ -69,6 +69,9 @@ struct ExperimentConfig {
   std::vector<GridStage> grids;
 
   nlohmann::json to_json() const;  // every stage's resolved settings
+  // Threads and device for every stage (`ssdd run --threads/--device`): threads < 0 or an
+  // empty device keep each stage's own. Neither enters a stage's hash.
+  void set_runtime(int threads, const std::string& device);
 };
 
 // From the parsed file (JSON form of the TOML); `source` names it in errors.
