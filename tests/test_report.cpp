@@ -25,11 +25,11 @@ nlohmann::json fixture_results(double ours, double krrst) {
   const std::string a = "convnet:64-64-64:batch";
   return {{"archs", {a}},
           {"targets", {"fashion-mnist"}},
-          {"rows", {"teacher", "none", "ours", "krrst", "random"}},
+          {"rows", {"teacher", "none", "ours", "krrst", "random", "ours-no-param"}},
           {"summary",
            {summary_row("teacher", "teacher:resnet18", 0.90, 0.0), summary_row("none", a, 0.870, 0.002),
             summary_row("ours", a, ours, 0.002), summary_row("krrst", a, krrst, 0.003),
-            summary_row("random", a, 0.880, 0.002)}}};
+            summary_row("random", a, 0.880, 0.002), summary_row("ours-no-param", a, 0.899, 0.004)}}};
 }
 
 // A run folder as `ssdd run` leaves it, written by hand: one grid, one distilled set.
@@ -86,6 +86,12 @@ TEST(Report, MarkdownAndSelfContainedHtmlFromARunFolder) {
   EXPECT_NE(md.find("| ours | 285 | 78324 | 99.90 |"), std::string::npos) << md;
   EXPECT_NE(md.find("(distill/ours/images.png)"), std::string::npos) << md;  // relative links
   EXPECT_NE(md.find("holds, every gap beyond"), std::string::npos) << md;
+  // An ours-* row is an ablation, checked against the full method: 90.0 vs 89.9 +- 0.4.
+  EXPECT_NE(md.find("### The ablations"), std::string::npos) << md;
+  EXPECT_NE(md.find("**ours > ours-no-param** (convnet:64-64-64:batch, fashion-mnist): holds in the means, not every "
+                    "gap beyond"),
+            std::string::npos)
+      << md;
   const std::string html = io::read_file(run.path() + "/report.html");
   EXPECT_NE(html.find("<table>"), std::string::npos);
   EXPECT_NE(html.find("<td>90.00 ± 0.20</td>"), std::string::npos);

@@ -139,6 +139,14 @@ std::string report_markdown(const std::string& run_dir, bool inline_images) {
     if (!check.empty())
       md << "### The paper's claim\n\nThe paper reports ours > krrst > random > none on the linear probe. Here:\n\n"
          << check << "\n";
+    // Rows labelled ours-<something> are ablations: the full method should beat each.
+    std::string ablations;
+    for (const auto& row : results.at("rows").get<std::vector<std::string>>())
+      if (row.rfind("ours-", 0) == 0) ablations += ordering_check(results, {"ours", row});
+    if (!ablations.empty())
+      md << "### The ablations\n\nThe paper reports that each addition helps: the full method above every row that "
+            "removes one. Here:\n\n"
+         << ablations << "\n";
   }
 
   // Storage and distillation of each distilled set.
