@@ -265,3 +265,27 @@ TEST_F(DistillRun, StoredTargetsAblationRoundTripsThroughItsFile) {
   EXPECT_EQ(set.view_targets().size(0), 4 * m);
   EXPECT_LE(set.storage().image_equivalents(), 10.0);
 }
+
+// The closed-form backward of krr_predict against autograd through the plain formula
+// (bias columns, kernels, a general solve), in double precision, for every input.
+TEST(Krr, ClosedFormGradientMatchesAutograd) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  for (const auto& [s, r] : std::vector<std::pair<int64_t, int64_t>>{{12, 30}, {40, 6}}) {  // both product orders
+    const auto fs = torch::randn({s, 9}, gen, torch::kDouble).requires_grad_(true);
+    const auto ft = torch::randn({r, 9}, gen, torch::kDouble).requires_grad_(true);
+    const auto ys = torch::randn({s, 4}, gen, torch::kDouble).requires_grad_(true);
+    const auto weights = torch::randn({r, 4}, gen, torch::kDouble);
+    const double ridge = 1e-2;
+    const auto got = torch::autograd::grad({(distill::krr_predict(fs, ft, ys, ridge) * weights).sum()}, {fs, ft, ys});
+    auto plain = [&] {
+      const auto fs1 = distill::with_bias_column(fs), ft1 = distill::with_bias_column(ft);
+      const auto kss = fs1.matmul(fs1.t());
+      const auto a = kss + ridge * kss.detach().trace() * torch::eye(s, torch::kDouble);
+      return ft1.matmul(fs1.t()).matmul(torch::linalg_solve(a, ys));
+    };
+    const auto want = torch::autograd::grad({(plain() * weights).sum()}, {fs, ft, ys});
+    for (size_t i = 0; i < 3; ++i)
+      EXPECT_LT((got[i] - want[i]).abs().max().item<double>(), 1e-9 * (1 + want[i].abs().max().item<double>()))
+          << "input " << i << ", s " << s;
+  }
+}

@@ -160,7 +160,7 @@ StepBenchResult run_step_bench(const StepBenchOptions& options) {
                      {"backward_update", phase_median(&StepPhases::backward_update)},
                      {"inner_step", phase_median(&StepPhases::inner_step)}};
   }
-  const int64_t n = options.matmul_size > 0 ? options.matmul_size : (device.is_cuda() ? 8192 : 2048);
+  const int64_t n = options.matmul_size > 0 ? options.matmul_size : (device.is_cuda() ? 8192 : 4096);
   result.matmul_gflops_per_second = measure_matmul_gflops(options.device, n);
   result.peak_rss_mib = peak_rss_mib();
   return result;

@@ -19,7 +19,7 @@ struct StepBenchOptions {
   int64_t iterations = 10;     // timed, after the warm-up
   int64_t warmup = 3;
   bool phases = false;         // also time each phase (a device sync after each)
-  int64_t matmul_size = 0;     // square size of the rate probe; 0: 2048 (CPU), 8192 (GPU)
+  int64_t matmul_size = 0;     // square size of the rate probe; 0: 4096 (CPU), 8192 (GPU)
   int threads = 0;
   std::string device = "cpu";
   uint64_t seed = 0;
