@@ -2,13 +2,30 @@
 # Regenerates README's "What `ssdd run` prints" section from a finished run folder, so the
 # table there is the one the command produced, never typed by hand, and publishes the whole
 # report (report.md with the PNGs it links) under docs/results/<run folder name>/.
-# Usage: scripts/readme-results.sh [RUN_DIR]   (default runs/fashion-mnist-cpu)
+# Usage: scripts/readme-results.sh [--publish-only] [RUN_DIR]   (default runs/fashion-mnist-cpu)
+#   --publish-only  copy the report to docs/results/ and leave README.md alone (other runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+publish_only=0
+[ "${1:-}" = "--publish-only" ] && { publish_only=1; shift; }
 run=${1:-runs/fashion-mnist-cpu}
 [ -f "$run/report.md" ] || { echo "readme-results: no $run/report.md; run 'build/ssdd run' first" >&2; exit 1; }
 begin='<!-- ssdd-run-results:begin -->'
 end='<!-- ssdd-run-results:end -->'
+publish() {
+  dest=docs/results/$(basename "$run")
+  rm -rf "$dest" && mkdir -p "$dest"
+  cp "$run/report.md" "$dest/report.md"
+  grep -o '](\([^)]*\.png\))' "$run/report.md" | sed 's/^](\(.*\))$/\1/' | while read -r png; do
+    case "$png" in /*|*..*) continue ;; esac  # only files inside the run folder
+    mkdir -p "$dest/$(dirname "$png")" && cp "$run/$png" "$dest/$png"
+  done
+}
+if [ "$publish_only" = 1 ]; then
+  publish
+  echo "readme-results: report of $run published in $dest (README.md untouched)"
+  exit 0
+fi
 section=$(mktemp)
 {
   echo "$begin"
@@ -28,11 +45,5 @@ awk -v b="$begin" -v e="$end" -v f="$section" '
 grep -q "$begin" README.md || { echo "readme-results: README.md has no '$begin' marker" >&2; rm -f README.md.new "$section"; exit 1; }
 mv README.md.new README.md
 rm -f "$section"
-dest=docs/results/$(basename "$run")
-rm -rf "$dest" && mkdir -p "$dest"
-cp "$run/report.md" "$dest/report.md"
-grep -o '](\([^)]*\.png\))' "$run/report.md" | sed 's/^](\(.*\))$/\1/' | while read -r png; do
-  case "$png" in /*|*..*) continue ;; esac  # only files inside the run folder
-  mkdir -p "$dest/$(dirname "$png")" && cp "$run/$png" "$dest/$png"
-done
+publish
 echo "readme-results: README.md updated from $run; report published in $dest"
