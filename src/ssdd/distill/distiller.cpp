@@ -58,8 +58,9 @@ std::vector<std::string> distill_presets() { return {"cpu", "quick", "paper"}; }
 DistillConfig distill_preset(const std::string& name) {
   DistillConfig c;
   if (name == "cpu") {
-    // Fashion-MNIST, budget 100, about 20 minutes on 2 cores for `ours` (1.4 s per
-    // iteration with 4 x 285 distilled views; krrst 0.3 s). A narrower inner ConvNet
+    // Fashion-MNIST, budget 100, about 13 minutes plus the pool's staggered start on 2
+    // cores for `ours` (0.76 s per iteration with 4 x 285 distilled views; krrst 0.21 s,
+    // bench/distill_step.sh, docs/performance-log.md). A narrower inner ConvNet
     // and Z = 100 keep the pool affordable; k_x = 128 spends the budget on sharper
     // images rather than on more of them.
     c.iterations = 1000;
