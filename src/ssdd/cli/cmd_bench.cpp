@@ -1,38 +1,26 @@
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "ssdd/cli/commands.h"
 #include "ssdd/core/error.h"
 #include "ssdd/distill/step_bench.h"
 #include "ssdd/io/atomic_file.h"
+#include "ssdd/models/zoo.h"
 
 namespace ssdd::cli {
 namespace {
 
-// "128,256,512" or "128-256-512" -> {128, 256, 512}.
+// "128,256,512", "128-256-512" or "64x3": read by the architecture parser of the zoo.
 std::vector<int64_t> parse_widths(const std::string& text) {
-  std::vector<int64_t> widths;
-  std::string item;
-  auto flush = [&] {
-    if (item.empty()) throw ConfigError("--widths", "expected widths like 128,256,512, found '" + text + "'");
-    size_t used = 0;
-    long long w = 0;
-    try {
-      w = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size() || w < 1) throw ConfigError("--widths", "'" + item + "' is not a positive width");
-    widths.push_back(w);
-    item.clear();
-  };
-  for (char c : text) {
-    if (c == ',' || c == '-') flush();
-    else item += c;
+  std::string spec = text;
+  std::replace(spec.begin(), spec.end(), ',', '-');
+  try {
+    return models::parse_arch_spec("convnet:" + spec).options.widths;
+  } catch (const ConfigError& e) {
+    throw ConfigError("--widths", "expected widths like 128,256,512 or 64x3, found '" + text + "' (" + e.what() + ")");
   }
-  flush();
-  return widths;
 }
 
 }  // namespace
@@ -55,7 +43,7 @@ void add_bench_command(CLI::App& app, Action& action) {
   cmd->add_option("--channels", o.shape.channels, "Image channels")->capture_default_str();
   cmd->add_option("--width", s->width, "ConvNet block width (with --depth)")->capture_default_str();
   cmd->add_option("--depth", s->depth, "ConvNet blocks (with --width)")->capture_default_str();
-  cmd->add_option("--widths", s->widths, "Block widths, e.g. 128,256,512 (overrides --width/--depth)");
+  cmd->add_option("--widths", s->widths, "Block widths, e.g. 128,256,512 or 64x3 (overrides --width/--depth)");
   cmd->add_option("--norm", o.norm, "ConvNet normalisation: batch, instance or none")->capture_default_str();
   cmd->add_option("--dim", o.shape.rep_dim, "Teacher representation dimension d")->capture_default_str();
   cmd->add_option("--rotations", o.shape.views, "Predefined views: 1 (none) to 4 (0/90/180/270 degrees)")

@@ -14,9 +14,9 @@ DistilledSet DistilledSet::explicit_form(at::Tensor images, at::Tensor targets, 
   s.approx_ = std::move(approx);
   const int64_t m = s.images_.size(0), t = s.targets_.size(0);
   if (s.approx_ && (t != m || s.approx_->views() != s.views()))
-    throw Error("distilled set: approximation networks for " + std::to_string(s.approx_->views()) + " views need " +
-                std::to_string(m) + " targets and " + std::to_string(s.views()) + " views, found " +
-                std::to_string(t) + " and " + std::to_string(s.views()));
+    throw Error("distilled set: approximation networks for " + std::to_string(s.approx_->views()) +
+                " views need one target per image (" + std::to_string(m) + ") and as many views; found " +
+                std::to_string(t) + " targets and " + std::to_string(s.views()) + " views");
   if (t != m && t != m * s.views()) throw Error("distilled set: " + std::to_string(t) + " targets for " +
                                                 std::to_string(m) + " images and " + std::to_string(s.views()) +
                                                 " views");

@@ -173,6 +173,13 @@ DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& spli
     log.say(line.str());
     return approx;
   };
+  // Without approximation networks every view's target is stored: of_view(v) of the
+  // starting images for every v, view-major.
+  auto every_view = [&](const auto& of_view) {
+    std::vector<at::Tensor> all;
+    for (size_t v = 0; v < views.size(); ++v) all.push_back(of_view(v, init_index));
+    return torch::cat(all);
+  };
   if (!c.parameterization) {
     // Ablation: X_s and Y_s start as real images and their teacher targets, free tensors.
     auto reps_of_view = [&](size_t v, const at::Tensor& index) { return reps[v].index_select(0, index); };
@@ -183,9 +190,7 @@ DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& spli
       approx->to(device);
       targets = reps_of_view(0, init_index);
     } else {
-      std::vector<at::Tensor> all;  // every view's target stored
-      for (size_t v = 0; v < views.size(); ++v) all.push_back(reps_of_view(v, init_index));
-      targets = torch::cat(all);
+      targets = every_view(reps_of_view);
     }
     return DistilledSet::explicit_form(normalised(init_index).to(device).requires_grad_(true),
                                        targets.clone().to(device).requires_grad_(true), views, approx);
@@ -206,9 +211,7 @@ DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& spli
     approx = prefit_approximation(c.rep_bases, coeffs_of_view);
   } else if (views.size() > 1) {
     // Ablation: every view's target stored, initialised from the teacher.
-    std::vector<at::Tensor> all;
-    for (size_t v = 0; v < views.size(); ++v) all.push_back(coeffs_of_view(v, init_index));
-    param.rep_coeffs = torch::cat(all).detach().requires_grad_(true);
+    param.rep_coeffs = every_view(coeffs_of_view).detach().requires_grad_(true);
   }
   auto to_device = [&](at::Tensor& t, bool trainable) { t = t.detach().to(device).requires_grad_(trainable); };
   to_device(param.image_bases, true);
@@ -260,15 +263,19 @@ void refit_approximation(DistilledSet& set, const teacher::Teacher& t, const Dis
   {
     torch::NoGradGuard no_grad;
     const at::Tensor images = set.images();
+    at::Tensor basis, gram;
+    if (param) {
+      basis = param->rep_bases;           // k_y x d
+      gram = basis.matmul(basis.t());     // k_y x k_y
+    }
     for (int64_t v = 1; v < set.views(); ++v) {
       const at::Tensor reps = t.encoder->features(data::apply_view(images, set.view_list()[static_cast<size_t>(v)]));
       if (!param) {
         targets.push_back(reps);
         continue;
       }
-      const at::Tensor basis = param->rep_bases;                          // k_y x d
       const at::Tensor rhs = basis.matmul((reps - param->rep_mean).t());  // k_y x m
-      targets.push_back(torch::linalg_solve(basis.matmul(basis.t()), rhs).t().contiguous());
+      targets.push_back(torch::linalg_solve(gram, rhs).t().contiguous());
     }
     coeffs = set.approx_inputs().detach().clone();
   }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -287,23 +288,27 @@ std::string results_markdown(const nlohmann::json& results) {
        << p.at("finetune_weight_decay").get<double>() << ", batch " << p.at("finetune_batch").get<int64_t>() << ")";
   md << ". Top-1 test accuracy in %, mean ± sample std over " << p.at("seeds").get<int64_t>() << " seed(s).\n\n";
 
-  if (!archs.empty()) {
-    const std::string& arch = archs.front();
-    md << "## Linear probe, " << arch << "\n\n| method |";
+  // A methods x targets table for one architecture (the teacher row has its own); `cell`
+  // turns a summary entry (null when absent) into the cell's text.
+  auto method_table = [&](const std::string& title, const std::string& arch,
+                          const std::function<std::string(const nlohmann::json*)>& cell) {
+    md << "## " << title << ", " << arch << "\n\n| method |";
     for (const auto& t : targets) md << " " << t << " |";
     md << "\n|---|";
     for (size_t i = 0; i < targets.size(); ++i) md << "---|";
     md << "\n";
     for (size_t r = 0; r < rows.size(); ++r) {
       md << "| " << rows[r] << " |";
-      for (const auto& t : targets) {
-        const auto* s = find_summary(summary, rows[r], kinds[r] == "teacher" ? nullptr : &arch, t);
-        md << " " << (s ? percent(s->at("probe_mean"), s->at("probe_std")) : "—") << " |";
-      }
+      for (const auto& t : targets)
+        md << " " << cell(find_summary(summary, rows[r], kinds[r] == "teacher" ? nullptr : &arch, t)) << " |";
       md << "\n";
     }
     md << "\n";
-  }
+  };
+  if (!archs.empty())
+    method_table("Linear probe", archs.front(), [](const nlohmann::json* s) {
+      return s ? percent(s->at("probe_mean"), s->at("probe_std")) : "—";
+    });
 
   if (archs.size() > 1) {
     md << "## Cross-architecture, linear probe on " << source << "\n\n| method |";
@@ -325,23 +330,10 @@ std::string results_markdown(const nlohmann::json& results) {
 
   bool any_finetune = false;
   for (const auto& s : summary) any_finetune |= s.contains("finetune");
-  for (const auto& arch : any_finetune ? archs : std::vector<std::string>{}) {
-    md << "## Full fine-tuning, " << arch << "\n\n| method |";
-    for (const auto& t : targets) md << " " << t << " |";
-    md << "\n|---|";
-    for (size_t i = 0; i < targets.size(); ++i) md << "---|";
-    md << "\n";
-    for (size_t r = 0; r < rows.size(); ++r) {
-      md << "| " << rows[r] << " |";
-      for (const auto& t : targets) {
-        const auto* s = find_summary(summary, rows[r], kinds[r] == "teacher" ? nullptr : &arch, t);
-        md << " " << (s && s->contains("finetune") ? percent(s->at("finetune").at("mean"), s->at("finetune").at("std")) : "—")
-           << " |";
-      }
-      md << "\n";
-    }
-    md << "\n";
-  }
+  for (const auto& arch : any_finetune ? archs : std::vector<std::string>{})
+    method_table("Full fine-tuning", arch, [](const nlohmann::json* s) {
+      return s && s->contains("finetune") ? percent(s->at("finetune").at("mean"), s->at("finetune").at("std")) : "—";
+    });
 
   bool any_alignment = false;
   for (const auto& s : summary) any_alignment |= s.contains("alignment");

@@ -4,8 +4,7 @@
 
 #include "ssdd/core/error.h"
 #include "ssdd/data/registry.h"
-#include "ssdd/train/fit.h"
-#include "ssdd/train/schedule.h"
+#include "ssdd/evaluate/classifier_fit.h"
 
 namespace ssdd::evaluate {
 
@@ -20,14 +19,6 @@ at::Tensor extract_features(const FeatureFn& fn, const at::Tensor& images_u8, co
   }
   return torch::cat(parts);
 }
-
-namespace {
-
-double accuracy(const at::Tensor& logits, const at::Tensor& labels) {
-  return logits.argmax(1).eq(labels).to(torch::kDouble).mean().item<double>();
-}
-
-}  // namespace
 
 ProbeResult linear_probe(const at::Tensor& train_features, const at::Tensor& train_labels,
                          const at::Tensor& test_features, const at::Tensor& test_labels, int64_t num_classes,
@@ -51,28 +42,22 @@ ProbeResult linear_probe(const at::Tensor& train_features, const at::Tensor& tra
 
   torch::nn::Linear classifier(train_x.size(1), num_classes);
   classifier->to(options.device);
-  torch::optim::SGD optimizer(classifier->parameters(), torch::optim::SGDOptions(options.lr)
-                                                            .momentum(options.momentum)
-                                                            .weight_decay(options.weight_decay));
-  train::FitOptions fit;
+  ClassifierFitOptions fit;
   fit.stage = "linear probe";
   fit.epochs = options.epochs;
   fit.batch_size = options.batch_size;
-  fit.drop_last = false;
+  fit.lr = options.lr;
+  fit.momentum = options.momentum;
+  fit.weight_decay = options.weight_decay;
   fit.seed = options.seed;
-  fit.quiet = true;
-  train::FitHooks hooks;
-  hooks.batch_loss = [&](const at::Tensor& index, at::Generator&) {
-    const auto idx = index.to(options.device);
-    return torch::cross_entropy_loss(classifier(train_x.index_select(0, idx)), train_y.index_select(0, idx));
-  };
-  hooks.learning_rate = [&](int64_t step, int64_t total) { return train::warmup_cosine(step, total, 0, options.lr); };
-  train::fit(train_x.size(0), optimizer, fit, hooks);
+  fit.device = options.device;
+  fit_classifier(classifier->parameters(), train_y,
+                 [&](const at::Tensor& idx) { return classifier(train_x.index_select(0, idx)); }, fit);
 
   torch::NoGradGuard no_grad;
   ProbeResult result;
-  result.train_accuracy = accuracy(classifier(train_x), train_y);
-  result.test_accuracy = accuracy(classifier(test_x), test_y);
+  result.train_accuracy = top1_accuracy(classifier(train_x), train_y);
+  result.test_accuracy = top1_accuracy(classifier(test_x), test_y);
   result.feature_dim = train_x.size(1);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

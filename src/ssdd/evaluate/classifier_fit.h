@@ -1,0 +1,35 @@
+// The one way a classifier is trained and scored here, shared by the linear probe and
+// full fine-tuning: cross-entropy, SGD with momentum and weight decay, the rate decayed by
+// a cosine over every step, batches through train::fit; top-1 accuracy of logits.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+namespace ssdd::evaluate {
+
+struct ClassifierFitOptions {
+  std::string stage;  // names the loop in progress lines and errors
+  int64_t epochs = 1;
+  int64_t batch_size = 256;
+  double lr = 0.1;
+  double momentum = 0.9;
+  double weight_decay = 0.0;
+  uint64_t seed = 0;  // batch order
+  c10::Device device = c10::Device(c10::kCPU);
+};
+
+// Trains `params` so that logits_of(index) (index: int64 on the device, into the n
+// training items) predicts labels[index] (`labels`: int64, on the device). Returns the
+// mean loss of the last epoch.
+double fit_classifier(const std::vector<at::Tensor>& params, const at::Tensor& labels,
+                      const std::function<at::Tensor(const at::Tensor& index)>& logits_of,
+                      const ClassifierFitOptions& options);
+
+// Fraction of rows whose largest logit is at the label (labels on the logits' device).
+double top1_accuracy(const at::Tensor& logits, const at::Tensor& labels);
+
+}  // namespace ssdd::evaluate
