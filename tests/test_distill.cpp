@@ -101,23 +101,7 @@ class DistillRun : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete dirs_; }
 
-  static distill::DistillConfig config(const std::string& method) {
-    auto c = distill::distill_preset("quick");
-    c.teacher = dirs_->teacher.path();
-    c.data_dir = dirs_->data.path();
-    c.method = method;
-    c.budget = 10;
-    c.iterations = 40;
-    c.real_batch = 32;
-    c.pool.arch = "convnet:8-8";
-    c.image_bases = 8;
-    c.rep_bases = 4;
-    c.approx_hidden = 4;
-    c.pca_pool = 200;
-    c.lr = 1e-2;
-    c.threads = 2;
-    return c;
-  }
+  static distill::DistillConfig config(const std::string& method) { return tiny_distill_config(*dirs_, method); }
   using Dirs = TinyTeacher;
   static Dirs* dirs_;
 };

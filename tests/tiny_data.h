@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "ssdd/distill/distiller.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/tensor_archive.h"
 #include "ssdd/teacher/teacher.h"
@@ -86,4 +87,24 @@ inline void expect_same_tensors(const std::string& a_path, const std::string& b_
     if (name != "__meta__") {
       EXPECT_TRUE(torch::equal(t, b.at(name))) << name;
     }
+}
+
+// A distillation of the tiny teacher's data small enough for a test (40 outer iterations
+// of a ConvNet 8-8 pool at budget 10).
+inline ssdd::distill::DistillConfig tiny_distill_config(const TinyTeacher& dirs, const std::string& method) {
+  auto c = ssdd::distill::distill_preset("quick");
+  c.teacher = dirs.teacher.path();
+  c.data_dir = dirs.data.path();
+  c.method = method;
+  c.budget = 10;
+  c.iterations = 40;
+  c.real_batch = 32;
+  c.pool.arch = "convnet:8-8";
+  c.image_bases = 8;
+  c.rep_bases = 4;
+  c.approx_hidden = 4;
+  c.pca_pool = 200;
+  c.lr = 1e-2;
+  c.threads = 2;
+  return c;
 }

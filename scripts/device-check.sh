@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The GPU checks, as one script for a lent GPU machine (the `device` tool): build ssdd
+# against PyTorch's CUDA LibTorch with the libraries of .devkit/ (scripts/device-kit.sh,
+# run here first, then carried), run the CUDA tests, time the distillation step beside the
+# PyTorch reference (bench/compare.sh --device cuda), run the quick experiment on the GPU,
+# and run the whole test suite against this LibTorch. Each step is cut to what is left of
+# the time budget, so a slow step cannot eat the later ones' output.
+#   scripts/device-check.sh [SECONDS]    # budget, default 540; results under $OUT (or out/)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+budget=${1:-540}
+start=$(date +%s)
+out=${OUT:-out}
+mkdir -p "$out"
+log=$out/device.log
+exec > >(tee -a "$log") 2>&1
+left() { echo $((budget - ($(date +%s) - start))); }
+step() {  # step NAME CAP COMMAND...: runs COMMAND for at most min(CAP, time left) seconds
+  local name=$1 cap=$2
+  shift 2
+  local t
+  t=$(left)
+  ((t > cap)) && t=$cap
+  if ((t < 10)); then echo "== $name: skipped, no time left"; return 1; fi
+  echo "== $name (at most ${t}s, $(left)s left)"
+  local s=$(date +%s)
+  timeout "$t" "$@"
+  local rc=$?
+  echo "== $name: exit $rc after $(($(date +%s) - s))s"
+  return $rc
+}
+
+[ -d .devkit ] || { echo "device-check: .devkit/ is missing (run scripts/device-kit.sh here and carry it)"; exit 1; }
+export PATH=/usr/local/cuda/bin:$PATH
+echo "== machine: $(nproc) cores; $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader)"
+python3 -c 'import torch;print("== torch", torch.__version__, "cuda", torch.version.cuda)'
+echo "== $(g++ --version | head -1); $(cmake --version | head -1); $(nvcc --version | tail -1)"
+
+torch_prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
+step configure 120 cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$torch_prefix;$PWD/.devkit" -DTORCH_CUDA_ARCH_LIST=9.0 >"$out/build.log" 2>&1 ||
+  { tail -40 "$out/build.log"; exit 1; }
+grep -E "ssdd:|CUDA" "$out/build.log" | head -5
+step build 360 cmake --build build-cuda -j "$(nproc)" >>"$out/build.log" 2>&1 ||
+  { grep -E "error|Error" "$out/build.log" | head -30; tail -20 "$out/build.log"; exit 1; }
+
+step cuda-tests 150 build-cuda/ssdd_tests --gtest_filter='Cuda*:SslAugment.Cuda*' >"$out/cuda-tests.log" 2>&1
+grep -E "^\[ +(OK|FAILED|SKIPPED|PASSED) +\]|Failure|Expected|Which is|actual" "$out/cuda-tests.log" | head -40
+
+step compare 180 env SSDD_BIN=build-cuda/ssdd SSDD_REFERENCE_STEP=.devkit/pytorch_reference_step.py PYTHON=python3 \
+  bash bench/compare.sh --device cuda --threads "$(nproc)" >"$out/compare-cuda.md"
+cat "$out/compare-cuda.md"
+
+# The quick experiment end to end on the GPU, with the kit's Fashion-MNIST at Debian's path.
+mkdir -p /usr/share/datasets && ln -sfn "$PWD/.devkit/data/fashion-mnist" /usr/share/datasets/fashion-mnist
+step quick-run 150 env SSDD_CACHE=/tmp/ssdd-cache build-cuda/ssdd run quick --device cuda --threads "$(nproc)" \
+  --out /tmp/quick-cuda >"$out/quick-run.log" 2>&1
+tail -5 "$out/quick-run.log"
+cp /tmp/quick-cuda/report.md "$out/quick-report.md" 2>/dev/null
+cp /tmp/quick-cuda/run.json "$out/quick-run.json" 2>/dev/null
+
+# Everything else, on this LibTorch (CPU tests; those needing ../shared or chromium skip).
+step ctest 240 ctest --test-dir build-cuda -j 8 -E 'Cuda' --timeout 200 >"$out/ctest.log" 2>&1
+grep -E "tests passed|tests failed|\*\*\*Failed|\*\*\*Timeout|Not Run" "$out/ctest.log" | head -30
+echo "== done in $(($(date +%s) - start))s"
