@@ -53,8 +53,9 @@ TEST(Cuda, KrrPredictionAndClosedFormGradientMatchTheCpu) {
   const auto ys = torch::randn({40, 8}, gen, torch::kDouble);
   const auto yt = torch::randn({96, 8}, gen, torch::kDouble);
   auto run = [&](c10::Device device, c10::ScalarType dtype) {
-    auto s = fs.to(device, dtype).requires_grad_(true);
-    auto y = ys.to(device, dtype).requires_grad_(true);
+    // detach(): on the CPU in double, to() returns the input itself.
+    auto s = fs.to(device, dtype).detach().requires_grad_(true);
+    auto y = ys.to(device, dtype).detach().requires_grad_(true);
     const auto prediction = distill::krr_predict(s, ft.to(device, dtype), y, 1e-3);
     torch::mse_loss(prediction, yt.to(device, dtype)).backward();
     return std::make_tuple(prediction.detach(), s.grad(), y.grad());
