@@ -46,8 +46,17 @@ grep -E "ssdd:|CUDA" "$out/build.log" | head -5
 step build 360 cmake --build build-cuda -j "$(nproc)" >>"$out/build.log" 2>&1 ||
   { grep -E "error|Error" "$out/build.log" | head -30; tail -20 "$out/build.log"; exit 1; }
 
-# Which library the executables bind libstdc++'s symbols to (CMakeLists.txt, pytorch#133437).
-echo "== libtorch_cpu.so exports $(nm -D "$torch_prefix/../../lib/libtorch_cpu.so" 2>/dev/null | grep -c ' [TW] _ZNSt10filesystem') std::filesystem symbols; ssdd_tests needs: $(readelf -d build-cuda/ssdd_tests | grep -o 'NEEDED.*' | head -3 | tr -s ' ' | tr '\n' ' ')"
+# Which library the executables bind libstdc++'s symbols to (CMakeLists.txt, pytorch#133437):
+# libstdc++ must come first among what they need. If it does not, say so, and go on with it
+# preloaded so that the checks below still report.
+echo "== libtorch exports $(nm -D "$torch_prefix/../../lib/libtorch.so" 2>/dev/null | grep -c ' [TW] _ZNSt10filesystem') std::filesystem symbols"
+needed=$(readelf -d build-cuda/ssdd_tests | grep -oE 'NEEDED.*\[[^]]+\]' | sed 's/.*\[//;s/\]//' | tr '\n' ' ')
+echo "== ssdd_tests needs, in order: $needed"
+echo "== link line: $(ninja -C build-cuda -t commands ssdd_tests | tail -1 | cut -c1-400)"
+if [ "${needed%% *}" != libstdc++.so.6 ]; then
+  echo "== WARNING: libstdc++ is not first; the checks below run with it preloaded"
+  export LD_PRELOAD=$(g++ -print-file-name=libstdc++.so.6)
+fi
 
 step cuda-tests 150 build-cuda/ssdd_tests --gtest_filter='Cuda*:SslAugment.Cuda*' >"$out/cuda-tests.log" 2>&1
 grep -E "^\[ +(OK|FAILED|SKIPPED|PASSED) +\]|Failure|Expected|Which is|actual" "$out/cuda-tests.log" | head -40
