@@ -46,15 +46,14 @@ grep -E "ssdd:|CUDA" "$out/build.log" | head -5
 step build 360 cmake --build build-cuda -j "$(nproc)" >>"$out/build.log" 2>&1 ||
   { grep -E "error|Error" "$out/build.log" | head -30; tail -20 "$out/build.log"; exit 1; }
 
-# Which library the executables bind libstdc++'s symbols to (CMakeLists.txt, pytorch#133437):
-# libstdc++ must come first among what they need. If it does not, say so, and go on with it
-# preloaded so that the checks below still report.
-echo "== libtorch exports $(nm -D "$torch_prefix/../../lib/libtorch.so" 2>/dev/null | grep -c ' [TW] _ZNSt10filesystem') std::filesystem symbols"
-needed=$(readelf -d build-cuda/ssdd_tests | grep -oE 'NEEDED.*\[[^]]+\]' | sed 's/.*\[//;s/\]//' | tr '\n' ' ')
-echo "== ssdd_tests needs, in order: $needed"
+# PyTorch's wheels export std::filesystem copies that crash a program bound to them
+# (pytorch#133437; CMakeLists.txt names libstdc++ first against it). A test that uses
+# std::filesystem is the canary: if it crashes, say so and go on with libstdc++ preloaded,
+# so that the checks below still report.
+echo "== libtorch exports $(nm -D "$torch_prefix/../../lib/libtorch.so" 2>/dev/null | grep -c ' [TW] _ZNSt10filesystem') std::filesystem symbols; ssdd_tests imports $(nm -D --undefined-only build-cuda/ssdd_tests | grep -c _ZNSt10filesystem)"
 echo "== link line: $(ninja -C build-cuda -t commands ssdd_tests | tail -1 | cut -c1-400)"
-if [ "${needed%% *}" != libstdc++.so.6 ]; then
-  echo "== WARNING: libstdc++ is not first; the checks below run with it preloaded"
+if ! build-cuda/ssdd_tests --gtest_filter='AtomicFile.*' >/dev/null 2>&1; then
+  echo "== WARNING: the std::filesystem canary crashed; the checks below run with libstdc++ preloaded"
   export LD_PRELOAD=$(g++ -print-file-name=libstdc++.so.6)
 fi
 

@@ -156,9 +156,11 @@ TEST_F(CudaRun, DistillationStartsWhereTheCpuStartsAndLowersTheLoss) {
     const auto gpu = distill::run_distill(distill_config(method, "cuda"), gpu_out.path(), false);
     ASSERT_EQ(gpu.loss.size(), 30u);
     for (double l : gpu.loss) ASSERT_TRUE(std::isfinite(l));
-    // Same seed, same initial set and pool, same first batch: the first outer loss agrees
-    // to float32 rounding (later ones drift apart as the rounding compounds).
-    EXPECT_NEAR(gpu.loss[0], cpu.loss[0], 1e-3 * std::abs(cpu.loss[0]));
+    // Same seed, same initial set and pool, same first batch: the first outer loss agrees up
+    // to float32 rounding, amplified by the kernel solve (ridge 1e-6 x trace: a condition
+    // number up to 1e6) and by the loss being a small residual. Seen on an H100: 0.45% for
+    // ours, under 0.1% for krrst; a wrong layout or a missed view gives O(1).
+    EXPECT_NEAR(gpu.loss[0], cpu.loss[0], 2e-2 * std::abs(cpu.loss[0]));
     EXPECT_LT(mean_of(gpu.loss, 20, 30), mean_of(gpu.loss, 0, 10));
     auto set = distill::DistilledSet::load(gpu_out.path() + "/distilled.pt");
     EXPECT_TRUE(torch::isfinite(set.view_images()).all().item<bool>());
