@@ -3,7 +3,8 @@
 # same machine, one run (issue 9). For each shape it runs `ssdd bench` and
 # pytorch_reference_step.py --tuned (Debian's python3-torch; scripts/setup-bench.sh
 # installs it), and prints a markdown table with the ratio of the medians. With --write
-# the table goes to docs/performance.md with the date and the machine.
+# the table goes to docs/performance.md (docs/performance-gpu.md for --device cuda) with the
+# date and the machine.
 #   bench/compare.sh [--write] [--threads N] [--device cpu|cuda] [--only NAME] [--iters N]
 # Timed iterations per side: 30 at the small shapes (their medians are noisy), 10 at the
 # paper's; --iters sets one count for all.
@@ -81,6 +82,9 @@ PY
 )
 echo "$table"
 if [ "$write" = 1 ]; then
+  # The CPU table is docs/performance.md; a GPU run writes beside it, not over it.
+  target=docs/performance.md
+  [ "$device" != cpu ] && target=docs/performance-gpu.md
   cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   torch_version=$("$python" -c 'import torch;print(torch.__version__)')
   {
@@ -92,9 +96,9 @@ if [ "$write" = 1 ]; then
     echo "each figure is the median of ${iters:-30 (small shapes) or 10 (paper shapes)} iterations after 3 of warm-up. The FLOP count is the formula in"
     echo "src/ssdd/distill/step_cost.h; the matrix-product rate is a large FP32 \`torch::mm\` in the same process."
     echo "The phase table comes from \`ssdd bench --phases\` (a device sync after each phase, so its sum can exceed the"
-    echo "plain median). Optimisation history: docs/performance-log.md."
+    echo "plain median). Optimisation history: docs/performance-log.md. GPU figures and checks: docs/gpu.md."
     echo
     echo "$table"
-  } > docs/performance.md
-  echo "compare: wrote docs/performance.md" >&2
+  } > "$target"
+  echo "compare: wrote $target" >&2
 fi
