@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 
@@ -48,6 +49,18 @@ TEST(TensorArchive, GarbageIsATypedErrorNamingTheFile) {
 }
 
 // Python's torch.load must read what we write; checked when python3-torch is present.
+TEST(TensorArchive, DigestSeesEveryBitButNotTheMetadata) {
+  io::TensorMap a{{"w", torch::arange(6, torch::kFloat).view({2, 3})}, {"__meta__", io::text_to_tensor("{\"seconds\":1}")}};
+  io::TensorMap b{{"w", torch::arange(6, torch::kFloat).view({2, 3})}, {"__meta__", io::text_to_tensor("{\"seconds\":2}")}};
+  EXPECT_EQ(io::digest_tensors(a), io::digest_tensors(b));  // wall times differ, numbers do not
+  EXPECT_EQ(io::digest_tensors(a).find("__meta__"), std::string::npos);
+  EXPECT_NE(io::digest_tensors(a).find("w float [2x3] "), std::string::npos);
+  b["w"][1][2] = std::nextafter(5.0f, 6.0f);  // one ulp in one element
+  EXPECT_NE(io::digest_tensors(a), io::digest_tensors(b));
+  b["w"] = torch::arange(6, torch::kFloat).view({3, 2});  // same bytes, another shape
+  EXPECT_NE(io::digest_tensors(a), io::digest_tensors(b));
+}
+
 TEST(TensorArchive, PythonTorchLoadReadsIt) {
   if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
     GTEST_SKIP() << "python3 with torch not installed (scripts/setup-bench.sh installs Debian's python3-torch)";

@@ -1,6 +1,7 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <sstream>
 #include <cstdio>
 #include <thread>
 
@@ -8,6 +9,7 @@
 #include "ssdd/core/text.h"
 #include "ssdd/core/runtime.h"
 #include "ssdd/data/registry.h"
+#include "ssdd/io/tensor_archive.h"
 #include "ssdd/models/zoo.h"
 #include "ssdd/teacher/teacher.h"
 
@@ -17,10 +19,22 @@ void add_info_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("info", "Show versions, known data sets, architectures and presets; load a data set");
   auto data = std::make_shared<std::string>();
   auto data_dir = std::make_shared<std::string>();
+  auto digest = std::make_shared<std::vector<std::string>>();
   cmd->add_option("--data", *data, "Load this data set and print its shape and load time");
   cmd->add_option("--data-dir", *data_dir, "Folder holding the data set's files");
-  cmd->callback([data, data_dir, &action] {
-    action = [data, data_dir] {
+  cmd->add_option("--digest", *digest,
+                  "Print a content hash of every tensor in these .pt files (metadata left out) and stop: "
+                  "equal lines, equal numbers")
+      ->check(CLI::ExistingFile);
+  cmd->callback([data, data_dir, digest, &action] {
+    action = [data, data_dir, digest] {
+      if (!digest->empty()) {
+        for (const auto& path : *digest) {
+          std::istringstream lines(io::digest_tensors(io::load_tensors(path)));
+          for (std::string line; std::getline(lines, line);) std::printf("%s %s\n", path.c_str(), line.c_str());
+        }
+        return;
+      }
       std::printf("ssdd %s, LibTorch %d.%d.%d, CUDA %s, %u hardware threads\n", SSDD_VERSION, TORCH_VERSION_MAJOR,
                   TORCH_VERSION_MINOR, TORCH_VERSION_PATCH, torch::cuda::is_available() ? "available" : "not available",
                   std::thread::hardware_concurrency());

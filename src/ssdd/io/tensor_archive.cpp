@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "ssdd/core/error.h"
+#include "ssdd/core/hash.h"
 #include "ssdd/io/atomic_file.h"
 
 namespace ssdd::io {
@@ -51,6 +52,19 @@ std::string tensor_to_text(const at::Tensor& t) {
   const auto c = t.to(torch::kCPU).contiguous();
   if (c.scalar_type() != torch::kUInt8 || c.dim() != 1) throw Error("tensor_to_text: expected a 1-d uint8 tensor");
   return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), static_cast<size_t>(c.numel()));
+}
+
+std::string digest_tensors(const TensorMap& tensors) {
+  std::string out;
+  for (const auto& [name, tensor] : tensors) {
+    if (name == "__meta__") continue;
+    const auto c = tensor.to(torch::kCPU).contiguous();
+    std::string shape;
+    for (int64_t s : c.sizes()) shape += (shape.empty() ? "" : "x") + std::to_string(s);
+    const std::string_view bytes(static_cast<const char*>(c.data_ptr()), c.numel() * c.element_size());
+    out += name + " " + std::string(c.dtype().name()) + " [" + shape + "] " + hash_hex(bytes) + "\n";
+  }
+  return out;
 }
 
 }  // namespace ssdd::io

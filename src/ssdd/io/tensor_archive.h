@@ -23,4 +23,9 @@ TensorMap tensors_from_bytes(const std::string& bytes, const std::string& source
 at::Tensor text_to_tensor(const std::string& text);
 std::string tensor_to_text(const at::Tensor& t);
 
+// One line per tensor, "name dtype [shape] hash" (FNV-1a of the raw bytes), in name order,
+// leaving out the "__meta__" entry (it holds wall times): two runs that computed the
+// same numbers give the same lines (`ssdd info --digest`, scripts/kill-anywhere.sh).
+std::string digest_tensors(const TensorMap& tensors);
+
 }  // namespace ssdd::io
