@@ -3,11 +3,14 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <cstdio>
 #include <sstream>
 
 #include "ssdd/core/config_json.h"
 #include "ssdd/core/error.h"
+#include "ssdd/core/fault.h"
 #include "ssdd/core/hash.h"
 #include "ssdd/core/runtime.h"
 #include "ssdd/core/upload.h"
@@ -97,6 +100,10 @@ DistillConfig distill_preset(const std::string& name) {
 }
 
 namespace {
+
+// The divergence guard's limit on the distilled set's gradient norm. Healthy runs stay far
+// below it (outer losses are O(1e-3..1) on normalised images); only a blow-up reaches it.
+constexpr double kMaxGradientNorm = 1e12;
 
 // Teacher representations of every view of the source train split (cached on disk).
 std::vector<at::Tensor> view_representations(const teacher::Teacher& t, const DistillConfig& c,
@@ -378,18 +385,31 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   // The losses stay on the device until a progress line, a checkpoint or the end reads
   // them in one transfer: reading each one would stall a GPU every iteration. A non-finite
   // loss is caught at that read, before any checkpoint could keep it.
-  std::vector<at::Tensor> pending;
+  // Each iteration's gradient norm is checked at the same read: a non-finite or huge one
+  // means divergence even while AdamW's normalised steps keep the loss looking sane.
+  std::vector<at::Tensor> pending, pending_norms;
   auto read_losses = [&] {
     if (pending.empty()) return;
     const at::Tensor values = torch::stack(pending).to(torch::kCPU, torch::kDouble);
+    const at::Tensor norms = torch::stack(pending_norms).to(torch::kCPU, torch::kDouble);
     pending.clear();
+    pending_norms.clear();
     const auto v = values.accessor<double, 1>();
+    const auto g = norms.accessor<double, 1>();
     for (int64_t i = 0; i < v.size(0); ++i) {
+      const auto iteration = static_cast<long long>(losses.size());
+      const std::string kept = "; the last good checkpoint is kept in " + ckpt_dir;
       if (!std::isfinite(v[i]))
-        throw NumericsError("distill", static_cast<long long>(losses.size()),
+        throw NumericsError("distill", iteration,
                             "the outer loss became " + std::to_string(v[i]) +
-                                (device.is_cuda() ? " (on a GPU this includes a singular kernel K_ss + lambda I)" : "") +
-                                "; the last good checkpoint is kept in " + ckpt_dir);
+                                (device.is_cuda() ? " (on a GPU this includes a singular kernel K_ss + lambda I)" : "") + kept);
+      if (!std::isfinite(g[i]) || g[i] > kMaxGradientNorm) {
+        char norm[32];
+        std::snprintf(norm, sizeof norm, "%.3g", g[i]);
+        throw NumericsError("distill", iteration,
+                            std::string("exploding gradients: the distilled set's gradient norm reached ") + norm +
+                                " (limit 1e12)" + kept);
+      }
       losses.push_back(v[i]);
     }
   };
@@ -419,7 +439,13 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
         step.set_rows = upload(random_view_rows(set.size(), views.size(), gen), device);
       }
     }
-    pending.push_back(outer_step(set, pool, real, optimizer, gen, step));
+    at::Tensor gradient_norm;
+    step.gradient_norm = &gradient_norm;
+    if (fault_at("distill.exploding_gradient", it)) step.gradient_scale = 1e30;
+    at::Tensor loss = outer_step(set, pool, real, optimizer, gen, step);
+    if (fault_at("distill.nan_loss", it)) loss = loss * std::numeric_limits<double>::quiet_NaN();
+    pending.push_back(loss);
+    pending_norms.push_back(gradient_norm);
     progress.update(it + 1, [&] {
       read_losses();
       char text[64];

@@ -71,6 +71,17 @@ at::Tensor outer_step(DistilledSet& set, ModelPool& pool, const RealBatch& real,
     clock.lap(&StepPhases::regression);
     optimizer.zero_grad();                                              // 6. distilled parameters only
     loss.backward();
+    if (options.gradient_norm || options.gradient_scale != 1.0) {
+      torch::NoGradGuard no_grad;
+      std::vector<at::Tensor> norms;
+      for (auto& group : optimizer.param_groups())
+        for (auto& p : group.params())
+          if (p.grad().defined()) {
+            if (options.gradient_scale != 1.0) p.mutable_grad().mul_(options.gradient_scale);
+            norms.push_back(p.grad().norm());
+          }
+      if (options.gradient_norm) *options.gradient_norm = norms.empty() ? torch::zeros({}) : torch::stack(norms).norm();
+    }
     optimizer.step();
     clock.lap(&StepPhases::backward_update);
   }

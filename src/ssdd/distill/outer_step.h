@@ -33,6 +33,11 @@ struct OuterStepOptions {
   // When set, each phase is timed into it. Timing synchronises the device after every
   // phase, so only benchmarks ask for it.
   StepPhases* phases = nullptr;
+  // When set, receives the norm of the distilled set's gradient (a device scalar: no sync),
+  // for the divergence guard of the distiller.
+  at::Tensor* gradient_norm = nullptr;
+  // Fault injection only (core/fault.h): the gradient is multiplied by this before the step.
+  double gradient_scale = 1.0;
 };
 
 // Returns the outer loss (a detached scalar tensor, left on its device: reading it is

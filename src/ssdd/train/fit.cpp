@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "ssdd/core/error.h"
+#include "ssdd/core/fault.h"
 #include "ssdd/train/checkpoint.h"
 #include "ssdd/train/progress.h"
 #include "ssdd/train/state.h"
@@ -85,6 +87,7 @@ FitResult fit(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOp
       set_learning_rate(optimizer, hooks.learning_rate(step, total_steps));
       optimizer.zero_grad();
       at::Tensor loss = hooks.batch_loss(index, gen);
+      if (fault_at(options.stage + ".nan_loss", step)) loss = loss * std::numeric_limits<double>::quiet_NaN();
       loss.backward();
       if (hooks.after_backward) hooks.after_backward();
       optimizer.step();
