@@ -111,3 +111,29 @@ TEST(Teacher, ResumeAfterAKillReproducesTheUninterruptedWeights) {
   ASSERT_EQ(std::system((cli + args + " --resume >/dev/null 2>&1").c_str()), 0);
   expect_same_tensors(full.path() + "/teacher.pt", cut.path() + "/teacher.pt");
 }
+
+TEST(Teacher, ProbingDuringTrainingGivesACurveAndTheSameWeights) {
+  TempDir data, cache, plain, probed;
+  setenv("SSDD_CACHE", cache.path().c_str(), 1);
+  auto config = tiny_teacher_config(write_tiny_idx(data.path()), 4, 2);
+  teacher::train_teacher(config, plain.path(), false);
+  config.probe_every = 1;
+  EXPECT_EQ(config.hash(), tiny_teacher_config(data.path(), 4, 2).hash());  // the same teacher
+  teacher::train_teacher(config, probed.path(), false);
+  expect_same_tensors(plain.path() + "/teacher.pt", probed.path() + "/teacher.pt");
+  const auto metrics = nlohmann::json::parse(io::read_file(probed.path() + "/metrics.json"));
+  const auto& curve = metrics.at("probe_curve");
+  ASSERT_EQ(curve.size(), 4u);  // epochs 1-3 during training, 4 at the end
+  for (size_t i = 0; i < curve.size(); ++i) {
+    EXPECT_EQ(curve[i].at("epoch"), static_cast<int64_t>(i + 1));
+    if (i > 0) {
+      EXPECT_GT(curve[i].at("train_seconds").get<double>(), curve[i - 1].at("train_seconds").get<double>());
+    }
+    const double accuracy = curve[i].at("probe_test_accuracy");
+    EXPECT_GE(accuracy, 0.0);
+    EXPECT_LE(accuracy, 1.0);
+  }
+  EXPECT_EQ(curve.back().at("probe_test_accuracy").get<double>(), metrics.at("probe_test_accuracy").get<double>());
+  EXPECT_TRUE(std::filesystem::exists(probed.path() + "/probe.png"));
+  EXPECT_FALSE(std::filesystem::exists(plain.path() + "/probe.png"));
+}

@@ -38,6 +38,8 @@ void add_teacher_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--batch-size", &C::batch_size, "Images per batch");
   o.add(*cmd, "--crop-scale-min", &C::crop_scale_min, "Smallest area fraction of the random resized crop");
   o.add(*cmd, "--probe-epochs", &C::probe_epochs, "Epochs of the linear probe after training");
+  o.add(*cmd, "--probe-every", &C::probe_every,
+        "Also probe every N epochs during training, for an accuracy-vs-time curve (0: only at the end)");
   o.add(*cmd, "--seed", &C::seed, "Random seed");
   o.add(*cmd, "--threads", &C::threads, "CPU threads (0 = all cores)");
   o.add(*cmd, "--device", &C::device, "cpu or cuda[:N]");

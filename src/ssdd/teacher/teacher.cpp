@@ -1,6 +1,8 @@
 #include "ssdd/teacher/teacher.h"
 
 #include <chrono>
+#include <cstdio>
+#include <map>
 #include <set>
 
 #include "ssdd/core/config_json.h"
@@ -27,7 +29,8 @@ namespace ssdd::teacher {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TeacherConfig, data, data_dir, arch, projector, lambda, loss_scale,
                                                 optimizer, lr, weight_decay, lars_eta, momentum, warmup_epochs, epochs,
-                                                batch_size, crop_scale_min, probe_epochs, seed, threads, device)
+                                                batch_size, crop_scale_min, probe_epochs, probe_every, seed, threads,
+                                                device)
 
 nlohmann::json TeacherConfig::to_json() const { return *this; }
 
@@ -43,6 +46,7 @@ std::string TeacherConfig::hash() const {
   j.erase("device");
   j.erase("data_dir");
   j.erase("probe_epochs");
+  j.erase("probe_every");
   return hash_hex(j.dump());
 }
 
@@ -132,6 +136,44 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
     hooks.after_backward = [&] {
       train::lars_adapt_gradients(params, {config.weight_decay, config.lars_eta, /*exclude_bias_and_norm=*/true});
     };
+  // The linear probe of the backbone, used at the end and, with probe_every, during
+  // training. Eval mode for the features, then back: batch-norm statistics are untouched,
+  // and the probe draws from its own generator, so the weights do not depend on probing.
+  auto probe_backbone = [&] {
+    const bool was_training = model->is_training();
+    model->eval();
+    auto features = [&](const at::Tensor& x) { return model->backbone->features(x); };
+    const auto train_f = evaluate::extract_features(features, splits.train.images, splits.norm, 512, device);
+    const auto test_f = evaluate::extract_features(features, splits.test.images, splits.norm, 512, device);
+    evaluate::ProbeOptions probe;
+    probe.epochs = config.probe_epochs;
+    probe.seed = config.seed;
+    probe.device = device;
+    auto result = evaluate::linear_probe(train_f, splits.train.labels, test_f, splits.test.labels,
+                                         splits.train.num_classes, probe);
+    model->train(was_training);
+    return result;
+  };
+  // Probe accuracy by epoch, kept in a file so that a resumed run keeps the earlier points.
+  const std::string curve_path = out_dir + "/probe_curve.json";
+  std::map<int64_t, double> curve;
+  if (resume && io::file_exists(curve_path)) {
+    const nlohmann::json saved = io::parse_json_file(curve_path);
+    for (const auto& [epoch, accuracy] : saved.items()) curve[std::stoll(epoch)] = accuracy.get<double>();
+  }
+  if (config.probe_every > 0)
+    hooks.on_epoch_end = [&](int64_t epoch, double) {
+      if ((epoch + 1) % config.probe_every != 0 || epoch + 1 == config.epochs) return;
+      const double accuracy = probe_backbone().test_accuracy;
+      curve[epoch + 1] = accuracy;
+      nlohmann::json j;
+      for (const auto& [e, a] : curve) j[std::to_string(e)] = a;
+      io::write_json_file(curve_path, j);
+      char line[96];
+      std::snprintf(line, sizeof line, "teacher: epoch %lld: probe top-1 %.2f%%", static_cast<long long>(epoch + 1),
+                    100 * accuracy);
+      log.say(line);
+    };
   hooks.save_state = [&] { return train::module_state(*model); };
   hooks.load_state = [&](const io::TensorMap& s) { train::load_module_state(*model, s, out_dir + "/checkpoints"); };
   hooks.log = [&](const std::string& line) { log.line(line); };
@@ -154,15 +196,19 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
   io::write_json_file(out_dir + "/teacher.json", meta);
 
   log.say("teacher: linear probe on " + config.data + " (" + std::to_string(config.probe_epochs) + " epochs)");
-  auto features = [&](const at::Tensor& x) { return model->backbone->features(x); };
-  const auto train_f = evaluate::extract_features(features, splits.train.images, splits.norm, 512, device);
-  const auto test_f = evaluate::extract_features(features, splits.test.images, splits.norm, 512, device);
-  evaluate::ProbeOptions probe;
-  probe.epochs = config.probe_epochs;
-  probe.seed = config.seed;
-  probe.device = device;
-  const auto probed =
-      evaluate::linear_probe(train_f, splits.train.labels, test_f, splits.test.labels, splits.train.num_classes, probe);
+  const auto probed = probe_backbone();
+  curve[config.epochs] = probed.test_accuracy;
+  // The curve against training time: each probed epoch at the training seconds spent so far.
+  nlohmann::json probe_curve = nlohmann::json::array();
+  std::vector<double> curve_minutes, curve_accuracy;
+  for (const auto& [epoch, accuracy] : curve) {
+    if (epoch < 1 || epoch > static_cast<int64_t>(trained.epoch_seconds.size())) continue;
+    double seconds = 0;
+    for (int64_t e = 0; e < epoch; ++e) seconds += trained.epoch_seconds[e];
+    probe_curve.push_back({{"epoch", epoch}, {"train_seconds", seconds}, {"probe_test_accuracy", accuracy}});
+    curve_minutes.push_back(seconds / 60);
+    curve_accuracy.push_back(100 * accuracy);
+  }
 
   TeacherResult result;
   result.probe_test_accuracy = probed.test_accuracy;
@@ -177,8 +223,17 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
                                   {"images_per_second", trained.items_per_second},
                                   {"train_seconds", trained.seconds},
                                   {"threads", threads},
-                                  {"resumed_from_epoch", trained.resumed_from_epoch}};
+                                  {"resumed_from_epoch", trained.resumed_from_epoch},
+                                  {"probe_curve", probe_curve}};
   io::write_json_file(out_dir + "/metrics.json", metrics);
+  if (curve_minutes.size() > 1) {
+    io::LinePlot accuracy_plot;
+    accuracy_plot.title = "Linear probe during training (" + config.arch + " on " + config.data + ")";
+    accuracy_plot.x_label = "training minutes";
+    accuracy_plot.y_label = "probe top-1 (%)";
+    accuracy_plot.add_series("teacher", curve_minutes, curve_accuracy);
+    accuracy_plot.save(out_dir + "/probe.png");
+  }
   io::LinePlot plot;
   plot.title = "Barlow Twins loss (" + config.arch + " on " + config.data + ")";
   plot.x_label = "epoch";

@@ -5,6 +5,7 @@
 //   teacher.pt      backbone.* and projector.* weights (torch.load gives a dict)
 //   teacher.json    architecture spec, input shape, normalisation, feature dim, config hash
 //   config.json     the full configuration; log; metrics.json; loss.png
+//   probe.png       probe accuracy against training time (with probe_every)
 //   checkpoints/    for --resume
 #pragma once
 #include <string>
@@ -35,6 +36,10 @@ struct TeacherConfig {
   int64_t batch_size = 256;
   double crop_scale_min = 0.2;         // random resized crop's smallest area fraction
   int64_t probe_epochs = 30;
+  // Also probe every this many epochs during training (0: only at the end), for the
+  // accuracy-against-training-time curve of a recipe (metrics.json "probe_curve",
+  // probe.png). Probing time is not counted as training time; the weights do not change.
+  int64_t probe_every = 0;
   uint64_t seed = 0;
   int threads = 0;
   std::string device = "cpu";
