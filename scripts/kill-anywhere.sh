@@ -78,17 +78,22 @@ EOF
 numbers() {
   local dir=$1
   find "$dir" -name '*.pt' ! -path '*/checkpoints/*' ! -path '*/cache/*' | sort | while read -r f; do
-    "$ssdd" info --digest "$f" | sed "s|^$dir/||"
-  done
+    # Grid model files are named by the set file's hash, which covers its wall-time metadata.
+    "$ssdd" info --digest "$f" | sed -E "s|^$dir/||; s|-[0-9a-f]{8}\.pt |.pt |"
+  done | sort
   find "$dir" -name 'results.json' | sort | while read -r f; do
     python3 - "$f" <<'PY'
 import json, sys
 def clean(v):
+    # Wall times, rates, paths, and cell keys (hashes of set files, metadata included) differ
+    # between two runs that computed the same numbers.
     if isinstance(v, dict):
         return {k: clean(x) for k, x in v.items()
-                if not any(w in k for w in ("second", "time", "rate", "per_min", "dir", "path", "written"))}
+                if not any(w in k for w in ("second", "time", "rate", "per_min", "dir", "path", "written", "file", "key"))}
     if isinstance(v, list):
         return [clean(x) for x in v]
+    if isinstance(v, str) and "/" in v:
+        return v.split("/")[-1]
     return v
 print(json.dumps(clean(json.load(open(sys.argv[1]))), sort_keys=True))
 PY
@@ -127,7 +132,8 @@ run_stage() {
     SSDD_CACHE=$cut/cache "$@" --out "$cut/out" "${extra[@]}" >>"$cut.log" 2>&1 &
     local pid=$!
     if ((done_kills < kills)); then
-      local delay=$(python3 -c "import random; r = random.Random($seed * 1000 + $stage_index * 100 + $done_kills); print(round(r.uniform(0.3, 0.9 * $seconds), 2))")
+      # Uniform over a span that leaves room for every kill: a resumed run has less left to do.
+      local delay=$(python3 -c "import random; r = random.Random($seed * 1000 + $stage_index * 100 + $done_kills); print(round(r.uniform(0.3, max(0.6, 1.5 * $seconds / ($kills + 1))), 2))")
       sleep "$delay"
       if kill -0 "$pid" 2>/dev/null; then
         kill -9 "$pid" && wait "$pid" 2>/dev/null || true
