@@ -103,6 +103,30 @@ TEST(ExperimentConfig, ErrorsNameTheFileTheSectionAndTheKey) {
   EXPECT_NE(syntax.find("exp.toml:2:"), std::string::npos) << syntax;
 }
 
+TEST(ExperimentConfig, NonAsciiOutsideStringsIsRefusedBeforeTheParserSeesIt) {
+  // Debian's toml++ hits undefined behaviour on `é = 1` (fuzz/regressions/config); it is a
+  // clear error naming line and column instead.
+  const std::string key = error_of("name = \"x\"\n\xc3\xa9 = 1\n");
+  EXPECT_NE(key.find("exp.toml:2:1"), std::string::npos) << key;
+  EXPECT_NE(key.find("non-ASCII"), std::string::npos) << key;
+  EXPECT_NE(error_of("[distill.\xc2\xa1]\n").find("exp.toml:1:10"), std::string::npos);
+  // Inside strings of all four kinds and comments it is fine, and so are the quote runs
+  // that end multi-line strings (""""" closes with two quotes of content).
+  const auto parsed = io::parse_toml(
+      "# caf\xc3\xa9\n"
+      "a = \"\xc3\xa9 \\\" \xc3\xa9\"\n"
+      "b = '\xc3\xa9'\n"
+      "c = \"\"\"x\"\"\"\"\"\n"
+      "d = '''\xc3\xa9\n'''\n"
+      "e = \"\xc3\xa9\" # \xc3\xa9\n",
+      "ok.toml");
+  EXPECT_EQ(parsed.at("a"), "\xc3\xa9 \" \xc3\xa9");
+  EXPECT_EQ(parsed.at("b"), "\xc3\xa9");
+  EXPECT_EQ(parsed.at("c"), "x\"\"");
+  EXPECT_EQ(parsed.at("d"), "\xc3\xa9\n");
+  EXPECT_EQ(parsed.at("e"), "\xc3\xa9");
+}
+
 TEST(ExperimentConfig, ShippedConfigsParse) {
   const auto names = experiment::builtin_experiments();
   for (const char* expected : {"fashion-mnist-cpu", "quick", "cifar100-paper", "fashion-mnist-ablations"})

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "ssdd/core/error.h"
+#include "ssdd/io/archive_check.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/tensor_archive.h"
 #include "test_util.h"
@@ -48,6 +49,103 @@ TEST(TensorArchive, GarbageIsATypedErrorNamingTheFile) {
   EXPECT_THROW(io::load_tensors(dir.path() + "/missing.pt"), DataError);
 }
 
+TEST(TensorArchive, ADirectoryPointingPastTheEndIsATypedError) {
+  // LibTorch's own reader copies whatever range the zip directory names, unchecked
+  // (fuzz/regressions/checkpoint). Point the central directory far past the end, in the
+  // zip64 record and in the classic one: the load must fail as a DataError.
+  std::string bytes = io::tensors_to_bytes({{"x", torch::arange(100, torch::kFloat)}});
+  auto patch = [&](const std::string& signature, size_t field, uint64_t value, int width) {
+    const size_t at = bytes.rfind(signature);
+    ASSERT_NE(at, std::string::npos) << "no end record";
+    for (int i = 0; i < width; ++i) bytes[at + field + i] = static_cast<char>((value >> (8 * i)) & 0xff);
+  };
+  patch(std::string("PK\x06\x06", 4), 48, uint64_t{1} << 40, 8);  // zip64 end record: directory offset
+  patch(std::string("PK\x05\x06", 4), 16, 0xfffffff0u, 4);         // end record: directory offset
+  EXPECT_THROW(io::tensors_from_bytes(bytes, "far.pt"), DataError);
+  // Cut short anywhere: always a DataError.
+  const std::string whole = io::tensors_to_bytes({{"x", torch::arange(100, torch::kFloat)}});
+  for (size_t keep : {size_t{0}, size_t{30}, whole.size() / 2, whole.size() - 30, whole.size() - 1})
+    EXPECT_THROW(io::tensors_from_bytes(whole.substr(0, keep), "cut.pt"), DataError) << keep;
+}
+
+TEST(ArchiveCheck, SizesBeyondTheBytesAreRefusedBeforeLibTorchAllocatesThem) {
+  const std::string good = io::tensors_to_bytes({{"x", torch::arange(100, torch::kFloat)}});
+  EXPECT_NO_THROW(io::check_zip_layout(good, "good.pt"));
+  // The first central-directory entry claims 4 GB (compressed and not): refused by the
+  // check, and by the load, which runs it first.
+  std::string big = good;
+  const size_t entry = big.find(std::string("PK\x01\x02", 4));
+  ASSERT_NE(entry, std::string::npos);
+  for (size_t field : {size_t{20}, size_t{24}})
+    for (int i = 0; i < 4; ++i) big[entry + field + i] = static_cast<char>(i == 3 ? 0xf0 : 0);
+  try {
+    io::check_zip_layout(big, "big.pt");
+    FAIL() << "expected DataError";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("4026531840 bytes"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(io::tensors_from_bytes(big, "big.pt"), DataError);
+  EXPECT_THROW(io::check_zip_layout("PK", "tiny.pt"), DataError);
+}
+
+TEST(ArchiveCheck, ATensorClaimingMoreThanItsRecordIsRefused) {
+  // 100 floats: the pickle says 100 (BININT1 0x64) for the storage's element count and for
+  // the shape. Claiming 255 for both leaves the 400-byte record short by 620 bytes, which
+  // LibTorch's unpickler would read past; the load refuses instead.
+  std::string bytes = io::tensors_to_bytes({{"x", torch::arange(100, torch::kFloat)}});
+  const size_t pickle = bytes.find("data.pkl");
+  ASSERT_NE(pickle, std::string::npos);
+  int patched = 0;
+  for (size_t at = bytes.find(std::string("K\x64", 2), pickle); at != std::string::npos && at < pickle + 300;
+       at = bytes.find(std::string("K\x64", 2), at + 2), ++patched)
+    bytes[at + 1] = static_cast<char>(0xff);
+  ASSERT_EQ(patched, 2);
+  EXPECT_THROW(io::tensors_from_bytes(bytes, "long.pt"), DataError);
+  // The record renamed "Data/0": the zip reader still finds it (names match regardless of
+  // case), but the unpickler then sizes the storage by the pickle's claim. Refused.
+  std::string renamed = io::tensors_to_bytes({{"x", torch::arange(100, torch::kFloat)}});
+  for (size_t at = renamed.find("archive/data/0"); at != std::string::npos; at = renamed.find("archive/data/0", at + 1))
+    renamed[at + 8] = 'D';
+  EXPECT_THROW(io::tensors_from_bytes(renamed, "renamed.pt"), DataError);
+}
+
+TEST(ArchiveCheck, PickleArgumentsAndStackMustFit) {
+  // PROTO 2, EMPTY_DICT, BINUNICODE "ab", SHORT_BINBYTES 1 byte, BININT1, SETITEM, STOP.
+  const std::string ok("\x80\x02}X\x02\x00\x00\x00" "abC\x01zK\x07s.", 17);
+  EXPECT_NO_THROW(io::check_pickle(ok, "ok.pt"));
+  // A string that claims 2 GB in a 9-byte stream.
+  try {
+    io::check_pickle(std::string("\x80\x02X\xff\xff\xff\x7f.", 8), "huge.pt");
+    FAIL() << "expected DataError";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("claims 2147483647 bytes"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(io::check_pickle(std::string("\x80\x02}", 3), "nostop.pt"), DataError);
+  EXPECT_THROW(io::check_pickle(std::string("\x80\x02\xff.", 4), "unknown.pt"), DataError);
+  EXPECT_THROW(io::check_pickle(std::string("ctorch\n", 7), "line.pt"), DataError);  // GLOBAL's second line
+  EXPECT_NO_THROW(io::check_pickle(std::string("ctorch\nTensor\n.", 15), "global.pt"));
+  // LibTorch's unpickler pops unchecked: REDUCE on an empty stack, TUPLE without a mark,
+  // SETITEM reaching below its mark, a huge memo id.
+  EXPECT_THROW(io::check_pickle(std::string("\x80\x02R.", 4), "empty.pt"), DataError);
+  EXPECT_THROW(io::check_pickle(std::string("\x80\x02Nt.", 5), "nomark.pt"), DataError);
+  EXPECT_THROW(io::check_pickle(std::string("}N(Ns.", 6), "below.pt"), DataError);
+  EXPECT_NO_THROW(io::check_pickle(std::string("}(NNu.", 6), "setitems.pt"));
+  EXPECT_THROW(io::check_pickle(std::string("Nr\xff\xff\xff\x7f.", 7), "memo.pt"), DataError);
+  // What LibTorch writes passes.
+  const std::string archive = io::tensors_to_bytes({{"a", torch::ones({2, 3})}, {"b", torch::arange(4)}});
+  // Its size and place from the central directory entry (46 bytes, then the name), its
+  // data after the local header (30 bytes, name, extra field).
+  const size_t entry = archive.rfind("archive/data.pkl") - 46;
+  ASSERT_EQ(archive.compare(entry, 4, std::string("PK\x01\x02", 4)), 0);
+  const auto le = [&](size_t at, int width) {
+    size_t v = 0;
+    for (int i = width - 1; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(archive[at + i]);
+    return v;
+  };
+  const size_t local = le(entry + 42, 4), start = local + 30 + le(local + 26, 2) + le(local + 28, 2);
+  EXPECT_NO_THROW(io::check_pickle(std::string_view(archive).substr(start, le(entry + 24, 4)), "lib.pt"));
+}
+
 // Python's torch.load must read what we write; checked when python3-torch is present.
 TEST(TensorArchive, DigestSeesEveryBitButNotTheMetadata) {
   io::TensorMap a{{"w", torch::arange(6, torch::kFloat).view({2, 3})}, {"__meta__", io::text_to_tensor("{\"seconds\":1}")}};
@@ -70,6 +168,15 @@ TEST(TensorArchive, PythonTorchLoadReadsIt) {
   const std::string cmd = "/usr/bin/python3 -c \"import torch; d = torch.load('" + path +
                           "'); assert list(d) == ['w']; assert d['w'].tolist() == [[0,1,2],[3,4,5]]\"";
   EXPECT_EQ(std::system(cmd.c_str()), 0);
+  // And the other way, through every check of archive_check.h: Python's pickle, its zip, and
+  // a view (offset 2) into a storage that another tensor shares.
+  const std::string from_python = dir.path() + "/from-python.pt";
+  const std::string save = "/usr/bin/python3 -c \"import torch; s = torch.arange(10.); torch.save({'all': s, 'view': s[2:7]}, '" +
+                           from_python + "')\"";
+  ASSERT_EQ(std::system(save.c_str()), 0);
+  const auto loaded = io::load_tensors(from_python);
+  EXPECT_TRUE(torch::equal(loaded.at("all"), torch::arange(10, torch::kFloat)));
+  EXPECT_TRUE(torch::equal(loaded.at("view"), torch::arange(2, 7, torch::kFloat)));
 }
 
 TEST(AtomicFile, FailureLeavesNoTemporaryAndKeepsOldContent) {

@@ -14,7 +14,9 @@ namespace ssdd {
 // GCC 12 reports a false -Wmaybe-uninitialized inside nlohmann's defaulted from_json for
 // structs holding strings; the struct is fully default-constructed first.
 #pragma GCC diagnostic push
+#ifndef __clang__  // clang has no such warning, and warns about the unknown name
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 template <class Config>
 Config config_from_json(const nlohmann::json& j, const std::string& where) {
   if (!j.is_object()) throw ConfigError(where, "expected an object of settings, found " + j.dump());

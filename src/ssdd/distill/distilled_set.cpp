@@ -62,8 +62,8 @@ std::vector<at::Tensor> DistilledSet::parameters() const {
 
 StorageReport DistilledSet::storage() const {
   StorageReport r;
-  const auto shape = images().sizes();
-  r.image_floats = shape[1] * shape[2] * shape[3];
+  const at::Tensor decoded = images();  // held: sizes() would dangle on a temporary
+  r.image_floats = decoded.size(1) * decoded.size(2) * decoded.size(3);
   // Exactly what the file holds, tensor by tensor.
   if (param_)
     for (const auto& [name, t] : param_->to_tensors()) r.items.push_back({name, t.numel()});

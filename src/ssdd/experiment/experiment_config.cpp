@@ -121,7 +121,9 @@ nlohmann::json ExperimentConfig::to_json() const {
 
 // GCC 12's false -Wmaybe-uninitialized on configs holding strings (see core/config_json.h).
 #pragma GCC diagnostic push
+#ifndef __clang__  // clang has no such warning, and warns about the unknown name
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 ExperimentConfig parse_experiment(const nlohmann::json& file, const std::string& source, const std::string& text) {
   if (!file.is_object()) throw ConfigError(source, "expected a table of settings");
   for (const auto& item : file.items())

@@ -1,12 +1,58 @@
 #include "ssdd/io/tensor_archive.h"
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+
+#include <caffe2/serialize/inline_container.h>
+#include <caffe2/serialize/read_adapter_interface.h>
+#include <torch/csrc/jit/serialization/import_read.h>
+#include <torch/csrc/jit/serialization/storage_context.h>
 
 #include "ssdd/core/error.h"
+#include "ssdd/io/archive_check.h"
 #include "ssdd/core/hash.h"
 #include "ssdd/io/atomic_file.h"
 
 namespace ssdd::io {
+namespace {
+
+// torch::pickle_load reads through LibTorch's VectorReader, which copies whatever range
+// the zip reader asks for without a bounds check: an archive whose directory points past
+// its end makes it read out of bounds (found by fuzz_checkpoint). This reader clips, so
+// the zip reader sees a short read and reports a bad archive; it also reads the bytes in
+// place instead of copying them into a vector first.
+class BoundedReader final : public caffe2::serialize::ReadAdapterInterface {
+ public:
+  explicit BoundedReader(std::string_view bytes) : bytes_(bytes) {}
+  size_t size() const override { return bytes_.size(); }
+  size_t read(uint64_t pos, void* buf, size_t n, const char* /*what*/) const override {
+    if (pos >= bytes_.size()) return 0;
+    const size_t count = static_cast<size_t>(std::min<uint64_t>(n, bytes_.size() - pos));
+    std::memcpy(buf, bytes_.data() + pos, count);
+    return count;
+  }
+
+ private:
+  std::string_view bytes_;
+};
+
+// The tensor's elements lie inside `bytes`, the true size of its storage's record.
+// LibTorch's unpickler sets sizes and strides as the pickle says, unchecked. Overflow-safe.
+bool fits_in(const at::Tensor& t, size_t bytes) {
+  if (t.numel() == 0) return true;
+  __int128 last = t.storage_offset();
+  if (last < 0) return false;
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    if (t.stride(d) < 0) return false;
+    last += static_cast<__int128>(t.size(d) - 1) * t.stride(d);
+  }
+  return (last + 1) * static_cast<__int128>(t.element_size()) <= static_cast<__int128>(bytes);
+}
+
+}  // namespace
 
 std::string tensors_to_bytes(const TensorMap& tensors) {
   c10::Dict<std::string, at::Tensor> dict;
@@ -20,8 +66,36 @@ std::string tensors_to_bytes(const TensorMap& tensors) {
 
 TensorMap tensors_from_bytes(const std::string& bytes, const std::string& source_name) {
   c10::IValue value;
+  // Where each record's bytes live, and how many there are. A storage found elsewhere was
+  // made by the unpickler itself at the size the pickle claims, over a record it looked up
+  // another way (miniz matches names regardless of case: fuzz/regressions/checkpoint).
+  std::unordered_map<const void*, size_t> record_bytes;
   try {
-    value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
+    // What torch::pickle_load does, through the bounded reader, once the declared sizes
+    // have been checked against the bytes that hold them (archive_check.h).
+    check_zip_layout(bytes, source_name);
+    caffe2::serialize::PyTorchStreamReader reader(std::make_shared<BoundedReader>(bytes));
+    if (reader.hasRecord("data.pkl")) {
+      const auto [pickle, size] = reader.getRecord("data.pkl");
+      check_pickle(std::string_view(static_cast<const char*>(pickle.get()), size), source_name);
+    }
+    // The unpickler sizes each storage by the element count the pickle claims, over the
+    // record's bytes, whatever their number (a heap overflow found by fuzz_distilled_set).
+    // Storages made here from the records, at their true sizes, are used instead, and
+    // every tensor is checked against its record below.
+    auto storages = std::make_shared<torch::jit::DeserializationStorageContext>();
+    for (const auto& name : reader.getAllRecords()) {
+      if (name.rfind("data/", 0) != 0) continue;
+      auto [data, size] = reader.getRecord(name);
+      record_bytes[data.get()] = size;
+      storages->addStorage(name.substr(5), c10::Storage(c10::Storage::use_byte_size_t(), size, std::move(data),
+                                                        /*allocator=*/nullptr, /*resizable=*/false));
+    }
+    value = torch::jit::readArchiveAndTensors("data", /*pickle_prefix=*/"", /*tensor_prefix=*/"", /*type_resolver=*/{},
+                                              /*obj_loader=*/{}, /*device=*/{}, reader,
+                                              torch::jit::Unpickler::defaultTypeParser, storages);
+  } catch (const DataError&) {
+    throw;
   } catch (const std::exception& e) {
     throw DataError(source_name, "a torch.save archive of named tensors",
                     std::string("unreadable data (") + e.what() + ")");
@@ -31,6 +105,13 @@ TensorMap tensors_from_bytes(const std::string& bytes, const std::string& source
   for (const auto& entry : value.toGenericDict()) {
     if (!entry.key().isString() || !entry.value().isTensor())
       throw DataError(source_name, "str -> Tensor entries", "another entry type");
+    const at::Tensor& t = entry.value().toTensor();
+    if (t.numel() > 0) {
+      const auto record = record_bytes.find(t.storage().data());
+      if (record == record_bytes.end() || !fits_in(t, record->second))
+        throw DataError(source_name, "tensors within their stored bytes",
+                        "'" + entry.key().toStringRef() + "' claiming more elements than its record holds");
+    }
     out.emplace(entry.key().toStringRef(), entry.value().toTensor());
   }
   return out;

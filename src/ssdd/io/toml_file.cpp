@@ -1,5 +1,7 @@
 #include "ssdd/io/toml_file.h"
 
+#include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -34,9 +36,63 @@ nlohmann::json to_json(const toml::node& node, const std::string& where) {
   throw ConfigError(where, "dates and times are not settings (" + at.str() + ")");
 }
 
+// Debian's toml++ 3.3 reaches __builtin_unreachable (undefined behaviour) on some non-ASCII
+// characters outside strings, such as the key in `é = 1` (found by fuzz_config). TOML 1.0
+// allows non-ASCII only inside strings and comments, so such a text is refused here, with
+// its line and column, before toml++ sees it.
+void refuse_non_ascii_outside_strings(const std::string& text, const std::string& source) {
+  enum class In { kCode, kComment, kBasic, kLiteral, kBasicMultiline, kLiteralMultiline } in = In::kCode;
+  auto at = [&](size_t i, const char* token) { return text.compare(i, std::strlen(token), token) == 0; };
+  // A multi-line string ends at its first run of three quotes, which may be followed by up
+  // to two more quotes that belong to the string.
+  auto closing = [&](size_t& i, char quote) {
+    const char triple[] = {quote, quote, quote, '\0'};
+    if (!at(i, triple)) return false;
+    i += 2;
+    for (int extra = 0; extra < 2 && i + 1 < text.size() && text[i + 1] == quote; ++extra) ++i;
+    return true;
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    switch (in) {
+      case In::kCode:
+        if (static_cast<unsigned char>(c) >= 0x80) {
+          const size_t line_start = text.rfind('\n', i) == std::string::npos ? 0 : text.rfind('\n', i) + 1;
+          const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(i), '\n');
+          throw ConfigError(source + ":" + std::to_string(line) + ":" + std::to_string(i - line_start + 1),
+                            "a non-ASCII character outside a string or comment (TOML keys are ASCII; quote it)");
+        }
+        if (c == '#') in = In::kComment;
+        else if (at(i, "\"\"\"")) in = In::kBasicMultiline, i += 2;
+        else if (at(i, "'''")) in = In::kLiteralMultiline, i += 2;
+        else if (c == '"') in = In::kBasic;
+        else if (c == '\'') in = In::kLiteral;
+        break;
+      case In::kComment:
+        if (c == '\n') in = In::kCode;
+        break;
+      case In::kBasic:  // a newline ends it too: toml++ reports the unterminated string
+        if (c == '\\') ++i;
+        else if (c == '"' || c == '\n') in = In::kCode;
+        break;
+      case In::kLiteral:
+        if (c == '\'' || c == '\n') in = In::kCode;
+        break;
+      case In::kBasicMultiline:
+        if (c == '\\') ++i;
+        else if (closing(i, '"')) in = In::kCode;
+        break;
+      case In::kLiteralMultiline:
+        if (closing(i, '\'')) in = In::kCode;
+        break;
+    }
+  }
+}
+
 }  // namespace
 
 nlohmann::json parse_toml(const std::string& text, const std::string& source) {
+  refuse_non_ascii_outside_strings(text, source);
   toml::table table;
   try {
     table = toml::parse(text, source);
