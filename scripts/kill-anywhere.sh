@@ -78,18 +78,18 @@ EOF
 numbers() {
   local dir=$1
   find "$dir" -name '*.pt' ! -path '*/checkpoints/*' ! -path '*/cache/*' | sort | while read -r f; do
-    # Grid model files are named by the set file's hash, which covers its wall-time metadata.
-    "$ssdd" info --digest "$f" | sed -E "s|^$dir/||; s|-[0-9a-f]{8}\.pt |.pt |"
+    "$ssdd" info --digest "$f" | sed -E "s|^$dir/||"
   done | sort
   find "$dir" -name 'results.json' | sort | while read -r f; do
     python3 - "$f" <<'PY'
 import json, sys
 def clean(v):
-    # Wall times, rates, paths, and cell keys (hashes of set files, metadata included) differ
-    # between two runs that computed the same numbers.
+    # Wall times, rates and the run folders' paths differ between two runs that computed the
+    # same numbers; everything else, the grid's cell keys (hashes of the set files) included,
+    # must not.
     if isinstance(v, dict):
         return {k: clean(x) for k, x in v.items()
-                if not any(w in k for w in ("second", "time", "rate", "per_min", "dir", "path", "written", "file", "key"))}
+                if not any(w in k for w in ("second", "time", "rate", "per_min", "dir", "path", "written"))}
     if isinstance(v, list):
         return [clean(x) for x in v]
     if isinstance(v, str) and "/" in v:
@@ -165,13 +165,7 @@ run_stage "ssdd run" "" "$ssdd" run "$work/run.toml"
 table=$(printf '%s\n' "| stage | uninterrupted s | kills | resumes | partial files seen | outputs identical |" "|---|---|---|---|---|---|" "${rows[@]}")
 echo "$table"
 if [ "$write" = 1 ]; then
-  block=$(printf '%s\n' "<!-- kill:begin -->" "\`scripts/kill-anywhere.sh --kills $kills --seed $seed\` on $(date -u +%Y-%m-%d), $(nproc) cores, 2 threads:" "" "$table" "<!-- kill:end -->")
-  python3 - docs/reliability.md "$block" <<'PY'
-import re, sys
-path, block = sys.argv[1], sys.argv[2]
-text = open(path).read()
-text = re.sub(r"<!-- kill:begin -->.*?<!-- kill:end -->", lambda m: block, text, flags=re.S)
-open(path, "w").write(text)
-PY
+  { echo "\`scripts/kill-anywhere.sh --kills $kills --seed $seed\` on $(date -u +%Y-%m-%d), $(nproc) cores, 2 threads:"
+    echo; echo "$table"; } | scripts/doc-block.sh docs/reliability.md kill
   echo "kill-anywhere: wrote the table into docs/reliability.md" >&2
 fi
