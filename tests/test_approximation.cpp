@@ -4,6 +4,9 @@
 
 #include "ssdd/core/error.h"
 #include "ssdd/distill/approximation.h"
+#include "ssdd/distill/approximation_check.h"
+#include "ssdd/distill/distilled_set.h"
+#include "ssdd/distill/parameterization.h"
 
 using namespace ssdd;
 
@@ -129,4 +132,65 @@ TEST(Approximation, MiniBatchFitIsDeterministic) {
   }
   EXPECT_TRUE(seed_matters);
   EXPECT_LT(mse_a, 0.05 * p.targets[0].var().item<double>());  // measured 0.7%
+}
+
+namespace {
+
+std::vector<ssdd::data::View> three_views() { return ssdd::data::parse_views("rot0,rot90,rot180"); }
+
+}  // namespace
+
+TEST(ApproximationCheck, ScoresTheNetworksAgainstTheNoShiftGuess) {
+  const auto p = linear_problem(3);  // identity reps p.coeffs (d = 6), two rotated views
+  torch::manual_seed(1);
+  distill::ApproximationNets nets(3, 6, 32);
+  auto set = distill::DistilledSet::explicit_form(torch::zeros({4, 1, 4, 4}), torch::zeros({4, 6}), three_views(), nets);
+  // Untrained networks are the identity: exactly the no-shift guess; no basis to lose to.
+  auto before = distill::check_approximation(set, p.coeffs, p.targets);
+  ASSERT_EQ(before.size(), 2u);
+  EXPECT_EQ(before[0].view, "rot90");
+  EXPECT_EQ(before[1].view, "rot180");
+  for (const auto& c : before) {
+    EXPECT_DOUBLE_EQ(c.r2, c.r2_unshifted);
+    EXPECT_LT(c.r2_unshifted, 0.9);
+    EXPECT_DOUBLE_EQ(c.r2_basis, 1.0);
+  }
+  distill::ApproximationFitOptions opt;
+  opt.steps = 300;
+  distill::fit_approximation(nets, p.coeffs, p.targets, opt);
+  for (const auto& c : distill::check_approximation(set, p.coeffs, p.targets)) {
+    EXPECT_GT(c.r2, 0.99) << c.view;  // FitsALinearMap: MSE under 0.5% of the variance
+    EXPECT_GT(c.r2, c.r2_unshifted + 0.05) << c.view;
+  }
+  const auto j = distill::to_json(before);
+  EXPECT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[1].at("view"), "rot180");
+  EXPECT_THROW(distill::check_approximation(set, p.coeffs, {p.targets[0]}), Error);  // one view short
+  // A set without networks has nothing to check.
+  auto plain = distill::DistilledSet::explicit_form(torch::zeros({4, 1, 4, 4}), torch::zeros({4, 6}), three_views());
+  EXPECT_TRUE(distill::check_approximation(plain, p.coeffs, p.targets).empty());
+}
+
+TEST(ApproximationCheck, ParameterizedSetsAreScoredInRepresentationSpaceWithTheBasisCeiling) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  const auto images = torch::randn({16, 1, 8, 8}, gen);
+  const auto reps = torch::randn({16, 6}, gen);
+  distill::ParameterizationInit init;
+  init.image_bases = 4, init.rep_bases = 3, init.base_scale = 2;
+  auto param = distill::init_parameterized(images, reps, torch::arange(4), init, 1);
+  const auto rep_bases = param.rep_bases.detach().clone(), rep_mean = param.rep_mean.clone();
+  torch::manual_seed(1);
+  auto set = distill::DistilledSet::parameterized_form(std::move(param), distill::ApproximationNets(3, 3, 8), three_views());
+  // Truth inside the basis' span: the ceiling is 1, and the identity networks map the
+  // coefficients of x to exactly x, as in representation space.
+  const auto in_span = [&](const at::Tensor& c) { return c.matmul(rep_bases) + rep_mean; };
+  const auto x = in_span(torch::randn({200, 3}, gen));
+  const std::vector<at::Tensor> truth{in_span(torch::randn({200, 3}, gen)), x + 0.1 * torch::randn({200, 6}, gen)};
+  const auto checks = distill::check_approximation(set, x, truth);
+  ASSERT_EQ(checks.size(), 2u);
+  EXPECT_NEAR(checks[0].r2_basis, 1.0, 1e-5);
+  EXPECT_NEAR(checks[0].r2, checks[0].r2_unshifted, 1e-5);
+  // Noise off the span is beyond any coefficients: the ceiling drops below 1.
+  EXPECT_LT(checks[1].r2_basis, 0.999);
+  EXPECT_GT(checks[1].r2_basis, 0.5);
 }

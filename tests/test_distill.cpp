@@ -225,9 +225,12 @@ TEST(DistillConfig, AblationOptionsChangeTheHashOnlyWhenSet) {
   // Options at their defaults are left out of the hash, so runs made before the options
   // existed keep their hashes (and their cached stages).
   nlohmann::json j = c.to_json();
-  for (const char* k : {"threads", "device", "data_dir", "checkpoint_every", "parameterization", "augmentation"})
+  for (const char* k : {"teacher", "threads", "device", "data_dir", "checkpoint_every", "parameterization", "augmentation"})
     j.erase(k);
   EXPECT_EQ(base, hash_hex(j.dump()));
+  // The teacher counts by its id, not its folder: a moved cache keeps the hash.
+  c.teacher = "/elsewhere/teachers/fashion-mnist-0123";
+  EXPECT_EQ(c.hash(), base);
   c.parameterization = false;
   EXPECT_NE(c.hash(), base);
   c.parameterization = true;

@@ -44,7 +44,9 @@ void write_fixture(const std::string& dir) {
                       {{"m", 285}, {"final_loss", 0.1}, {"iterations_per_second", 1.2}, {"seconds", 900.0},
                        {"storage",
                         {{"total_floats", 78324}, {"image_equivalents", 99.9},
-                         {"items", {{{"name", "image_bases"}, {"floats", 25088}, {"images", 32.0}}}}}}});
+                         {"items", {{{"name", "image_bases"}, {"floats", 25088}, {"images", 32.0}}}}}},
+                       {"approximation_heldout",
+                        {{{"view", "rot90"}, {"r2", 0.81234}, {"r2_unshifted", 0.4}, {"r2_basis", 0.95}}}}});
   // A red and blue checkerboard: easy to find in a screenshot.
   std::vector<uint8_t> pixels(64 * 48 * 3, 0);
   for (int y = 0; y < 48; ++y)
@@ -85,6 +87,7 @@ TEST(Report, MarkdownAndSelfContainedHtmlFromARunFolder) {
   EXPECT_EQ(md.find("\n## Evaluation results"), std::string::npos) << md;   // not its title
   EXPECT_NE(md.find("| ours | 285 | 78324 | 99.90 |"), std::string::npos) << md;
   EXPECT_NE(md.find("(distill/ours/images.png)"), std::string::npos) << md;  // relative links
+  EXPECT_NE(md.find("| ours | rot90 | 0.812 | 0.400 | 0.950 |"), std::string::npos) << md;
   EXPECT_NE(md.find("holds, every gap beyond"), std::string::npos) << md;
   // An ours-* row is an ablation, checked against the full method: 90.0 vs 89.9 +- 0.4.
   EXPECT_NE(md.find("### The ablations"), std::string::npos) << md;
@@ -107,7 +110,7 @@ TEST(Report, HeadlessChromiumRendersTheTableAndTheImages) {
   report::write_report(run.path());
   const std::string shot = run.path() + "/shot.png";
   const std::string command = browser + " --headless --no-sandbox --disable-gpu --hide-scrollbars "
-                                        "--user-data-dir=" + run.path() + "/profile --window-size=1000,1400 "
+                                        "--user-data-dir=" + run.path() + "/profile --window-size=1000,2400 "
                                         "--screenshot=" + shot + " file://" + run.path() + "/report.html >/dev/null 2>&1";
   ASSERT_EQ(std::system(command.c_str()), 0);
   const auto img = io::read_image(shot, 3);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <cstdio>
+#include <iomanip>
 #include <sstream>
 
 #include "ssdd/core/config_json.h"
@@ -17,6 +18,7 @@
 #include "ssdd/data/crop_flip.h"
 #include "ssdd/data/registry.h"
 #include "ssdd/data/views.h"
+#include "ssdd/distill/approximation_check.h"
 #include "ssdd/distill/outer_step.h"
 #include "ssdd/distill/storage.h"
 #include "ssdd/distill/teacher_cache.h"
@@ -48,7 +50,9 @@ DistillConfig DistillConfig::from_json(const nlohmann::json& j, const std::strin
 
 std::string DistillConfig::hash() const {
   nlohmann::json j = to_json();
-  for (const char* k : {"threads", "device", "data_dir", "checkpoint_every"}) j.erase(k);
+  // The teacher counts by its id (teacher.json), which its users add, never by its folder:
+  // the same teacher in another cache folder gives the same set and the same hash.
+  for (const char* k : {"teacher", "threads", "device", "data_dir", "checkpoint_every"}) j.erase(k);
   // Options added after runs were made count only when set away from their defaults, so
   // those runs (and their cached stages) keep their hashes.
   if (parameterization) j.erase("parameterization");
@@ -270,19 +274,9 @@ void refit_approximation(DistilledSet& set, const teacher::Teacher& t, const Dis
   {
     torch::NoGradGuard no_grad;
     const at::Tensor images = set.images();
-    at::Tensor basis, gram;
-    if (param) {
-      basis = param->rep_bases;           // k_y x d
-      gram = basis.matmul(basis.t());     // k_y x k_y
-    }
     for (int64_t v = 1; v < set.views(); ++v) {
       const at::Tensor reps = t.encoder->features(data::apply_view(images, set.view_list()[static_cast<size_t>(v)]));
-      if (!param) {
-        targets.push_back(reps);
-        continue;
-      }
-      const at::Tensor rhs = basis.matmul((reps - param->rep_mean).t());  // k_y x m
-      targets.push_back(torch::linalg_solve(gram, rhs).t().contiguous());
+      targets.push_back(param ? param->coeffs_from_reps(reps) : reps);
     }
     coeffs = set.approx_inputs().detach().clone();
   }
@@ -294,6 +288,31 @@ void refit_approximation(DistilledSet& set, const teacher::Teacher& t, const Dis
   line << "distill: approximation networks re-fitted on the " << coeffs.size(0) << " final pairs, MSE per view:";
   for (double e : mse) line << " " << e;
   log.say(line.str());
+}
+
+// The approximation networks against the teacher on the first images of the held-out split
+// (issue 10): R^2 of q_t(g(x)) to g(a_t(x)) per view, beside g(x) itself and the basis'
+// ceiling. The representations are cached next to the teacher like the training split's.
+nlohmann::json check_approximation_heldout(DistilledSet& set, const teacher::Teacher& t, const DistillConfig& c,
+                                           const std::string& data, const data::ImageSet& test,
+                                           const std::vector<data::View>& views, c10::Device device, io::RunLog& log) {
+  constexpr int64_t kImages = 2000;
+  if (!set.approx() || test.size() == 0) return nlohmann::json::array();
+  const int64_t n = std::min(kImages, test.size());
+  const at::Tensor images = test.images.slice(0, 0, n);
+  const std::string split = "test" + std::to_string(n);
+  const at::Tensor identity = teacher_representations(t, c.teacher, data, split, images, views[0], device);
+  std::vector<at::Tensor> rotated;
+  for (size_t v = 1; v < views.size(); ++v)
+    rotated.push_back(teacher_representations(t, c.teacher, data, split, images, views[v], device));
+  const auto checks = check_approximation(set, identity, rotated);
+  std::ostringstream line;
+  line << std::fixed << std::setprecision(3) << "distill: approximation networks on " << n << " held-out images, R^2 to the teacher per view "
+       << "(networks / no shift / basis ceiling):";
+  for (const auto& k : checks)
+    line << " " << k.view << " " << k.r2 << " / " << k.r2_unshifted << " / " << k.r2_basis;
+  log.say(line.str());
+  return to_json(checks);
 }
 
 }  // namespace
@@ -337,8 +356,8 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   std::string note;
   auto checkpoint = resume ? train::load_checkpoint(ckpt_dir, &note) : std::nullopt;
   if (checkpoint) {
-    if (checkpoint->meta.value("config_hash", "") != config.hash())
-      throw ConfigError(ckpt_dir, "the checkpoint belongs to another configuration; use a new output folder");
+    if (checkpoint->meta.value("config_hash", "") != config.hash() || checkpoint->meta.value("teacher_id", "") != t.id)
+      throw ConfigError(ckpt_dir, "the checkpoint belongs to another configuration or teacher; use a new output folder");
     {
       torch::NoGradGuard no_grad;
       const auto params = set.parameters();
@@ -379,7 +398,8 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
     for (auto& [k, v] : pool.state()) c.tensors[k] = v;
     c.tensors["generator"] = gen.get_state();
     const double seconds = previous_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    c.meta = {{"iteration", iteration}, {"loss", losses}, {"seconds", seconds}, {"config_hash", config.hash()}};
+    c.meta = {{"iteration", iteration}, {"loss", losses},    {"seconds", seconds},
+              {"config_hash", config.hash()}, {"teacher_id", t.id}};
     train::save_checkpoint(ckpt_dir, c);
   };
   // The losses stay on the device until a progress line, a checkpoint or the end reads
@@ -481,6 +501,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   plot.add_series(config.method, losses);
   plot.save(out_dir + "/loss.png");
   write_image_grid(out_dir + "/images.png", set, splits.norm, 10);
+  const nlohmann::json approx_check = check_approximation_heldout(set, t, config, data_name, splits.test, views, device, log);
 
   DistillResult result;
   result.loss = losses;
@@ -494,6 +515,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
               {"seconds", seconds},
               {"iterations_per_second", result.iterations_per_second},
               {"storage", storage.to_json()},
+              {"approximation_heldout", approx_check},
               {"threads", threads}});
   return result;
 }

@@ -135,6 +135,11 @@ at::Tensor ParameterizedSet::reps_from_coeffs(const at::Tensor& coeffs) const {
   return torch::matmul(coeffs, rep_bases) + rep_mean;
 }
 
+at::Tensor ParameterizedSet::coeffs_from_reps(const at::Tensor& reps) const {
+  const at::Tensor gram = rep_bases.matmul(rep_bases.t());  // k_y x k_y
+  return torch::linalg_solve(gram, rep_bases.matmul((reps - rep_mean).t())).t().contiguous();
+}
+
 std::vector<at::Tensor> ParameterizedSet::parameters() const {
   return {image_bases, image_coeffs, rep_bases, rep_coeffs};
 }

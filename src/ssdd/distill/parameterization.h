@@ -45,6 +45,10 @@ struct ParameterizedSet {
   at::Tensor decode_reps() const;
   // Representations from coefficients (for the approximation networks' outputs).
   at::Tensor reps_from_coeffs(const at::Tensor& coeffs) const;
+  // Their inverse on any representations (n x d): the least-squares coefficients, since
+  // the optimised basis is no longer orthonormal. reps_from_coeffs of the result is the
+  // projection onto the basis' span.
+  at::Tensor coeffs_from_reps(const at::Tensor& reps) const;
   std::vector<at::Tensor> parameters() const;  // bases and coefficients
 
   // Detached tensors (sharing storage) named image_bases, image_coeffs, image_mean,

@@ -173,6 +173,20 @@ std::string report_markdown(const std::string& run_dir, bool inline_images) {
       for (const auto& item : m.at("storage").at("items"))
         md << "| " << label << " | " << item.value("name", "") << " | " << item.value("floats", 0) << " | "
            << fmt("%.2f", item.value("images", 0.0)) << " |\n";
+    bool approx_header = false;
+    for (const auto& [label, m] : sets)
+      for (const auto& c : m.value("approximation_heldout", nlohmann::json::array())) {
+        if (!approx_header) {
+          md << "\n### Approximation networks on held-out images\n\nR^2 to the teacher's representation of each "
+                "rotated view g(a_t(x)), over held-out real images x: of the networks' prediction from g(x), of "
+                "g(x) itself (no shift), and of the truth projected onto the set's representation basis (the "
+                "most any stored coefficients can reach).\n\n| set | view | networks | no shift | basis ceiling |\n"
+                "|---|---|---|---|---|\n";
+          approx_header = true;
+        }
+        md << "| " << label << " | " << c.value("view", "") << " | " << fmt("%.3f", c.value("r2", 0.0)) << " | "
+           << fmt("%.3f", c.value("r2_unshifted", 0.0)) << " | " << fmt("%.3f", c.value("r2_basis", 0.0)) << " |\n";
+      }
     md << "\n### Distillation loss\n\n";
     for (const auto& [label, dir] : distilled) {
       const std::string img = image(run_dir, dir + "/loss.png", label + " loss", inline_images);

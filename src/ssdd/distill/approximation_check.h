@@ -1,0 +1,32 @@
+// How well a set's approximation networks (SPEC 5) stand in for the teacher on real images
+// they never saw: for each non-identity view t, q_t applied to the teacher's representation
+// of x, against the teacher's representation of the rotated a_t(x) itself (issue 10's report).
+#pragma once
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <nlohmann/json.hpp>
+
+#include "ssdd/distill/distilled_set.h"
+
+namespace ssdd::distill {
+
+// Each figure is an R^2 against the view's true representations g(a_t(x)) over the images:
+// 1 - sum |prediction - truth|^2 / sum |truth - mean truth|^2.
+struct ApproximationViewCheck {
+  std::string view;
+  double r2 = 0;            // the networks' prediction q_t(g(x))
+  double r2_unshifted = 0;  // g(x) itself: the rotation assumed to change nothing
+  double r2_basis = 1;      // the truth projected onto the set's representation basis: the
+                            // most any coefficients can reach (1 without parameterization)
+};
+
+// identity_reps: g(x) (n x d); view_reps[t - 1]: g(a_t(x)) for views 1..T-1. Empty when the
+// set has no approximation networks.
+std::vector<ApproximationViewCheck> check_approximation(DistilledSet& set, const at::Tensor& identity_reps,
+                                                        const std::vector<at::Tensor>& view_reps);
+
+nlohmann::json to_json(const std::vector<ApproximationViewCheck>& checks);
+
+}  // namespace ssdd::distill
