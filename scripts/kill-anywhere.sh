@@ -5,30 +5,38 @@
 # checks that no file under a final name is partial. The stages run on a 2,000-image subset
 # of Fashion-MNIST, so the whole script takes minutes:
 #   teacher (Barlow Twins), distill ours, distill krrst, the evaluation grid, ssdd run.
-#   scripts/kill-anywhere.sh [--kills N] [--seed S] [--write]
+#   scripts/kill-anywhere.sh [--kills N] [--seed S] [--only teacher|run] [--work DIR] [--write]
 #     --kills N   kills per stage (default 5: 25 in all)
 #     --seed S    seed of the kill moments (default 1)
+#     --only X    one stage that needs no other: the teacher, or `ssdd run` (the test suite's
+#                 short version)
+#     --work DIR  working folder (default runs/kill-anywhere; emptied first)
 #     --write     also write the table into docs/reliability.md (between its kill markers)
-# Environment: SSDD_BIN (default build/ssdd).
+# Exit status: 0 when every stage ended identical with no partial file seen, 1 otherwise,
+# 77 when Fashion-MNIST is not installed (CTest's skip). Environment: SSDD_BIN (build/ssdd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ssdd=$(realpath "${SSDD_BIN:-build/ssdd}")
-kills=5; seed=1; write=0
+kills=5; seed=1; write=0; only=""; work=runs/kill-anywhere
 while [ $# -gt 0 ]; do
   case $1 in
     --kills) kills=$2; shift ;;
     --seed) seed=$2; shift ;;
+    --only) only=$2; shift ;;
+    --work) work=$2; shift ;;
     --write) write=1 ;;
-    -h|--help) sed -n 2,12p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
     *) echo "kill-anywhere: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
 [ -x "$ssdd" ] || { echo "kill-anywhere: $ssdd is not built (scripts/build.sh)" >&2; exit 1; }
 fmnist=/usr/share/datasets/fashion-mnist
-[ -f "$fmnist/train-images-idx3-ubyte.gz" ] || { echo "kill-anywhere: Fashion-MNIST is missing (scripts/setup.sh)" >&2; exit 1; }
+[ -f "$fmnist/train-images-idx3-ubyte.gz" ] || { echo "kill-anywhere: Fashion-MNIST is missing (scripts/setup.sh)" >&2; exit 77; }
+case $only in ""|teacher|run) ;; *) echo "kill-anywhere: --only takes teacher or run, not '$only'" >&2; exit 2 ;; esac
+[ -n "$only" ] && [ "$write" = 1 ] && { echo "kill-anywhere: --write needs every stage (no --only)" >&2; exit 2; }
 
-work=$(realpath -m runs/kill-anywhere)
+work=$(realpath -m "$work")
 rm -rf "$work" && mkdir -p "$work"
 data=$work/data
 # The first 2,000 training and 500 test images, as an IDX folder (`--data mnist --data-dir`).
@@ -117,11 +125,14 @@ partial_files() {
 
 rows=()
 stage_index=0
-# run_stage NAME RESUME_FLAG COMMAND...: the reference run, then the killed-and-resumed one.
+failed=0
+# run_stage KEY NAME RESUME_FLAG COMMAND...: the reference run, then the killed-and-resumed
+# one. Stages keep their index (and so their kill moments) whether or not --only skips others.
 run_stage() {
-  local name=$1 resume_flag=$2
-  shift 2
+  local key=$1 name=$2 resume_flag=$3
+  shift 3
   stage_index=$((stage_index + 1))
+  [ -z "$only" ] || [ "$only" = "$key" ] || return 0
   local ref=$work/$stage_index-reference cut=$work/$stage_index-killed
   echo "kill-anywhere: $name: reference run" >&2
   local t0=$(date +%s.%N)
@@ -151,16 +162,18 @@ run_stage() {
   local same=no
   if [ -n "$(numbers "$ref/out")" ] && diff <(numbers "$ref/out") <(numbers "$cut/out") >"$work/$stage_index.diff"; then same=yes; fi
   rows+=("| $name | $(printf '%.0f' "$seconds") | $done_kills | $resumes | $partial | $same |")
+  [ "$same" = yes ] && [ "$partial" = 0 ] || failed=1
   echo "kill-anywhere: $name: $done_kills kills, identical: $same" >&2
 }
 
-run_stage "teacher" --resume "$ssdd" "${teacher_args[@]}"
+all=""; [ -z "$only" ] && all=all
+run_stage teacher "teacher" --resume "$ssdd" "${teacher_args[@]}"
 teacher=$work/1-reference/out
-run_stage "distill ours" --resume "$ssdd" "${distill_args[@]}" --method ours --teacher "$teacher"
-run_stage "distill krrst" --resume "$ssdd" "${distill_args[@]}" --method krrst --teacher "$teacher"
-run_stage "evaluation grid" "" "$ssdd" "${evaluate_args[@]}" --teacher "$teacher" \
+run_stage "$all" "distill ours" --resume "$ssdd" "${distill_args[@]}" --method ours --teacher "$teacher"
+run_stage "$all" "distill krrst" --resume "$ssdd" "${distill_args[@]}" --method krrst --teacher "$teacher"
+run_stage "$all" "evaluation grid" "" "$ssdd" "${evaluate_args[@]}" --teacher "$teacher" \
   --distilled "ours=$work/2-reference/out/distilled.pt,krrst=$work/3-reference/out/distilled.pt"
-run_stage "ssdd run" "" "$ssdd" run "$work/run.toml"
+run_stage run "ssdd run" "" "$ssdd" run "$work/run.toml"
 
 table=$(printf '%s\n' "| stage | uninterrupted s | kills | resumes | partial files seen | outputs identical |" "|---|---|---|---|---|---|" "${rows[@]}")
 echo "$table"
@@ -169,3 +182,4 @@ if [ "$write" = 1 ]; then
     echo; echo "$table"; } | scripts/doc-block.sh docs/reliability.md kill
   echo "kill-anywhere: wrote the table into docs/reliability.md" >&2
 fi
+exit "$failed"
