@@ -35,3 +35,5 @@ print(f"| raw pixels | {acc('pixels'):.2f} | |")
 print(f"| none: random ConvNet 64-64-64, flattened | {acc('none'):.2f} | |")
 print(f"\ntraining: {m['images_per_second']:.0f} images/s, {m['train_seconds']/60:.1f} min; teacher stage wall time {wall/60:.1f} min")
 PY
+[ "$(python3 -c "import json;print(len(json.load(open('$out/teacher/metrics.json')).get('probe_curve', [])))")" -gt 1 ] && { echo; bench/teacher-curve.sh "$out/teacher"; }
+true
