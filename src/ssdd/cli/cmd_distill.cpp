@@ -1,9 +1,14 @@
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "ssdd/cli/commands.h"
 #include "ssdd/cli/overrides.h"
+#include "ssdd/core/error.h"
+#include "ssdd/core/runtime.h"
+#include "ssdd/data/registry.h"
+#include "ssdd/distill/approximation_check.h"
 #include "ssdd/distill/distilled_set.h"
 #include "ssdd/distill/distiller.h"
 #include "ssdd/io/json_file.h"
@@ -72,14 +77,48 @@ void add_distill_command(CLI::App& app, Action& action) {
 
 void add_inspect_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("inspect", "Print a distilled set's metadata and storage breakdown");
-  auto path = std::make_shared<std::string>();
-  cmd->add_option("file", *path, "A distilled.pt file")->required();
-  cmd->callback([path, &action] {
-    action = [path] {
-      const auto set = distill::DistilledSet::load(*path);
+  struct State {
+    std::string path, teacher, data_dir, device = "cpu";
+    int64_t images = 2000;
+    int threads = 0;
+  };
+  auto s = std::make_shared<State>();
+  cmd->add_option("file", s->path, "A distilled.pt file")->required();
+  cmd->add_option("--teacher", s->teacher,
+                  "Also score the set's approximation networks on held-out images of its source against this "
+                  "teacher (the one it was distilled with): R^2 per view, beside no shift and the basis' ceiling");
+  cmd->add_option("--heldout-images", s->images, "Held-out images for --teacher (the first of the test split)")
+      ->capture_default_str();
+  cmd->add_option("--data-dir", s->data_dir, "Folder holding the source data set's files");
+  cmd->add_option("--threads", s->threads, "CPU threads (0 = all cores)");
+  cmd->add_option("--device", s->device, "cpu or cuda[:N]")->capture_default_str();
+  cmd->callback([s, &action] {
+    action = [s] {
+      auto set = distill::DistilledSet::load(s->path);
       std::printf("%s\n", set.meta.dump(2).c_str());
       std::printf("images m = %lld, views %lld\n%s", static_cast<long long>(set.size()),
                   static_cast<long long>(set.views()), set.storage().table().c_str());
+      if (s->teacher.empty()) return;
+      if (!set.approx()) {
+        std::printf("no approximation networks to score\n");
+        return;
+      }
+      set_threads(s->threads);
+      const c10::Device device = parse_device(s->device);
+      const teacher::Teacher t = teacher::load_teacher(s->teacher, device);
+      if (set.meta.value("teacher_id", t.id) != t.id)
+        throw ConfigError("--teacher", "the set was distilled with teacher " + set.meta.value("teacher_id", "") +
+                                           ", this folder holds " + t.id);
+      data::LoadOptions load;
+      load.data_dir = s->data_dir;
+      const std::string data = set.meta.value("data", t.data);
+      const auto splits = data::load_dataset(data, load);
+      // The set stays on the CPU: only the teacher runs on the device.
+      const auto checks = distill::check_approximation_heldout(set, t, s->teacher, data, splits.test, device, s->images);
+      std::printf("approximation networks on %lld held-out %s images, R^2 to the teacher per view "
+                  "(networks / no shift / basis ceiling / networks in sample): %s\n",
+                  static_cast<long long>(std::min(s->images, splits.test.size())), data.c_str(),
+                  distill::summary_line(checks).c_str());
     };
   });
 }

@@ -2,7 +2,13 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <iomanip>
+#include <sstream>
+
 #include "ssdd/core/error.h"
+#include "ssdd/data/views.h"
+#include "ssdd/distill/teacher_cache.h"
 
 namespace ssdd::distill {
 namespace {
@@ -42,10 +48,51 @@ std::vector<ApproximationViewCheck> check_approximation(DistilledSet& set, const
   return out;
 }
 
+std::vector<ApproximationViewCheck> check_approximation_heldout(DistilledSet& set, const teacher::Teacher& t,
+                                                                const std::string& teacher_dir, const std::string& data,
+                                                                const data::ImageSet& heldout, c10::Device device,
+                                                                int64_t images) {
+  if (!set.approx() || heldout.size() == 0) return {};
+  const int64_t n = std::min(images, heldout.size());
+  const at::Tensor pixels = heldout.images.slice(0, 0, n);
+  const std::string split = "test" + std::to_string(n);  // a cache entry of its own
+  const auto& views = set.view_list();
+  const at::Tensor identity = teacher_representations(t, teacher_dir, data, split, pixels, views[0], device);
+  std::vector<at::Tensor> rotated;
+  for (size_t v = 1; v < views.size(); ++v)
+    rotated.push_back(teacher_representations(t, teacher_dir, data, split, pixels, views[v], device));
+  auto checks = check_approximation(set, identity, rotated);
+  // In sample: what the networks give for the set's own views against what the teacher
+  // says of them.
+  torch::NoGradGuard no_grad;
+  const at::Tensor own = set.images().to(device);
+  const ParameterizedSet* param = set.param();
+  const at::Tensor inputs = set.approx_inputs().detach();
+  for (size_t v = 1; v < views.size(); ++v) {
+    const at::Tensor truth = t.encoder->features(data::apply_view(own, views[v])).to(inputs.device());
+    const at::Tensor predicted = set.approx()->forward(inputs, static_cast<int64_t>(v));
+    checks[v - 1].r2_distilled = r2(param ? param->reps_from_coeffs(predicted) : predicted, truth);
+  }
+  return checks;
+}
+
+std::string summary_line(const std::vector<ApproximationViewCheck>& checks) {
+  std::ostringstream line;
+  line << std::fixed << std::setprecision(3);
+  for (const auto& k : checks)
+    line << (line.tellp() > 0 ? " " : "") << k.view << " " << k.r2 << " / " << k.r2_unshifted << " / " << k.r2_basis
+         << " / " << k.r2_distilled;
+  return line.str();
+}
+
 nlohmann::json to_json(const std::vector<ApproximationViewCheck>& checks) {
   nlohmann::json j = nlohmann::json::array();
   for (const auto& c : checks)
-    j.push_back({{"view", c.view}, {"r2", c.r2}, {"r2_unshifted", c.r2_unshifted}, {"r2_basis", c.r2_basis}});
+    j.push_back({{"view", c.view},
+                 {"r2", c.r2},
+                 {"r2_unshifted", c.r2_unshifted},
+                 {"r2_basis", c.r2_basis},
+                 {"r2_distilled", c.r2_distilled}});
   return j;
 }
 

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <limits>
 #include <cstdio>
-#include <iomanip>
 #include <sstream>
 
 #include "ssdd/core/config_json.h"
@@ -290,31 +289,6 @@ void refit_approximation(DistilledSet& set, const teacher::Teacher& t, const Dis
   log.say(line.str());
 }
 
-// The approximation networks against the teacher on the first images of the held-out split
-// (issue 10): R^2 of q_t(g(x)) to g(a_t(x)) per view, beside g(x) itself and the basis'
-// ceiling. The representations are cached next to the teacher like the training split's.
-nlohmann::json check_approximation_heldout(DistilledSet& set, const teacher::Teacher& t, const DistillConfig& c,
-                                           const std::string& data, const data::ImageSet& test,
-                                           const std::vector<data::View>& views, c10::Device device, io::RunLog& log) {
-  constexpr int64_t kImages = 2000;
-  if (!set.approx() || test.size() == 0) return nlohmann::json::array();
-  const int64_t n = std::min(kImages, test.size());
-  const at::Tensor images = test.images.slice(0, 0, n);
-  const std::string split = "test" + std::to_string(n);
-  const at::Tensor identity = teacher_representations(t, c.teacher, data, split, images, views[0], device);
-  std::vector<at::Tensor> rotated;
-  for (size_t v = 1; v < views.size(); ++v)
-    rotated.push_back(teacher_representations(t, c.teacher, data, split, images, views[v], device));
-  const auto checks = check_approximation(set, identity, rotated);
-  std::ostringstream line;
-  line << std::fixed << std::setprecision(3) << "distill: approximation networks on " << n << " held-out images, R^2 to the teacher per view "
-       << "(networks / no shift / basis ceiling):";
-  for (const auto& k : checks)
-    line << " " << k.view << " " << k.r2 << " / " << k.r2_unshifted << " / " << k.r2_basis;
-  log.say(line.str());
-  return to_json(checks);
-}
-
 }  // namespace
 
 DistillResult run_distill(const DistillConfig& config, const std::string& out_dir, bool resume) {
@@ -501,7 +475,11 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   plot.add_series(config.method, losses);
   plot.save(out_dir + "/loss.png");
   write_image_grid(out_dir + "/images.png", set, splits.norm, 10);
-  const nlohmann::json approx_check = check_approximation_heldout(set, t, config, data_name, splits.test, views, device, log);
+  // Issue 10: the approximation networks against the teacher on held-out images.
+  const auto approx_check = check_approximation_heldout(set, t, config.teacher, data_name, splits.test, device);
+  if (!approx_check.empty())
+    log.say("distill: approximation networks on held-out images, R^2 to the teacher per view (networks / no shift / "
+            "basis ceiling / networks in sample): " + summary_line(approx_check));
 
   DistillResult result;
   result.loss = losses;
@@ -515,7 +493,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
               {"seconds", seconds},
               {"iterations_per_second", result.iterations_per_second},
               {"storage", storage.to_json()},
-              {"approximation_heldout", approx_check},
+              {"approximation_heldout", to_json(approx_check)},
               {"threads", threads}});
   return result;
 }
