@@ -95,7 +95,7 @@ void check_zip_layout(std::string_view bytes, const std::string& source) {
     }
     if (method != 0) refuse("a compressed zip entry (method " + std::to_string(method) + "); torch.save stores them");
     if (packed != size) refuse("a stored zip entry whose sizes differ (" + std::to_string(packed) + " vs " + std::to_string(size) + ")");
-    // The entry's local header (30 bytes, name, extra) and data lie before the directory.
+    // The entry's local header (30 bytes, name, extra field) and its data lie inside the archive.
     if (!signature_at(bytes, local, "PK\x03\x04") || !inside(bytes, local, 30))
       refuse("a zip entry whose local header is not at offset " + std::to_string(local));
     const uint64_t data_at = local + 30 + little_endian(bytes, local + 26, 2) + little_endian(bytes, local + 28, 2);
