@@ -276,3 +276,15 @@ TEST(Krr, ClosedFormGradientMatchesAutograd) {
           << "input " << i << ", s " << s;
   }
 }
+
+TEST(DistilledSetFile, MetadataOfTheWrongTypeIsADataError) {
+  // "views" as a number escaped as a JSON type error (found by fuzz_distilled_set).
+  TempDir dir;
+  const std::string path = dir.path() + "/set.pt";
+  for (const char* meta : {R"({"form": "explicit", "views": 5})", R"({"form": 3})", R"([1, 2])"}) {
+    io::save_tensors(path, {{"images", torch::zeros({2, 1, 4, 4})},
+                            {"targets", torch::zeros({2, 3})},
+                            {"__meta__", io::text_to_tensor(meta)}});
+    EXPECT_THROW(distill::DistilledSet::load(path), DataError) << meta;
+  }
+}

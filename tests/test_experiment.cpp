@@ -98,6 +98,12 @@ TEST(ExperimentConfig, ErrorsNameTheFileTheSectionAndTheKey) {
   EXPECT_NE(error_of("[evaluate]\npreset = \"huge\"\n").find("huge"), std::string::npos);
   EXPECT_NE(error_of("[distill.random]\nmethod = \"ours\"\n[baselines]\nmethods = [\"random\"]\n").find("used by"),
             std::string::npos);
+  // Integer settings take whole numbers: nlohmann would cast 1e22 to an integer, undefined
+  // behaviour (found by fuzz_config).
+  const std::string huge = error_of("[distill.ours]\nmethod = \"ours\"\niterations = 1e22\n");
+  EXPECT_NE(huge.find("'iterations' takes a whole number, found 1e+22"), std::string::npos) << huge;
+  EXPECT_NE(error_of("[teacher]\nepochs = 8.0\n").find("whole number"), std::string::npos);
+  EXPECT_NE(error_of("budget = 1e300\n").find("'budget' takes a whole number"), std::string::npos);
   // A TOML syntax error names file, line and column.
   const std::string syntax = error_of("name = \"x\"\nbudget = = 3\n");
   EXPECT_NE(syntax.find("exp.toml:2:"), std::string::npos) << syntax;

@@ -111,9 +111,10 @@ DistilledSet DistilledSet::load(const std::string& path) {
     throw DataError(path, "JSON metadata", e.what());
   }
   t.erase(meta_it);
-  const auto views = data::parse_views(meta.value("views", "rot0"), path);
   DistilledSet s;
   try {
+    // Inside the try: a "views" that is not a string is bad metadata (found by fuzz_distilled_set).
+    const auto views = data::parse_views(meta.value("views", "rot0"), path);
     // The networks q_t act on the stored targets' dimension: k_y, or d when explicit.
     auto approximation = [&](int64_t dim) {
       ApproximationNets approx{nullptr};
