@@ -6,11 +6,12 @@
 # normal build, scripts/build.sh). Each crash is kept under runs/fuzz/artifacts/<target>/;
 # copy it into fuzz/regressions/<target>/ once fixed, and the test suite replays it forever.
 # libFuzzer stops at the first crash, so the table's seconds are the time each target ran.
-#   scripts/fuzz.sh [--seconds N] [--jobs J] [--only TARGET] [--write]
+#   scripts/fuzz.sh [--seconds N] [--jobs J] [--only T1,T2,...] [--write]
 #     --seconds N    per target (default 60; issue 11's report uses 600)
 #     --jobs J       targets fuzzed at once, one core each (default: all cores)
-#     --only TARGET  one target
-#     --write        also write the table into docs/reliability.md (between its fuzz markers)
+#     --only LIST    these targets, comma-separated (e.g. again after a fix)
+#     --write        also write the table into docs/reliability.md (between its fuzz markers):
+#                    the latest run of every target, this one's or an earlier one's
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=60; jobs=$(nproc); only=""; write=0
@@ -29,7 +30,13 @@ command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ is missing (scripts/se
 [ -x build/fuzz/ssdd_fuzz_replay ] || { echo "fuzz.sh: build/fuzz/ssdd_fuzz_replay is missing (scripts/build.sh)" >&2; exit 1; }
 
 targets=$(sed -n 's/^SSDD_FUZZ_TARGET(\([a-z_]*\))$/\1/p' fuzz/targets.def)
-[ -n "$only" ] && { grep -qx "$only" <<<"$targets" || { echo "fuzz.sh: no target '$only' ($(echo $targets))" >&2; exit 2; }; targets=$only; }
+all_targets=$targets
+if [ -n "$only" ]; then
+  targets=$(tr ',' '\n' <<<"$only")
+  for t in $targets; do
+    grep -qx "$t" <<<"$all_targets" || { echo "fuzz.sh: no target '$t' ($(echo $all_targets))" >&2; exit 2; }
+  done
+fi
 
 echo "fuzz: building the instrumented targets into build-fuzz/" >&2
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
@@ -58,7 +65,7 @@ fuzz_one() {
   local corpus=$(find "$work/corpus/$t" -type f | wc -l)
   local crashes=$(find "$work/artifacts/$t" -type f | wc -l)
   local reports=$(grep -cE "ERROR: AddressSanitizer|runtime error:|ERROR: libFuzzer" "$log" || true)
-  echo "| $t | $ran | ${execs:-?} | $corpus | $crashes | $reports |" > "$work/$t.row"
+  echo "| $t | $(date -u +%Y-%m-%d) | $ran | ${execs:-?} | $corpus | $crashes | $reports |" > "$work/$t.row"
   echo "fuzz: $t done: $crashes crash file(s), $reports report(s) ($log)" >&2
 }
 for t in $targets; do
@@ -67,14 +74,14 @@ for t in $targets; do
   while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
 done
 wait
+# The table: the latest run of every target that has one (this run's targets among them).
 rows=()
-for t in $targets; do rows+=("$(cat "$work/$t.row")"); done
-
-table=$(printf '%s\n' "| target | seconds | executions | corpus | crash files | sanitizer/libFuzzer reports |" "|---|---|---|---|---|---|" "${rows[@]}")
+for t in $all_targets; do [ -f "$work/$t.row" ] && rows+=("$(cat "$work/$t.row")"); done
+table=$(printf '%s\n' "| target | date | seconds | executions | corpus | crash files | sanitizer/libFuzzer reports |" \
+  "|---|---|---|---|---|---|---|" "${rows[@]}")
 echo "$table"
 if [ "$write" = 1 ]; then
-  doc=docs/reliability.md
-  { echo "\`scripts/fuzz.sh --seconds $seconds\` on $(date -u +%Y-%m-%d), $(nproc) cores, $jobs at a time, $(clang++ --version | head -1):"
+  { echo "The latest \`scripts/fuzz.sh\` run of each target ($(nproc) cores, one core a target, $(clang++ --version | head -1)):"
     echo; echo "$table"; } | scripts/doc-block.sh docs/reliability.md fuzz
-  echo "fuzz: wrote the table into $doc" >&2
+  echo "fuzz: wrote the table into docs/reliability.md" >&2
 fi
