@@ -116,6 +116,12 @@ TEST(ExperimentConfig, NonAsciiOutsideStringsIsRefusedBeforeTheParserSeesIt) {
   EXPECT_NE(key.find("exp.toml:2:1"), std::string::npos) << key;
   EXPECT_NE(key.find("non-ASCII"), std::string::npos) << key;
   EXPECT_NE(error_of("[distill.\xc2\xa1]\n").find("exp.toml:1:10"), std::string::npos);
+  // A quote inside a bare value is no string to toml++, which scans on through it: what
+  // follows is checked (fuzz/regressions/config/quote-inside-a-bare-value).
+  EXPECT_NE(error_of("a = 0\"\"\"\xce\xbd\"\"\"\n").find("exp.toml:1:9"), std::string::npos);
+  EXPECT_NE(error_of("a = 1.\"\xc3\xa9\"\n").find("non-ASCII"), std::string::npos);
+  // A quoted segment of a dotted key is a string.
+  EXPECT_EQ(io::parse_toml("a.\"\xc3\xa9\" = 1\n", "dotted.toml").at("a").at("\xc3\xa9"), 1);
   // Inside strings of all four kinds and comments it is fine, and so are the quote runs
   // that end multi-line strings (""""" closes with two quotes of content).
   const auto parsed = io::parse_toml(
