@@ -19,7 +19,8 @@
 #include "ssdd/evaluate/baselines.h"
 #include "ssdd/evaluate/finetune.h"
 #include "ssdd/evaluate/grid.h"
-#include "ssdd/evaluate/linear_probe.h"
+#include "ssdd/measure/linear_probe.h"
+#include "ssdd/measure/similarity.h"
 #include "ssdd/evaluate/pretrain.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/json_file.h"
@@ -93,13 +94,13 @@ TEST(Pretrain, EveryArchitectureRunsPretrainAndProbeOnTinyData) {
     const auto p = evaluate::pretrain(x, y, o);
     ASSERT_EQ(p.loss.size(), 2u);
     EXPECT_TRUE(std::isfinite(p.loss.back()));
-    evaluate::FeatureFn fn = [&](const at::Tensor& b) { return p.encoder->features(b); };
-    const auto train_f = evaluate::extract_features(fn, splits.train.images, splits.norm, 128, torch::kCPU);
-    const auto test_f = evaluate::extract_features(fn, splits.test.images, splits.norm, 128, torch::kCPU);
+    measure::FeatureFn fn = [&](const at::Tensor& b) { return p.encoder->features(b); };
+    const auto train_f = measure::extract_features(fn, splits.train.images, splits.norm, 128, torch::kCPU);
+    const auto test_f = measure::extract_features(fn, splits.test.images, splits.norm, 128, torch::kCPU);
     EXPECT_EQ(train_f.size(1), p.encoder->feature_dim());
-    evaluate::ProbeOptions probe;
+    measure::ProbeOptions probe;
     probe.epochs = 2;
-    const auto r = evaluate::linear_probe(train_f, splits.train.labels, test_f, splits.test.labels, 4, probe);
+    const auto r = measure::linear_probe(train_f, splits.train.labels, test_f, splits.test.labels, 4, probe);
     EXPECT_GE(r.test_accuracy, 0.0);
     EXPECT_LE(r.test_accuracy, 1.0);
   }
@@ -110,21 +111,21 @@ TEST(Pretrain, EveryArchitectureRunsPretrainAndProbeOnTinyData) {
 TEST(Alignment, PerfectPredictionAndCkaInvariances) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(2);
   const auto g = torch::randn({200, 16}, gen);
-  EXPECT_NEAR(evaluate::r_squared(g, g), 1.0, 1e-12);
-  EXPECT_NEAR(evaluate::linear_cka(g, g), 1.0, 1e-9);
+  EXPECT_NEAR(measure::r_squared(g, g), 1.0, 1e-12);
+  EXPECT_NEAR(measure::linear_cka(g, g), 1.0, 1e-9);
   // Predicting the per-dimension mean explains nothing.
-  EXPECT_NEAR(evaluate::r_squared(g.mean(0, true).expand_as(g), g), 0.0, 1e-9);
+  EXPECT_NEAR(measure::r_squared(g.mean(0, true).expand_as(g), g), 0.0, 1e-9);
   // CKA ignores orthogonal transforms and isotropic scaling, and allows other widths.
   const auto q = std::get<0>(torch::linalg_qr(torch::randn({16, 16}, gen, torch::kDouble))).to(torch::kFloat);
   const auto f = g.matmul(torch::randn({16, 16}, gen)) + 0.5 * torch::randn({200, 16}, gen);
-  const double base = evaluate::linear_cka(f, g);
+  const double base = measure::linear_cka(f, g);
   EXPECT_GT(base, 0.0);
   EXPECT_LT(base, 1.0);
-  EXPECT_NEAR(evaluate::linear_cka(3.5 * f.matmul(q), g), base, 1e-5);
-  EXPECT_NEAR(evaluate::linear_cka(f, 0.1 * g.matmul(q)), base, 1e-5);
-  EXPECT_NEAR(evaluate::linear_cka(g.matmul(q), g), 1.0, 1e-5);
-  EXPECT_NEAR(evaluate::linear_cka(torch::cat({g, torch::zeros({200, 3})}, 1), g), 1.0, 1e-5);
-  EXPECT_THROW(evaluate::r_squared(g, g.slice(0, 0, 10)), Error);
+  EXPECT_NEAR(measure::linear_cka(3.5 * f.matmul(q), g), base, 1e-5);
+  EXPECT_NEAR(measure::linear_cka(f, 0.1 * g.matmul(q)), base, 1e-5);
+  EXPECT_NEAR(measure::linear_cka(g.matmul(q), g), 1.0, 1e-5);
+  EXPECT_NEAR(measure::linear_cka(torch::cat({g, torch::zeros({200, 3})}, 1), g), 1.0, 1e-5);
+  EXPECT_THROW(measure::r_squared(g, g.slice(0, 0, 10)), Error);
 }
 
 TEST(Baselines, KMeansFindsSeparatedClustersOnePerCluster) {

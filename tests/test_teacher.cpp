@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "ssdd/evaluate/linear_probe.h"
+#include "ssdd/measure/linear_probe.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/tensor_archive.h"
 #include "ssdd/teacher/barlow_twins.h"
@@ -67,10 +67,10 @@ TEST(LinearProbe, NearPerfectOnASeparableSet) {
   };
   const auto [train_x, train_y] = make(300);
   const auto [test_x, test_y] = make(100);
-  evaluate::ProbeOptions o;
+  measure::ProbeOptions o;
   o.epochs = 20;
   o.batch_size = 32;
-  const auto r = evaluate::linear_probe(train_x, train_y, test_x, test_y, 3, o);
+  const auto r = measure::linear_probe(train_x, train_y, test_x, test_y, 3, o);
   EXPECT_GE(r.test_accuracy, 0.98);
   EXPECT_EQ(r.feature_dim, 8);
 }

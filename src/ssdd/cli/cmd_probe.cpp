@@ -7,7 +7,7 @@
 #include "ssdd/core/error.h"
 #include "ssdd/core/runtime.h"
 #include "ssdd/data/registry.h"
-#include "ssdd/evaluate/linear_probe.h"
+#include "ssdd/measure/linear_probe.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/models/zoo.h"
 #include "ssdd/teacher/teacher.h"
@@ -18,7 +18,7 @@ void add_probe_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("probe", "Linear-probe an encoder (a teacher, random weights, or raw pixels)");
   struct State {
     std::string data = "fashion-mnist", data_dir, encoder, json, device = "cpu";
-    evaluate::ProbeOptions probe;
+    measure::ProbeOptions probe;
     int threads = 0;
     uint64_t seed = 0;
   };
@@ -43,7 +43,7 @@ void add_probe_command(CLI::App& app, Action& action) {
       load.data_dir = s->data_dir;
       const auto splits = data::load_dataset(s->data, load);
       const models::ImageShape shape{splits.train.channels(), splits.train.height(), splits.train.width()};
-      evaluate::FeatureFn features;
+      measure::FeatureFn features;
       models::Encoder encoder;
       if (s->encoder == "pixels") {
         features = [](const at::Tensor& x) { return x.flatten(1); };
@@ -60,10 +60,10 @@ void add_probe_command(CLI::App& app, Action& action) {
         encoder->eval();
         features = [encoder](const at::Tensor& x) { return encoder->features(x); };
       }
-      const auto train_f = evaluate::extract_features(features, splits.train.images, splits.norm, 512, s->probe.device);
-      const auto test_f = evaluate::extract_features(features, splits.test.images, splits.norm, 512, s->probe.device);
-      const auto r = evaluate::linear_probe(train_f, splits.train.labels, test_f, splits.test.labels,
-                                            splits.train.num_classes, s->probe);
+      const auto train_f = measure::extract_features(features, splits.train.images, splits.norm, 512, s->probe.device);
+      const auto test_f = measure::extract_features(features, splits.test.images, splits.norm, 512, s->probe.device);
+      const auto r = measure::linear_probe(train_f, splits.train.labels, test_f, splits.test.labels,
+                                           splits.train.num_classes, s->probe);
       std::printf("probe %s on %s: test top-1 %.2f%% (train %.2f%%), %lld features, %.1f s\n", s->encoder.c_str(),
                   s->data.c_str(), 100 * r.test_accuracy, 100 * r.train_accuracy,
                   static_cast<long long>(r.feature_dim), r.seconds);

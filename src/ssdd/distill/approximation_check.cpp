@@ -9,18 +9,9 @@
 #include "ssdd/core/error.h"
 #include "ssdd/data/views.h"
 #include "ssdd/distill/teacher_cache.h"
+#include "ssdd/measure/similarity.h"
 
 namespace ssdd::distill {
-namespace {
-
-double r2(const at::Tensor& prediction, const at::Tensor& truth) {
-  const at::Tensor t = truth.to(torch::kDouble);
-  const double residual = (prediction.to(torch::kDouble) - t).pow(2).sum().item<double>();
-  const double total = (t - t.mean(0, true)).pow(2).sum().item<double>();
-  return 1.0 - residual / std::max(total, 1e-300);
-}
-
-}  // namespace
 
 std::vector<ApproximationViewCheck> check_approximation(DistilledSet& set, const at::Tensor& identity_reps,
                                                         const std::vector<at::Tensor>& view_reps) {
@@ -40,9 +31,9 @@ std::vector<ApproximationViewCheck> check_approximation(DistilledSet& set, const
     const at::Tensor predicted = approx->forward(inputs, v);
     ApproximationViewCheck c;
     c.view = set.view_list()[static_cast<size_t>(v)].name();
-    c.r2 = r2(param ? param->reps_from_coeffs(predicted) : predicted, truth);
-    c.r2_unshifted = r2(identity, truth);
-    if (param) c.r2_basis = r2(param->reps_from_coeffs(param->coeffs_from_reps(truth)), truth);
+    c.r2 = measure::r_squared(param ? param->reps_from_coeffs(predicted) : predicted, truth);
+    c.r2_unshifted = measure::r_squared(identity, truth);
+    if (param) c.r2_basis = measure::r_squared(param->reps_from_coeffs(param->coeffs_from_reps(truth)), truth);
     out.push_back(c);
   }
   return out;
@@ -71,7 +62,7 @@ std::vector<ApproximationViewCheck> check_approximation_heldout(DistilledSet& se
   for (size_t v = 1; v < views.size(); ++v) {
     const at::Tensor truth = t.encoder->features(data::apply_view(own, views[v])).to(inputs.device());
     const at::Tensor predicted = set.approx()->forward(inputs, static_cast<int64_t>(v));
-    checks[v - 1].r2_distilled = r2(param ? param->reps_from_coeffs(predicted) : predicted, truth);
+    checks[v - 1].r2_distilled = measure::r_squared(param ? param->reps_from_coeffs(predicted) : predicted, truth);
   }
   return checks;
 }

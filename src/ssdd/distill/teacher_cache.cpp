@@ -9,7 +9,7 @@
 
 #include "ssdd/core/error.h"
 #include "ssdd/core/hash.h"
-#include "ssdd/evaluate/linear_probe.h"
+#include "ssdd/measure/linear_probe.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/tensor_archive.h"
 
@@ -105,7 +105,7 @@ at::Tensor teacher_representations(const teacher::Teacher& teacher, const std::s
   // The view is applied after normalisation: rotations and flips only move pixels and the
   // normalisation is per channel, so the order does not matter and no viewed uint8 copy
   // of the whole split is needed.
-  const auto reps = evaluate::extract_features(
+  const auto reps = measure::extract_features(
       [&](const at::Tensor& x) { return encoder.features(data::apply_view(x, view)); }, images_u8, teacher.norm,
       batch_size, device);
   encoder.train(was_training);

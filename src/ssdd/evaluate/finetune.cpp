@@ -6,8 +6,8 @@
 
 #include "ssdd/core/error.h"
 #include "ssdd/data/registry.h"
-#include "ssdd/evaluate/classifier_fit.h"
-#include "ssdd/evaluate/linear_probe.h"
+#include "ssdd/train/classifier_fit.h"
+#include "ssdd/measure/linear_probe.h"
 
 namespace ssdd::evaluate {
 
@@ -27,20 +27,12 @@ FinetuneResult finetune(models::Encoder encoder, const data::ImageSet& train, co
   classifier->to(options.device);
   std::vector<at::Tensor> params = encoder->parameters();
   for (const auto& p : classifier->parameters()) params.push_back(p);
-  ClassifierFitOptions fit;
-  fit.stage = "fine-tune";
-  fit.epochs = options.epochs;
-  fit.batch_size = options.batch_size;
-  fit.lr = options.lr;
-  fit.momentum = options.momentum;
-  fit.weight_decay = options.weight_decay;
-  fit.seed = options.seed;
-  fit.device = options.device;
+  const auto fit = train::fit_options_of(options, "fine-tune");
   auto logits = [&](const at::Tensor& x) { return classifier(encoder->features(x)); };
   encoder->train();
   classifier->train();
   FinetuneResult result;
-  result.final_loss = fit_classifier(
+  result.final_loss = train::fit_classifier(
       params, labels, [&](const at::Tensor& idx) { return logits(data::normalize(images.index_select(0, idx), norm)); },
       fit);
   encoder->eval();
@@ -48,7 +40,7 @@ FinetuneResult finetune(models::Encoder encoder, const data::ImageSet& train, co
 
   // Scored in eval mode, batched, like every feature extraction.
   auto top1 = [&](const at::Tensor& images_u8, const at::Tensor& y) {
-    return top1_accuracy(extract_features(logits, images_u8, norm, 512, options.device), y.to(torch::kCPU, torch::kLong));
+    return train::top1_accuracy(measure::extract_features(logits, images_u8, norm, 512, options.device), y.to(torch::kCPU, torch::kLong));
   };
   result.train_accuracy = top1(images, labels);
   result.test_accuracy = top1(test.images, test.labels);

@@ -23,7 +23,7 @@
 #include "ssdd/distill/teacher_cache.h"
 #include "ssdd/evaluate/alignment.h"
 #include "ssdd/evaluate/finetune.h"
-#include "ssdd/evaluate/linear_probe.h"
+#include "ssdd/measure/linear_probe.h"
 #include "ssdd/evaluate/pretrain.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/json_file.h"
@@ -526,14 +526,14 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
     return teacher_test_reps;
   };
   auto probe_options = [&](int64_t seed) {
-    ProbeOptions p;
+    measure::ProbeOptions p;
     p.epochs = config.probe_epochs;
     p.seed = static_cast<uint64_t>(seed);
     p.device = device;
     return p;
   };
-  auto features = [&](const FeatureFn& fn, const at::Tensor& images, const data::Normalization& norm) {
-    return extract_features(fn, images, norm, 512, device);
+  auto features = [&](const measure::FeatureFn& fn, const at::Tensor& images, const data::Normalization& norm) {
+    return measure::extract_features(fn, images, norm, 512, device);
   };
 
   train::Progress progress("evaluate", static_cast<int64_t>(plan.size()), "cells/min", finished);
@@ -560,7 +560,7 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
                   100 * record.at("probe_test_accuracy").get<double>());
     progress.update(finished, std::string(fields), 60.0);  // 60 per cell: the rate reads in cells/min
   };
-  auto probe_record = [&](const ProbeResult& p, double seconds) {
+  auto probe_record = [&](const measure::ProbeResult& p, double seconds) {
     return nlohmann::json{{"probe_test_accuracy", p.test_accuracy},
                           {"probe_train_accuracy", p.train_accuracy},
                           {"feature_dim", p.feature_dim},
@@ -613,8 +613,8 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
           it = feats.emplace(cell->target, std::make_pair(features(fn, td.train.images, td.norm),
                                                           features(fn, td.test.images, td.norm)))
                    .first;
-        const auto p = linear_probe(it->second.first, td.train.labels, it->second.second, td.test.labels,
-                                    td.train.num_classes, probe_options(cell->seed));
+        const auto p = measure::linear_probe(it->second.first, td.train.labels, it->second.second, td.test.labels,
+                                             td.train.num_classes, probe_options(cell->seed));
         nlohmann::json record = probe_record(p, 0);
         if (config.finetune)
           record["finetune"] = finetune_record(teacher::load_teacher(config.teacher, device).encoder, td, cell->seed);
@@ -684,8 +684,8 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
       const TargetData& td = target_of(cell->target);
       const auto train_f = features(fn, td.train.images, td.norm);
       const auto test_f = features(fn, td.test.images, td.norm);
-      const auto p = linear_probe(train_f, td.train.labels, test_f, td.test.labels, td.train.num_classes,
-                                  probe_options(cell->seed));
+      const auto p = measure::linear_probe(train_f, td.train.labels, test_f, td.test.labels, td.train.num_classes,
+                                           probe_options(cell->seed));
       nlohmann::json record = probe_record(p, 0);
       for (const auto& item : pretrain_info.items()) record[item.key()] = item.value();
       if (row.align && targets[cell->target].source) {

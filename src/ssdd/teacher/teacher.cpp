@@ -11,7 +11,7 @@
 #include "ssdd/core/runtime.h"
 #include "ssdd/data/registry.h"
 #include "ssdd/data/ssl_augment.h"
-#include "ssdd/evaluate/linear_probe.h"
+#include "ssdd/measure/linear_probe.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/json_file.h"
 #include "ssdd/io/plot.h"
@@ -143,14 +143,14 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
     const bool was_training = model->is_training();
     model->eval();
     auto features = [&](const at::Tensor& x) { return model->backbone->features(x); };
-    const auto train_f = evaluate::extract_features(features, splits.train.images, splits.norm, 512, device);
-    const auto test_f = evaluate::extract_features(features, splits.test.images, splits.norm, 512, device);
-    evaluate::ProbeOptions probe;
+    const auto train_f = measure::extract_features(features, splits.train.images, splits.norm, 512, device);
+    const auto test_f = measure::extract_features(features, splits.test.images, splits.norm, 512, device);
+    measure::ProbeOptions probe;
     probe.epochs = config.probe_epochs;
     probe.seed = config.seed;
     probe.device = device;
-    auto result = evaluate::linear_probe(train_f, splits.train.labels, test_f, splits.test.labels,
-                                         splits.train.num_classes, probe);
+    auto result = measure::linear_probe(train_f, splits.train.labels, test_f, splits.test.labels,
+                                        splits.train.num_classes, probe);
     model->train(was_training);
     return result;
   };

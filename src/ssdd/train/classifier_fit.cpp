@@ -1,4 +1,4 @@
-#include "ssdd/evaluate/classifier_fit.h"
+#include "ssdd/train/classifier_fit.h"
 
 #include <torch/optim/sgd.h>
 
@@ -6,7 +6,7 @@
 #include "ssdd/train/fit.h"
 #include "ssdd/train/schedule.h"
 
-namespace ssdd::evaluate {
+namespace ssdd::train {
 
 double fit_classifier(const std::vector<at::Tensor>& params, const at::Tensor& labels,
                       const std::function<at::Tensor(const at::Tensor& index)>& logits_of,
@@ -34,4 +34,4 @@ double top1_accuracy(const at::Tensor& logits, const at::Tensor& labels) {
   return logits.argmax(1).eq(labels).to(torch::kDouble).mean().item<double>();
 }
 
-}  // namespace ssdd::evaluate
+}  // namespace ssdd::train

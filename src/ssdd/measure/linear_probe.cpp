@@ -1,12 +1,12 @@
-#include "ssdd/evaluate/linear_probe.h"
+#include "ssdd/measure/linear_probe.h"
 
 #include <chrono>
 
 #include "ssdd/core/error.h"
 #include "ssdd/data/registry.h"
-#include "ssdd/evaluate/classifier_fit.h"
+#include "ssdd/train/classifier_fit.h"
 
-namespace ssdd::evaluate {
+namespace ssdd::measure {
 
 at::Tensor extract_features(const FeatureFn& fn, const at::Tensor& images_u8, const data::Normalization& norm,
                             int64_t batch_size, c10::Device device) {
@@ -42,25 +42,17 @@ ProbeResult linear_probe(const at::Tensor& train_features, const at::Tensor& tra
 
   torch::nn::Linear classifier(train_x.size(1), num_classes);
   classifier->to(options.device);
-  ClassifierFitOptions fit;
-  fit.stage = "linear probe";
-  fit.epochs = options.epochs;
-  fit.batch_size = options.batch_size;
-  fit.lr = options.lr;
-  fit.momentum = options.momentum;
-  fit.weight_decay = options.weight_decay;
-  fit.seed = options.seed;
-  fit.device = options.device;
-  fit_classifier(classifier->parameters(), train_y,
-                 [&](const at::Tensor& idx) { return classifier(train_x.index_select(0, idx)); }, fit);
+  const auto fit = train::fit_options_of(options, "linear probe");
+  train::fit_classifier(classifier->parameters(), train_y,
+                        [&](const at::Tensor& idx) { return classifier(train_x.index_select(0, idx)); }, fit);
 
   torch::NoGradGuard no_grad;
   ProbeResult result;
-  result.train_accuracy = top1_accuracy(classifier(train_x), train_y);
-  result.test_accuracy = top1_accuracy(classifier(test_x), test_y);
+  result.train_accuracy = train::top1_accuracy(classifier(train_x), train_y);
+  result.test_accuracy = train::top1_accuracy(classifier(test_x), test_y);
   result.feature_dim = train_x.size(1);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 
-}  // namespace ssdd::evaluate
+}  // namespace ssdd::measure

@@ -12,7 +12,7 @@
 
 #include "ssdd/data/dataset.h"
 
-namespace ssdd::evaluate {
+namespace ssdd::measure {
 
 // Maps a float, normalised N x C x H x W batch to N x p features.
 using FeatureFn = std::function<at::Tensor(const at::Tensor&)>;
@@ -46,4 +46,4 @@ ProbeResult linear_probe(const at::Tensor& train_features, const at::Tensor& tra
                          const at::Tensor& test_features, const at::Tensor& test_labels, int64_t num_classes,
                          const ProbeOptions& options);
 
-}  // namespace ssdd::evaluate
+}  // namespace ssdd::measure

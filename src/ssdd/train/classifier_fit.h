@@ -4,12 +4,13 @@
 #pragma once
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
-namespace ssdd::evaluate {
+namespace ssdd::train {
 
 struct ClassifierFitOptions {
   std::string stage;  // names the loop in progress lines and errors
@@ -22,6 +23,22 @@ struct ClassifierFitOptions {
   c10::Device device = c10::Device(c10::kCPU);
 };
 
+// The fit settings of an evaluation protocol's options (the linear probe's, fine-tuning's),
+// which name them alike.
+template <class ProtocolOptions>
+ClassifierFitOptions fit_options_of(const ProtocolOptions& o, std::string stage) {
+  ClassifierFitOptions fit;
+  fit.stage = std::move(stage);
+  fit.epochs = o.epochs;
+  fit.batch_size = o.batch_size;
+  fit.lr = o.lr;
+  fit.momentum = o.momentum;
+  fit.weight_decay = o.weight_decay;
+  fit.seed = o.seed;
+  fit.device = o.device;
+  return fit;
+}
+
 // Trains `params` so that logits_of(index) (index: int64 on the device, into the n
 // training items) predicts labels[index] (`labels`: int64, on the device). Returns the
 // mean loss of the last epoch.
@@ -32,4 +49,4 @@ double fit_classifier(const std::vector<at::Tensor>& params, const at::Tensor& l
 // Fraction of rows whose largest logit is at the label (labels on the logits' device).
 double top1_accuracy(const at::Tensor& logits, const at::Tensor& labels);
 
-}  // namespace ssdd::evaluate
+}  // namespace ssdd::train
