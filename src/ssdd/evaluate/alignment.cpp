@@ -6,7 +6,8 @@ namespace ssdd::evaluate {
 
 AlignmentResult teacher_alignment(const at::Tensor& pred_train, const at::Tensor& train_labels,
                                   const at::Tensor& pred_test, const at::Tensor& test_labels,
-                                  const at::Tensor& teacher_test, int64_t num_classes, const measure::ProbeOptions& probe) {
+                                  const at::Tensor& teacher_test, int64_t num_classes,
+                                  const measure::ProbeOptions& probe) {
   AlignmentResult r;
   r.n = pred_test.size(0);
   r.r2 = measure::r_squared(pred_test, teacher_test);

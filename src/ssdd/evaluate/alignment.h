@@ -24,6 +24,7 @@ struct AlignmentResult {
 // g(x) of the test split (same rows as pred_test). Labels index the classes.
 AlignmentResult teacher_alignment(const at::Tensor& pred_train, const at::Tensor& train_labels,
                                   const at::Tensor& pred_test, const at::Tensor& test_labels,
-                                  const at::Tensor& teacher_test, int64_t num_classes, const measure::ProbeOptions& probe);
+                                  const at::Tensor& teacher_test, int64_t num_classes,
+                                  const measure::ProbeOptions& probe);
 
 }  // namespace ssdd::evaluate

@@ -6,8 +6,8 @@
 
 #include "ssdd/core/error.h"
 #include "ssdd/data/registry.h"
-#include "ssdd/train/classifier_fit.h"
 #include "ssdd/measure/linear_probe.h"
+#include "ssdd/train/classifier_fit.h"
 
 namespace ssdd::evaluate {
 
@@ -40,7 +40,8 @@ FinetuneResult finetune(models::Encoder encoder, const data::ImageSet& train, co
 
   // Scored in eval mode, batched, like every feature extraction.
   auto top1 = [&](const at::Tensor& images_u8, const at::Tensor& y) {
-    return train::top1_accuracy(measure::extract_features(logits, images_u8, norm, 512, options.device), y.to(torch::kCPU, torch::kLong));
+    return train::top1_accuracy(measure::extract_features(logits, images_u8, norm, 512, options.device),
+                                y.to(torch::kCPU, torch::kLong));
   };
   result.train_accuracy = top1(images, labels);
   result.test_accuracy = top1(test.images, test.labels);
