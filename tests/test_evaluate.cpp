@@ -305,14 +305,17 @@ TEST_F(EvaluateRun, CommandLineMakesABaselineAndEvaluatesIt) {
   const std::string common = " --teacher " + dirs_->teacher.path() + " --data-dir " + dirs_->data.path() + " --threads 2";
   ASSERT_EQ(std::system((cli + " baseline kmeans --budget 8 --out " + out.path() + "/km" + common + " >/dev/null 2>&1").c_str()), 0);
   ASSERT_EQ(std::system((cli + " evaluate --preset quick --arch convnet:4-4,convnet:8 --seeds 2 --pretrain-epochs 2 "
-                                "--probe-epochs 1 --distilled " + out.path() + "/km/distilled.pt --out " + out.path() +
-                         "/grid" + common + " >/dev/null 2>&1")
+                                "--probe-epochs 1 --finetune true --finetune-epochs 1 --finetune-lr 0.02 --distilled " + out.path() +
+                         "/km/distilled.pt --out " + out.path() + "/grid" + common + " >/dev/null 2>&1")
                             .c_str()),
             0);
   const auto res = io::parse_json_file(out.path() + "/grid/results.json");
   EXPECT_EQ(res.at("archs").size(), 2u);
   // teacher: 2 seeds; none and kmeans: 2 archs x 2 seeds
   EXPECT_EQ(res.at("records").size(), 10u);
+  for (const auto& rec : res.at("records")) EXPECT_TRUE(rec.contains("finetune")) << rec.dump();
+  EXPECT_EQ(res.at("protocol").at("finetune_epochs"), 1);
+  EXPECT_DOUBLE_EQ(res.at("protocol").at("finetune_lr").get<double>(), 0.02);
   EXPECT_NE(io::read_file(out.path() + "/grid/results.md").find("Cross-architecture"), std::string::npos);
   EXPECT_NE(std::system((cli + " evaluate --out " + out.path() + "/bad --distilled " + out.path() +
                          "/km/distilled.pt --teacher " + dirs_->teacher.path() + " --seeds 0 >/dev/null 2>&1")

@@ -68,6 +68,9 @@ void add_evaluate_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--weight-decay", &C::weight_decay, "Pretraining weight decay");
   o.add(*cmd, "--probe-epochs", &C::probe_epochs, "Linear-probe epochs");
   o.add(*cmd, "--probe-max-train", &C::probe_max_train, "Fit probes on this many train images (0: all)");
+  o.add(*cmd, "--finetune", &C::finetune, "Also fine-tune every network fully on each target, own table (true/false)");
+  o.add(*cmd, "--finetune-epochs", &C::finetune_epochs, "Fine-tuning epochs over the target's train split");
+  o.add(*cmd, "--finetune-lr", &C::finetune_lr, "Fine-tuning SGD learning rate (cosine; KRR-ST: 0.01)");
   o.add(*cmd, "--teacher-row", &C::teacher_row, "Include the teacher row (true/false)");
   o.add(*cmd, "--none-row", &C::none_row, "Include the random-weights row (true/false)");
   o.add(*cmd, "--alignment", &C::alignment, "Teacher-alignment diagnostics on the source (true/false)");
