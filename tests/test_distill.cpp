@@ -17,6 +17,7 @@
 #include "ssdd/io/tensor_archive.h"
 #include "ssdd/models/zoo.h"
 #include "ssdd/teacher/teacher.h"
+#include "ssdd/train/checkpoint.h"
 #include "test_util.h"
 #include "tiny_data.h"
 
@@ -225,7 +226,8 @@ TEST(DistillConfig, AblationOptionsChangeTheHashOnlyWhenSet) {
   // Options at their defaults are left out of the hash, so runs made before the options
   // existed keep their hashes (and their cached stages).
   nlohmann::json j = c.to_json();
-  for (const char* k : {"teacher", "threads", "device", "data_dir", "checkpoint_every", "parameterization", "augmentation"})
+  for (const char* k : {"teacher", "threads", "device", "data_dir", "checkpoint_every", "parameterization", "augmentation",
+                        "approx_fit"})
     j.erase(k);
   EXPECT_EQ(base, hash_hex(j.dump()));
   // The teacher counts by its id, not its folder: a moved cache keeps the hash.
@@ -235,6 +237,9 @@ TEST(DistillConfig, AblationOptionsChangeTheHashOnlyWhenSet) {
   EXPECT_NE(c.hash(), base);
   c.parameterization = true;
   c.augmentation = "random";
+  EXPECT_NE(c.hash(), base);
+  c.augmentation = "predefined";
+  c.approx_fit = "after";
   EXPECT_NE(c.hash(), base);
 }
 
@@ -251,6 +256,46 @@ TEST_F(DistillRun, StoredTargetsAblationRoundTripsThroughItsFile) {
   EXPECT_EQ(set.param()->rep_coeffs.size(0), 4 * m);  // every rotation's targets stored
   EXPECT_EQ(set.view_targets().size(0), 4 * m);
   EXPECT_LE(set.storage().image_equivalents(), 10.0);
+}
+
+TEST_F(DistillRun, ApproxFitAfterShipsNetworksFittedToTheLearnedViewTargets) {
+  TempDir joint, after;
+  auto c = config("ours");
+  c.iterations = 10;
+  distill::run_distill(c, joint.path(), false);
+  c.approx_fit = "after";
+  distill::run_distill(c, after.path(), false);
+  auto a = distill::DistilledSet::load(joint.path() + "/distilled.pt");
+  auto b = distill::DistilledSet::load(after.path() + "/distilled.pt");
+  // The same storage: the identity's coefficients and the networks, not every view's.
+  ASSERT_TRUE(b.approx());
+  const int64_t m = b.size();
+  EXPECT_EQ(m, a.size());
+  EXPECT_EQ(b.param()->rep_coeffs.size(0), m);
+  EXPECT_EQ(b.storage().total_floats(), a.storage().total_floats());
+  EXPECT_EQ(b.view_targets().size(0), 4 * m);
+  // The last checkpoint holds the learned targets of every view (4m rows of k_y = 4): the
+  // shipped coefficients are their identity block, and each q_t predicts its view's block
+  // better than "no shift" does.
+  const auto ckpt = train::load_checkpoint(after.path() + "/checkpoints");
+  ASSERT_TRUE(ckpt);
+  at::Tensor learned;
+  for (const auto& [name, t] : ckpt->tensors)
+    if (name.rfind("set.", 0) == 0 && t.dim() == 2 && t.size(0) == 4 * m && t.size(1) == 4) learned = t;
+  ASSERT_TRUE(learned.defined());
+  torch::NoGradGuard no_grad;
+  const at::Tensor identity = b.param()->rep_coeffs;
+  EXPECT_TRUE(torch::equal(identity, learned.slice(0, 0, m)));
+  for (int64_t v = 1; v < 4; ++v) {
+    const at::Tensor truth = learned.slice(0, v * m, (v + 1) * m);
+    EXPECT_LT(torch::mse_loss(b.approx()->forward(identity, v), truth).item<double>(),
+              torch::mse_loss(identity, truth).item<double>())
+        << "view " << v;
+  }
+  EXPECT_NE(io::read_file(after.path() + "/log").find("fitted to the"), std::string::npos);
+  c.approx_fit = "later";
+  TempDir bad;
+  EXPECT_THROW(distill::run_distill(c, bad.path(), false), ConfigError);
 }
 
 // The closed-form backward of krr_predict against autograd through the plain formula

@@ -48,7 +48,13 @@ void add_distill_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--base-scale", &C::base_scale, "Image bases stored at H/s x W/s (ours)");
   o.add(*cmd, "--approx-hidden", &C::approx_hidden, "Hidden width of each approximation network (ours)");
   o.add(*cmd, "--approximation", &C::approximation, "Use approximation networks (false: store every view's targets)");
-  o.add(*cmd, "--approx-refit-steps", &C::approx_refit_steps, "Re-fit steps of the approximation networks after distillation (0: off)");
+  o.add(*cmd, "--approx-fit", &C::approx_fit,
+        "When the approximation networks learn: joint (with the set, then re-fitted) or after (to the learned "
+        "per-view targets, at the end)")
+      ->check(CLI::IsMember({"joint", "after"}));
+  o.add(*cmd, "--approx-fit-steps", &C::approx_fit_steps, "Adam steps of the approximation networks' fit (joint: the "
+        "pre-fit on real images; after: the final fit)");
+  o.add(*cmd, "--approx-refit-steps", &C::approx_refit_steps, "joint: re-fit steps of the approximation networks after distillation (0: off)");
   o.add(*cmd, "--random-bases", &C::random_bases, "Ablation: random orthonormal bases instead of PCA");
   o.add(*cmd, "--parameterization", &C::parameterization,
         "Bases + coefficients (false, ablation: free images and targets within the same budget)");

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <cstdio>
+#include <iomanip>
 #include <sstream>
 
 #include "ssdd/core/config_json.h"
@@ -26,6 +27,7 @@
 #include "ssdd/io/image_grid.h"
 #include "ssdd/io/plot.h"
 #include "ssdd/io/run_log.h"
+#include "ssdd/measure/similarity.h"
 #include "ssdd/teacher/teacher.h"
 #include "ssdd/train/checkpoint.h"
 #include "ssdd/train/progress.h"
@@ -39,7 +41,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolOptions, arch, size, max_ste
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DistillConfig, teacher, data, data_dir, method, budget, iterations,
                                                 real_batch, lr, lr_end_factor, ridge, pool, real_augment, views, image_bases,
                                                 rep_bases, base_scale, approx_hidden, approximation, random_bases,
-                                                parameterization, augmentation, pca_pool, approx_fit_steps, approx_refit_steps, checkpoint_every, seed, threads, device)
+                                                parameterization, augmentation, pca_pool, approx_fit, approx_fit_steps, approx_refit_steps,
+                                                checkpoint_every, seed, threads, device)
 
 nlohmann::json DistillConfig::to_json() const { return *this; }
 
@@ -56,6 +59,7 @@ std::string DistillConfig::hash() const {
   // those runs (and their cached stages) keep their hashes.
   if (parameterization) j.erase("parameterization");
   if (augmentation == "predefined") j.erase("augmentation");
+  if (approx_fit == "joint") j.erase("approx_fit");
   return hash_hex(j.dump());
 }
 
@@ -165,6 +169,11 @@ DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& spli
   log.say("distill: ours" + std::string(c.parameterization ? "" : " without parameterization") + " stores m = " +
           std::to_string(m) + " images within a budget of " + std::to_string(c.budget) + ":\n" +
           ours_storage(sizes, m).table());
+  // approx_fit = after: every view's targets free until the networks replace them at the end.
+  const bool joint_approximation = sizes.approximation && c.approx_fit == "joint";
+  if (sizes.approximation && !joint_approximation)
+    log.say("distill: every view's targets stay free during distillation; the approximation networks are fitted "
+            "to them at the end (approx_fit = after)");
   const at::Tensor order = torch::randperm(n, gen, torch::kLong);
   const at::Tensor pool_index = order.slice(0, 0, std::min(n, std::max(c.pca_pool, m)));
   const at::Tensor init_index = pool_index.slice(0, 0, m);
@@ -195,7 +204,7 @@ DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& spli
     auto reps_of_view = [&](size_t v, const at::Tensor& index) { return reps[v].index_select(0, index); };
     ApproximationNets approx{nullptr};
     at::Tensor targets;
-    if (sizes.approximation) {
+    if (joint_approximation) {
       approx = prefit_approximation(d, reps_of_view);
       approx->to(device);
       targets = reps_of_view(0, init_index);
@@ -217,10 +226,11 @@ DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& spli
   const Pca rep_basis{param.rep_bases.detach(), param.rep_mean};
   auto coeffs_of_view = [&](size_t v, const at::Tensor& index) { return project(reps[v].index_select(0, index), rep_basis); };
   ApproximationNets approx{nullptr};
-  if (sizes.approximation) {
+  if (joint_approximation) {
     approx = prefit_approximation(c.rep_bases, coeffs_of_view);
   } else if (views.size() > 1) {
-    // Ablation: every view's target stored, initialised from the teacher.
+    // Every view's target stored (the ablation, or until the end with approx_fit = after),
+    // initialised from the teacher.
     param.rep_coeffs = every_view(coeffs_of_view).detach().requires_grad_(true);
   }
   auto to_device = [&](at::Tensor& t, bool trainable) { t = t.detach().to(device).requires_grad_(trainable); };
@@ -289,6 +299,47 @@ void refit_approximation(DistilledSet& set, const teacher::Teacher& t, const Dis
   log.say(line.str());
 }
 
+// approx_fit = after: distillation kept every view's targets (T*m rows, view-major); fit
+// each q_t to map the identity's final coefficients (or targets, without parameterization)
+// to view t's, and return the set that ships: the identity's rows and the networks.
+DistilledSet approximate_learned_views(DistilledSet& set, const DistillConfig& c, io::RunLog& log) {
+  const int64_t m = set.size(), views = set.views();
+  const at::Tensor all = set.approx_inputs().detach();
+  if (all.size(0) != views * m)
+    throw Error("distill: expected " + std::to_string(views * m) + " rows of targets before fitting the "
+                "approximation networks, found " + std::to_string(all.size(0)));
+  const at::Tensor identity = all.slice(0, 0, m).clone();
+  std::vector<at::Tensor> targets;
+  for (int64_t v = 1; v < views; ++v) targets.push_back(all.slice(0, v * m, (v + 1) * m));
+  ApproximationNets approx(views, all.size(1), c.approx_hidden);
+  approx->to(all.device());
+  ApproximationFitOptions fit;
+  fit.steps = c.approx_fit_steps;
+  fit.seed = c.seed + 2;
+  const auto mse = fit_approximation(approx, identity, targets, fit);
+  std::ostringstream line;
+  line << std::setprecision(4) << "distill: approximation networks fitted to the " << m
+       << " learned targets of each view, MSE / R^2 per view:";
+  {
+    torch::NoGradGuard no_grad;
+    for (int64_t v = 1; v < views; ++v)
+      line << " " << mse[static_cast<size_t>(v - 1)] << " / "
+           << measure::r_squared(approx->forward(identity, v), targets[static_cast<size_t>(v - 1)]);
+  }
+  log.say(line.str());
+  DistilledSet shipped = [&] {
+    if (ParameterizedSet* p = set.param()) {
+      ParameterizedSet kept = *p;
+      kept.rep_coeffs = identity.requires_grad_(true);
+      return DistilledSet::parameterized_form(std::move(kept), approx, set.view_list());
+    }
+    return DistilledSet::explicit_form(set.images().detach().requires_grad_(true), identity.requires_grad_(true),
+                                       set.view_list(), approx);
+  }();
+  shipped.meta = set.meta;
+  return shipped;
+}
+
 }  // namespace
 
 DistillResult run_distill(const DistillConfig& config, const std::string& out_dir, bool resume) {
@@ -300,6 +351,8 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   if (config.augmentation != "predefined" && config.augmentation != "random")
     throw ConfigError("--augmentation", "expected predefined or random, found '" + config.augmentation + "'");
   if (config.iterations < 1) throw ConfigError("--iterations", "must be at least 1");
+  if (config.approx_fit != "joint" && config.approx_fit != "after")
+    throw ConfigError("--approx-fit", "expected joint or after, found '" + config.approx_fit + "'");
   const auto run = train::start_run("distill", out_dir, config.to_json(), config.threads, config.device, config.seed);
   io::RunLog& log = run->log;
   const int threads = run->threads;
@@ -455,7 +508,12 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   progress.finish("done");
   save_checkpoint(config.iterations);
 
-  refit_approximation(set, t, config, log);
+  const bool fit_after = config.method == "ours" && config.approximation && views.size() > 1 &&
+                         config.approx_fit == "after";
+  if (fit_after)
+    set = approximate_learned_views(set, config, log);
+  else
+    refit_approximation(set, t, config, log);
   const double seconds = previous_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const StorageReport storage = set.storage();
   set.meta["storage"] = storage.to_json();
