@@ -49,12 +49,12 @@ void add_distill_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--approx-hidden", &C::approx_hidden, "Hidden width of each approximation network (ours)");
   o.add(*cmd, "--approximation", &C::approximation, "Use approximation networks (false: store every view's targets)");
   o.add(*cmd, "--approx-fit", &C::approx_fit,
-        "When the approximation networks learn: joint (with the set, then re-fitted) or after (to the learned "
-        "per-view targets, at the end)")
+        "When the approximation networks learn: after (fitted to the learned per-view targets at the end, the "
+        "paper's order) or joint (trained with the set, then re-fitted)")
       ->check(CLI::IsMember({"joint", "after"}));
   o.add(*cmd, "--approx-fit-steps", &C::approx_fit_steps, "Adam steps of the approximation networks' fit (joint: the "
         "pre-fit on real images; after: the final fit)");
-  o.add(*cmd, "--approx-refit-steps", &C::approx_refit_steps, "joint: re-fit steps of the approximation networks after distillation (0: off)");
+  o.add(*cmd, "--approx-refit-steps", &C::approx_refit_steps, "joint only: re-fit steps of the approximation networks on the teacher's view of the final images (0: off)");
   o.add(*cmd, "--random-bases", &C::random_bases, "Ablation: random orthonormal bases instead of PCA");
   o.add(*cmd, "--parameterization", &C::parameterization,
         "Bases + coefficients (false, ablation: free images and targets within the same budget)");

@@ -23,7 +23,8 @@ struct ApproximationViewCheck {
   double r2_basis = 1;      // the truth projected onto the set's representation basis: the
                             // most any coefficients can reach (1 without parameterization)
   double r2_distilled = 0;  // in sample: the networks on the set's own images, q_t(C_y)
-                            // against g(a_t(X_s)), the pairs they were re-fitted on
+                            // against g(a_t(X_s)), what the teacher says of those views
+                            // (the pairs of the re-fit with approx_fit = joint)
 };
 
 // identity_reps: g(x) (n x d); view_reps[t - 1]: g(a_t(x)) for views 1..T-1. Empty when the

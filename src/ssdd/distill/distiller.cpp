@@ -59,7 +59,9 @@ std::string DistillConfig::hash() const {
   // those runs (and their cached stages) keep their hashes.
   if (parameterization) j.erase("parameterization");
   if (augmentation == "predefined") j.erase("augmentation");
-  if (approx_fit == "joint") j.erase("approx_fit");
+  // Sets made before approx_fit existed were all "joint": they keep their hashes; krrst and
+  // sets without approximation networks ignore it.
+  if (approx_fit == "joint" || method == "krrst" || !approximation) j.erase("approx_fit");
   return hash_hex(j.dump());
 }
 
@@ -351,6 +353,9 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   if (config.augmentation != "predefined" && config.augmentation != "random")
     throw ConfigError("--augmentation", "expected predefined or random, found '" + config.augmentation + "'");
   if (config.iterations < 1) throw ConfigError("--iterations", "must be at least 1");
+  // The outer step needs autograd whatever the caller's mode (a caller in a no-grad
+  // region would otherwise get "does not require grad" at the first backward).
+  torch::AutoGradMode grad_on(true);
   if (config.approx_fit != "joint" && config.approx_fit != "after")
     throw ConfigError("--approx-fit", "expected joint or after, found '" + config.approx_fit + "'");
   const auto run = train::start_run("distill", out_dir, config.to_json(), config.threads, config.device, config.seed);
