@@ -110,6 +110,12 @@ DistillConfig distill_preset(const std::string& name) {
 
 namespace {
 
+// Whether the set, once distilled, ships approximation networks q_t in place of the
+// rotated views' targets: `ours` with the networks on and more than the identity view.
+bool ships_approximation(const DistillConfig& c, size_t view_count) {
+  return c.method == "ours" && c.approximation && view_count > 1;
+}
+
 // The divergence guard's limit on the distilled set's gradient norm. Healthy runs stay far
 // below it (outer losses are O(1e-3..1) on normalised images); only a blow-up reaches it.
 constexpr double kMaxGradientNorm = 1e12;
@@ -164,7 +170,7 @@ DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& spli
   sizes.rep_bases = c.rep_bases;
   sizes.views = static_cast<int64_t>(views.size());
   sizes.approx_hidden = c.approx_hidden;
-  sizes.approximation = c.approximation && views.size() > 1;
+  sizes.approximation = ships_approximation(c, views.size());
   sizes.parameterization = c.parameterization;
   for (const auto& v : views) sizes.view_names.push_back(v.name());
   const int64_t m = max_images_within_budget(sizes, c.budget);
@@ -513,9 +519,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   progress.finish("done");
   save_checkpoint(config.iterations);
 
-  const bool fit_after = config.method == "ours" && config.approximation && views.size() > 1 &&
-                         config.approx_fit == "after";
-  if (fit_after)
+  if (ships_approximation(config, views.size()) && config.approx_fit == "after")
     set = approximate_learned_views(set, config, log);
   else
     refit_approximation(set, t, config, log);
