@@ -58,12 +58,11 @@ TeacherConfig teacher_preset(const std::string& name) {
     // The recipe of issue 12's search on 2 CPU cores (docs/teacher.md has the curves):
     // ResNet18 at width 32 (256-d representation), 16 epochs: 81 minutes of training on
     // Fashion-MNIST, probe 90.56%. Width buys more per hour than epochs: width 32 trains at
-    // about 182 images/s against width 16's 245-267 (4x the FLOPs for 1.4x the time; width
-    // 16's thin convolutions leave the cores idle), and its 4th epoch (21 minutes) probes about
-    // as high as width 16's 24th (89.26% against 89.34%, about 1.5 hours). The probe rises most while the
-    // cosine decays, so a longer schedule beats stopping a long one early. 28x28
-    // images are small, so the crops keep at least 30% of the area; configs/cifar10-cpu.toml
-    // sets its own teacher for CIFAR-10.
+    // about 182 images/s against width 16's 245-267 (4x the FLOPs for 1.4x the time), and its
+    // 4th epoch (21 minutes) probes about as high as width 16's 24th (89.26% against 89.34%,
+    // about 1.5 hours). The probe rises most while the cosine decays, so a longer schedule
+    // beats stopping a long one early. 28x28 images are small, so the crops keep at least 30%
+    // of the area; configs/cifar10-cpu.toml sets its own teacher for CIFAR-10.
     c.arch = "resnet18:32";
     c.projector = {1024, 1024, 1024};
     c.epochs = 16;
