@@ -183,9 +183,10 @@ TEST(StageStamp, SkipsResumesOrRestartsByHashAndStatus) {
   EXPECT_EQ(experiment::plan_stage(d, "a"), experiment::StageAction::skip);
   EXPECT_EQ(experiment::plan_stage(d, "b"), experiment::StageAction::restart);
   io::write_file_atomic(d + "/old.txt", "x");
-  experiment::clear_stage(d);
+  experiment::clear_stage(d, dir.path());
   EXPECT_FALSE(fs::exists(d + "/old.txt"));
-  EXPECT_THROW(experiment::clear_stage(dir.path()), IoError);  // not a stage folder
+  EXPECT_THROW(experiment::clear_stage(dir.path(), dir.path()), IoError);  // not a stage folder
+  EXPECT_THROW(experiment::clear_stage(d, d + "/inner"), IoError);         // not inside its owner
 }
 
 namespace {

@@ -1,5 +1,9 @@
 // Small helpers shared by the tests.
 #pragma once
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -30,3 +34,25 @@ class TempDir {
  private:
   std::string path_;
 };
+
+#ifdef SSDD_CLI_PATH  // the test suite's (the fuzz seed maker shares this header without it)
+// What a command of the ssdd executable printed (stdout and stderr together) and its exit
+// code (-1 when it did not exit normally).
+struct CliOutcome {
+  int code = -1;
+  std::string output;
+};
+
+inline CliOutcome run_ssdd(const std::string& args) {
+  const std::string cli = SSDD_CLI_PATH;
+  CliOutcome o;
+  FILE* pipe = ::popen((cli + " " + args + " 2>&1").c_str(), "r");
+  if (!pipe) return o;
+  std::array<char, 4096> buffer{};
+  size_t n;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) o.output.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return o;
+}
+#endif  // SSDD_CLI_PATH

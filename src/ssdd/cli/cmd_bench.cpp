@@ -5,6 +5,8 @@
 
 #include "ssdd/cli/commands.h"
 #include "ssdd/core/error.h"
+#include "ssdd/core/runtime.h"
+#include "ssdd/distill/memory_estimate.h"
 #include "ssdd/distill/step_bench.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/models/zoo.h"
@@ -21,6 +23,31 @@ std::vector<int64_t> parse_widths(const std::string& text) {
   } catch (const ConfigError& e) {
     throw ConfigError("--widths", "expected widths like 128,256,512 or 64x3, found '" + text + "' (" + e.what() + ")");
   }
+}
+
+// The benchmark's peak memory, checked before its tensors are made: `--m 100000` would ask
+// for a 40 GB kernel. (Counts below 1 are refused by the benchmark itself.)
+void check_bench_memory(const distill::StepBenchOptions& o) {
+  const distill::StepShape& s = o.shape;
+  if (s.widths.empty()) return;
+  std::string arch = "convnet:";
+  for (size_t i = 0; i < s.widths.size(); ++i) arch += (i ? "-" : "") + std::to_string(s.widths[i]);
+  distill::DistillShape shape;
+  shape.image = {s.channels, s.height, s.width};
+  shape.views = s.views;
+  shape.distilled = s.distilled;
+  shape.real_batch = s.real;
+  shape.rep_dim = s.rep_dim;
+  shape.pool_arch = arch + ":" + o.norm;
+  shape.images_flag = "--m";
+  shape.batch_flag = "--batch";
+  distill::MemoryEstimate estimate = distill::distill_memory(shape, "bench");
+  const double bank = 4.0 * static_cast<double>(s.real);  // synthetic real images and a target per view
+  estimate.add("real bank " + std::to_string(static_cast<long long>(bank)) + " images",
+               4 * bank * static_cast<double>(s.channels * s.height * s.width + s.views * s.rep_dim), "lower --batch");
+  const double side = static_cast<double>(o.matmul_size > 0 ? o.matmul_size : 4096);
+  estimate.add("matrix-product probe", 3 * side * side * 4, "lower --matmul-size");
+  distill::check_memory(estimate, parse_device(o.device));
 }
 
 }  // namespace
@@ -65,6 +92,7 @@ void add_bench_command(CLI::App& app, Action& action) {
       o.shape.width = o.shape.height;
       o.shape.widths = s->widths.empty() ? std::vector<int64_t>(static_cast<size_t>(std::max<int64_t>(s->depth, 0)), s->width)
                                          : parse_widths(s->widths);
+      check_bench_memory(o);
       const auto r = distill::run_step_bench(o);
       if (s->header) std::printf("%s\n", distill::StepBenchResult::markdown_header().c_str());
       std::printf("%s\n", r.markdown_row().c_str());

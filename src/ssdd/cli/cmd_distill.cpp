@@ -4,14 +4,18 @@
 #include <cstdio>
 
 #include "ssdd/cli/commands.h"
+#include "ssdd/cli/out_folder.h"
 #include "ssdd/cli/overrides.h"
+#include "ssdd/cli/stage_config.h"
 #include "ssdd/core/error.h"
+#include "ssdd/core/limits.h"
 #include "ssdd/core/runtime.h"
 #include "ssdd/data/registry.h"
 #include "ssdd/distill/approximation_check.h"
 #include "ssdd/distill/distilled_set.h"
 #include "ssdd/distill/distiller.h"
 #include "ssdd/io/json_file.h"
+#include "ssdd/models/image_shape.h"
 
 namespace ssdd::cli {
 
@@ -20,7 +24,7 @@ void add_distill_command(CLI::App& app, Action& action) {
   struct State {
     std::string preset = "cpu";
     std::string out, config_file;
-    bool resume = false;
+    bool resume = false, force = false;
     Overrides<distill::DistillConfig> overrides;
   };
   auto s = std::make_shared<State>();
@@ -28,6 +32,7 @@ void add_distill_command(CLI::App& app, Action& action) {
   cmd->add_option("--out", s->out, "Output folder (distilled.pt, metrics.json, loss.csv/png, images.png, log)")
       ->required();
   cmd->add_flag("--resume", s->resume, "Continue a killed run from its last checkpoint in --out");
+  add_force_flag(*cmd, s->force);
   cmd->add_option("--config", s->config_file, "A JSON config (e.g. a run's config.json) instead of a preset")
       ->check(CLI::ExistingFile);
   using C = distill::DistillConfig;
@@ -74,8 +79,10 @@ void add_distill_command(CLI::App& app, Action& action) {
       distill::DistillConfig config =
           s->config_file.empty()
               ? distill::distill_preset(s->preset)
-              : distill::DistillConfig::from_json(io::parse_json_file(s->config_file));
+              : distill::DistillConfig::from_json(read_stage_config(s->config_file));
       s->overrides.apply(config);
+      config.validate("command line");
+      claim_if_forced(s->out, "distill", s->force);
       distill::run_distill(config, s->out, s->resume);
     };
   });
@@ -100,6 +107,7 @@ void add_inspect_command(CLI::App& app, Action& action) {
   cmd->add_option("--device", s->device, "cpu or cuda[:N]")->capture_default_str();
   cmd->callback([s, &action] {
     action = [s] {
+      check_at_least("command line", "heldout-images", s->images, 1);
       auto set = distill::DistilledSet::load(s->path);
       std::printf("%s\n", set.meta.dump(2).c_str());
       std::printf("images m = %lld, views %lld\n%s", static_cast<long long>(set.size()),
@@ -119,6 +127,8 @@ void add_inspect_command(CLI::App& app, Action& action) {
       load.data_dir = s->data_dir;
       const std::string data = set.meta.value("data", t.data);
       const auto splits = data::load_dataset(data, load);
+      models::check_image_shape("--data-dir", data + " holds", models::shape_of_images(splits.test.images),
+                                "the teacher in " + s->teacher + " takes", t.shape);
       // The set stays on the CPU: only the teacher runs on the device.
       const auto checks = distill::check_approximation_heldout(set, t, s->teacher, data, splits.test, device, s->images);
       std::printf("approximation networks on %lld held-out %s images, R^2 to the teacher per view "

@@ -3,7 +3,9 @@
 #include <cstdio>
 
 #include "ssdd/cli/commands.h"
+#include "ssdd/cli/out_folder.h"
 #include "ssdd/cli/overrides.h"
+#include "ssdd/cli/stage_config.h"
 #include "ssdd/evaluate/baselines.h"
 #include "ssdd/evaluate/grid.h"
 #include "ssdd/io/json_file.h"
@@ -15,20 +17,24 @@ void add_baseline_command(CLI::App& app, Action& action) {
       "baseline", "Make a real-image baseline set (random or kmeans) in the distilled-set file format");
   auto c = std::make_shared<evaluate::BaselineConfig>();
   auto out = std::make_shared<std::string>();
+  auto force = std::make_shared<bool>(false);
   cmd->add_option("method", c->method, "random (N images drawn at random) or kmeans (nearest to k-means centroids)")
       ->required()
       ->check(CLI::IsMember(evaluate::baseline_methods()));
   cmd->add_option("--teacher", c->teacher, "Teacher folder (its representations are the targets)")->required();
   cmd->add_option("--budget", c->budget, "Number of images N")->capture_default_str();
   cmd->add_option("--out", *out, "Output folder (distilled.pt, images.png, log)")->required();
+  add_force_flag(*cmd, *force);
   cmd->add_option("--data", c->data, "Source data set (default: the teacher's)");
   cmd->add_option("--data-dir", c->data_dir, "Folder holding the data set's files");
   cmd->add_option("--iterations", c->kmeans_iterations, "Lloyd iterations of kmeans")->capture_default_str();
   cmd->add_option("--seed", c->seed, "Random seed")->capture_default_str();
   cmd->add_option("--threads", c->threads, "CPU threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--device", c->device, "cpu or cuda[:N]")->capture_default_str();
-  cmd->callback([c, out, &action] {
-    action = [c, out] {
+  cmd->callback([c, out, force, &action] {
+    action = [c, out, force] {
+      c->validate("command line");
+      claim_if_forced(*out, "baseline", *force);
       const auto r = evaluate::make_baseline(*c, *out);
       std::printf("%s: %lld images -> %s/distilled.pt (%.1f s)\n", c->method.c_str(),
                   static_cast<long long>(r.indices.numel()), out->c_str(), r.seconds);
@@ -42,6 +48,7 @@ void add_evaluate_command(CLI::App& app, Action& action) {
   struct State {
     std::string preset = "cpu";
     std::string out, config_file;
+    bool force = false;
     Overrides<evaluate::GridConfig> overrides;
   };
   auto s = std::make_shared<State>();
@@ -50,6 +57,7 @@ void add_evaluate_command(CLI::App& app, Action& action) {
       ->check(CLI::IsMember(evaluate::grid_presets()));
   cmd->add_option("--out", s->out, "Output folder (cells.jsonl, results.json/md/png, models/, log); rerun to resume")
       ->required();
+  add_force_flag(*cmd, s->force);
   cmd->add_option("--config", s->config_file, "A JSON config (e.g. a run's config.json) instead of a preset")
       ->check(CLI::ExistingFile);
   using C = evaluate::GridConfig;
@@ -83,8 +91,10 @@ void add_evaluate_command(CLI::App& app, Action& action) {
     action = [s] {
       evaluate::GridConfig config = s->config_file.empty()
                                         ? evaluate::grid_preset(s->preset)
-                                        : evaluate::GridConfig::from_json(io::parse_json_file(s->config_file));
+                                        : evaluate::GridConfig::from_json(read_stage_config(s->config_file));
       s->overrides.apply(config);
+      config.validate("command line");
+      claim_if_forced(s->out, "evaluate", s->force);
       const auto r = evaluate::run_grid(config, s->out);
       std::printf("%s\n%lld cells run, %lld reused; %s/results.md\n", evaluate::results_markdown(r.results).c_str(),
                   static_cast<long long>(r.cells_run), static_cast<long long>(r.cells_skipped), s->out.c_str());

@@ -10,6 +10,7 @@
 #include "ssdd/core/runtime.h"
 #include "ssdd/data/registry.h"
 #include "ssdd/io/tensor_archive.h"
+#include "ssdd/io/tensor_checksum.h"
 #include "ssdd/models/zoo.h"
 #include "ssdd/teacher/teacher.h"
 
@@ -30,7 +31,8 @@ void add_info_command(CLI::App& app, Action& action) {
     action = [data, data_dir, digest] {
       if (!digest->empty()) {
         for (const auto& path : *digest) {
-          std::istringstream lines(io::digest_tensors(io::load_tensors(path)));
+          // The checksum entry covers __meta__ (wall times): left out, like __meta__ itself.
+          std::istringstream lines(io::digest_tensors(io::without_checksum(io::load_tensors(path))));
           for (std::string line; std::getline(lines, line);) std::printf("%s %s\n", path.c_str(), line.c_str());
         }
         return;

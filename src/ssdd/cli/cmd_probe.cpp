@@ -5,10 +5,12 @@
 
 #include "ssdd/cli/commands.h"
 #include "ssdd/core/error.h"
+#include "ssdd/core/limits.h"
 #include "ssdd/core/runtime.h"
 #include "ssdd/data/registry.h"
 #include "ssdd/measure/linear_probe.h"
 #include "ssdd/io/atomic_file.h"
+#include "ssdd/models/image_shape.h"
 #include "ssdd/models/zoo.h"
 #include "ssdd/teacher/teacher.h"
 
@@ -36,6 +38,7 @@ void add_probe_command(CLI::App& app, Action& action) {
   cmd->add_option("--json", s->json, "Also write the result to this JSON file");
   cmd->callback([s, &action] {
     action = [s] {
+      check_at_least("command line", "epochs", s->probe.epochs, 1);
       set_threads(s->threads);
       s->probe.device = parse_device(s->device);
       s->probe.seed = s->seed;
@@ -51,7 +54,11 @@ void add_probe_command(CLI::App& app, Action& action) {
         seed_everything(s->seed);
         encoder = models::make_encoder_from_spec(s->encoder.substr(7), shape);
       } else if (s->encoder.rfind("teacher:", 0) == 0) {
-        encoder = teacher::load_teacher(s->encoder.substr(8), s->probe.device).encoder;
+        const teacher::Teacher t = teacher::load_teacher(s->encoder.substr(8), s->probe.device);
+        // The features are pooled: another image size works, other channels do not.
+        models::check_image_shape("--data", s->data + " holds", shape, "the teacher in " + s->encoder.substr(8) + " takes",
+                                  t.shape, /*channels_only=*/true);
+        encoder = t.encoder;
       } else {
         throw ConfigError("--encoder", "expected teacher:DIR, random:ARCH or pixels, found '" + s->encoder + "'");
       }

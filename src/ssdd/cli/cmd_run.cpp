@@ -5,8 +5,10 @@
 #include <filesystem>
 
 #include "ssdd/cli/commands.h"
+#include "ssdd/cli/out_folder.h"
 #include "ssdd/core/text.h"
 #include "ssdd/core/error.h"
+#include "ssdd/core/limits.h"
 #include "ssdd/experiment/experiment_config.h"
 #include "ssdd/experiment/run_experiment.h"
 #include "ssdd/report/report.h"
@@ -15,12 +17,24 @@ namespace ssdd::cli {
 namespace {
 
 
+// A file path, else a built-in name. A folder is never a config: `ssdd run quick` beside a
+// run folder named quick (`--out quick`) means the built-in, and says so.
 experiment::ExperimentConfig load(const std::string& config) {
   if (config.empty()) return experiment::builtin_experiment("fashion-mnist-cpu");
-  if (std::filesystem::exists(config)) return experiment::load_experiment_file(config);
   const auto builtins = experiment::builtin_experiments();
-  if (std::find(builtins.begin(), builtins.end(), config) != builtins.end())
+  const bool builtin = std::find(builtins.begin(), builtins.end(), config) != builtins.end();
+  std::error_code ec;
+  const auto status = std::filesystem::status(config, ec);
+  if (std::filesystem::is_regular_file(status)) return experiment::load_experiment_file(config);
+  if (std::filesystem::exists(status) && !builtin)
+    throw ConfigError(config, std::filesystem::is_directory(status) ? "is a folder, not a config file"
+                                                                     : "is not a regular file, so not a config file");
+  if (builtin) {
+    if (std::filesystem::exists(status))
+      std::fprintf(stderr, "ssdd: note: %s is not a file; using the built-in config '%s'\n", config.c_str(),
+                   config.c_str());
     return experiment::builtin_experiment(config);
+  }
   throw ConfigError(config, "no such file, and not a built-in config (built in: " + joined(builtins) + ")");
 }
 
@@ -31,7 +45,7 @@ void add_run_command(CLI::App& app, Action& action) {
       "run", "Run a whole experiment from one config: teacher, distillation, baselines, evaluation, report");
   struct State {
     std::string config, out;
-    bool dry_run = false, print_config = false, report_only = false;
+    bool dry_run = false, print_config = false, report_only = false, force = false;
     int threads = -1;
     std::string device;
   };
@@ -43,6 +57,7 @@ void add_run_command(CLI::App& app, Action& action) {
   cmd->add_flag("--dry-run", s->dry_run, "Print the stages and what a run would do with each, then stop");
   cmd->add_flag("--print-config", s->print_config, "Print the config's text (a starting point for your own) and stop");
   cmd->add_flag("--report-only", s->report_only, "Rewrite report.md and report.html of an existing run folder");
+  add_force_flag(*cmd, s->force);
   cmd->add_option("--threads", s->threads, "CPU threads for every stage (0 = all cores; default: the config's)");
   cmd->add_option("--device", s->device, "cpu or cuda[:N] for every stage (default: the config's)");
   cmd->footer(
@@ -58,13 +73,19 @@ void add_run_command(CLI::App& app, Action& action) {
         std::printf("%s", config.text.c_str());
         return;
       }
+      if (s->threads >= 0) check_threads("--threads", s->threads);
       config.set_runtime(s->threads, s->device);
       const std::string out = s->out.empty() ? "runs/" + config.name : s->out;
+      set_stop_log(out + "/log");
       if (s->report_only) {
+        if (!io::is_claimed(out) && !s->force)
+          throw IoError(out, "is not a run folder made by ssdd (no " + std::string(io::kMarkerFile) +
+                                 " marker): nothing to report on (--force to write the report anyway)");
         report::write_report(out);
         std::printf("%s/report.md, %s/report.html\n", out.c_str(), out.c_str());
         return;
       }
+      if (!s->dry_run) claim_if_forced(out, "run", s->force);
       const auto result = experiment::run_experiment(config, out, s->dry_run);
       if (s->dry_run) {
         int width = 0;  // the longest stage name sets the column

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "ssdd/cli/commands.h"
+#include "ssdd/cli/out_folder.h"
 #include "ssdd/cli/overrides.h"
 #include "ssdd/teacher/teacher.h"
 
@@ -13,7 +14,7 @@ void add_teacher_command(CLI::App& app, Action& action) {
   struct State {
     std::string preset = "cpu";
     std::string out;
-    bool resume = false;
+    bool resume = false, force = false;
     Overrides<teacher::TeacherConfig> overrides;
   };
   auto s = std::make_shared<State>();
@@ -21,6 +22,7 @@ void add_teacher_command(CLI::App& app, Action& action) {
   cmd->add_option("--out", s->out, "Output folder (teacher.pt, teacher.json, metrics.json, log, loss.png)")
       ->required();
   cmd->add_flag("--resume", s->resume, "Continue a killed run from its last checkpoint in --out");
+  add_force_flag(*cmd, s->force);
   using C = teacher::TeacherConfig;
   auto& o = s->overrides;
   o.add(*cmd, "--data", &C::data, "Source data set (fashion-mnist, cifar10, cifar100, folder:PATH, ...)");
@@ -48,6 +50,8 @@ void add_teacher_command(CLI::App& app, Action& action) {
     action = [s] {
       teacher::TeacherConfig config = teacher::teacher_preset(s->preset);
       s->overrides.apply(config);
+      config.validate("command line");
+      claim_if_forced(s->out, "teacher", s->force);
       teacher::train_teacher(config, s->out, s->resume);
     };
   });

@@ -2,6 +2,7 @@
 // Subcommands only parse options, call the library and print; no algorithms here.
 #pragma once
 #include <functional>
+#include <string>
 
 namespace CLI {
 class App;
@@ -22,7 +23,10 @@ void add_run_command(CLI::App& app, Action& action);
 void add_bench_command(CLI::App& app, Action& action);
 
 // Parses argv and runs the chosen subcommand; returns the process exit code
-// (0 ok, 1 a runtime error, 2 a usage error).
+// (0 ok, 1 a runtime error, 2 a usage error, 130 / 143 stopped by SIGINT / SIGTERM).
 int run(int argc, char** argv);
+
+// The log a stop's line is also written to (by default the command's --out/log).
+void set_stop_log(const std::string& path);
 
 }  // namespace ssdd::cli

@@ -5,8 +5,49 @@
 #include "ssdd/cli/commands.h"
 #include "ssdd/core/error.h"
 #include "ssdd/core/runtime.h"
+#include "ssdd/core/stop.h"
+#include "ssdd/io/atomic_file.h"
+#include "ssdd/io/run_log.h"
 
 namespace ssdd::cli {
+namespace {
+
+std::string& stop_log() {
+  static std::string path;
+  return path;
+}
+
+// One argument as the shell reads it back.
+std::string shell_quoted(const std::string& arg) {
+  const bool plain = !arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                           "0123456789_-+=/.,:@%") == std::string::npos;
+  if (plain) return arg;
+  std::string quoted = "'";
+  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// The command line that continues a stopped run: the same one, with --resume added for
+// the commands that continue only when asked (teacher, distill).
+std::string resume_command(int argc, char** argv, const CLI::App* command) {
+  std::string line;
+  for (int i = 0; i < argc; ++i) line += (i ? " " : "") + shell_quoted(argv[i]);
+  const CLI::Option* resume = command ? command->get_option_no_throw("--resume") : nullptr;
+  if (resume && resume->count() == 0) line += " --resume";
+  return line;
+}
+
+// A stop: one line on stderr and in the command's log, exit 128 + signal.
+int report_stop(const Stopped& stopped) {
+  const std::string line = "ssdd: " + stopped.message();
+  std::cerr << line << "\n";
+  if (!stop_log().empty() && io::file_exists(stop_log())) io::RunLog(stop_log()).line(line);
+  return stopped.exit_code();
+}
+
+}  // namespace
+
+void set_stop_log(const std::string& path) { stop_log() = path; }
 
 int run(int argc, char** argv) {
   keep_freed_memory();
@@ -33,9 +74,16 @@ int run(int argc, char** argv) {
     const int code = app.exit(e);  // prints help, or the reason of a usage error
     return code == 0 ? 0 : 2;
   }
+  const CLI::App* command = app.get_subcommands().empty() ? nullptr : app.get_subcommands().front();
+  // The command's log, where its --out names it (`ssdd run` sets its default folder's).
+  const CLI::Option* out = command ? command->get_option_no_throw("--out") : nullptr;
+  if (out && out->count() > 0) set_stop_log(out->as<std::string>() + "/log");
+  install_stop_handlers(resume_command(argc, argv, command));
   try {
     if (action) action();
     return 0;
+  } catch (const Stopped& stopped) {
+    return report_stop(stopped);
   } catch (const ssdd::Error& e) {
     std::cerr << "ssdd: error: " << e.what() << "\n";
     return 1;

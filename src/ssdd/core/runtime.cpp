@@ -10,11 +10,12 @@
 #include <thread>
 
 #include "ssdd/core/error.h"
+#include "ssdd/core/limits.h"
 
 namespace ssdd {
 
 int set_threads(int threads) {
-  if (threads < 0) throw ConfigError("--threads", "expected >= 0, found " + std::to_string(threads));
+  check_threads("--threads", threads);  // before LibTorch starts one OpenMP thread each
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   torch::set_num_threads(threads);
   return threads;

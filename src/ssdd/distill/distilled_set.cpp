@@ -1,6 +1,7 @@
 #include "ssdd/distill/distilled_set.h"
 
 #include "ssdd/core/error.h"
+#include "ssdd/io/tensor_checksum.h"
 #include "ssdd/train/state.h"
 
 namespace ssdd::distill {
@@ -97,11 +98,13 @@ void DistilledSet::save(const std::string& path) const {
   }
   if (approx_) m["approx_hidden"] = approx_->hidden();
   t["__meta__"] = io::text_to_tensor(m.dump());
-  io::save_tensors(path, t);
+  io::save_tensors_checksummed(path, std::move(t));
 }
 
 DistilledSet DistilledSet::load(const std::string& path) {
   io::TensorMap t = io::load_tensors(path);
+  io::verify_checksum(t, path);  // a set written before checksums has none, and loads
+  t.erase(io::kChecksumEntry);
   auto meta_it = t.find("__meta__");
   if (meta_it == t.end()) throw DataError(path, "a distilled set (with __meta__)", "no __meta__ entry");
   nlohmann::json meta;

@@ -9,7 +9,8 @@
 // File (torch.load gives a dict): the form's tensors (images, targets | image_bases,
 // image_coeffs, image_mean, rep_bases, rep_coeffs, rep_mean; approx.* in either form), and "__meta__",
 // a uint8 tensor holding JSON: method, form, budget, views, storage breakdown, data set,
-// normalisation, image shape, teacher id, m and the sizes.
+// normalisation, image shape, teacher id, m and the sizes; and "__checksum__" over all the
+// others (io/tensor_checksum.h), checked by load: a damaged file is refused, naming it.
 #pragma once
 #include <optional>
 #include <string>

@@ -10,15 +10,20 @@
 #include <sstream>
 
 #include "ssdd/core/config_json.h"
+#include "ssdd/core/config_paths.h"
 #include "ssdd/core/error.h"
 #include "ssdd/core/fault.h"
 #include "ssdd/core/hash.h"
+#include "ssdd/core/limits.h"
 #include "ssdd/core/runtime.h"
+#include "ssdd/core/stop.h"
 #include "ssdd/core/upload.h"
 #include "ssdd/data/crop_flip.h"
+#include "ssdd/data/identity.h"
 #include "ssdd/data/registry.h"
 #include "ssdd/data/views.h"
 #include "ssdd/distill/approximation_check.h"
+#include "ssdd/distill/memory_estimate.h"
 #include "ssdd/distill/outer_step.h"
 #include "ssdd/distill/storage.h"
 #include "ssdd/distill/teacher_cache.h"
@@ -28,6 +33,7 @@
 #include "ssdd/io/plot.h"
 #include "ssdd/io/run_log.h"
 #include "ssdd/measure/similarity.h"
+#include "ssdd/models/image_shape.h"
 #include "ssdd/teacher/teacher.h"
 #include "ssdd/train/checkpoint.h"
 #include "ssdd/train/progress.h"
@@ -47,7 +53,24 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DistillConfig, teacher, data, da
 nlohmann::json DistillConfig::to_json() const { return *this; }
 
 DistillConfig DistillConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  return config_from_json<DistillConfig>(j, where);
+  return validated(config_from_json<DistillConfig>(j, where), where);
+}
+
+void DistillConfig::validate(const std::string& where) const {
+  check_counts(where, {{"budget", budget, 1},
+                       {"iterations", iterations, 1},
+                       {"real_batch", real_batch, 1},
+                       {"image_bases", image_bases, 1},
+                       {"rep_bases", rep_bases, 1},
+                       {"base_scale", base_scale, 1},
+                       {"approx_hidden", approx_hidden, 1},
+                       {"pca_pool", pca_pool, 1},
+                       {"approx_fit_steps", approx_fit_steps, 0},
+                       {"approx_refit_steps", approx_refit_steps, 0},
+                       {"checkpoint_every", checkpoint_every, 1},
+                       {"pool.size", pool.size, 1},
+                       {"pool.max_steps", pool.max_steps, 2}});
+  check_threads(where, threads);
 }
 
 std::string DistillConfig::hash() const {
@@ -120,6 +143,41 @@ bool ships_approximation(const DistillConfig& c, size_t view_count) {
 // below it (outer losses are O(1e-3..1) on normalised images); only a blow-up reaches it.
 constexpr double kMaxGradientNorm = 1e12;
 
+// What an `ours` set of this config is made of, for its storage accounting (SPEC 6).
+OursSizes ours_sizes(const DistillConfig& c, const models::ImageShape& image, int64_t rep_dim,
+                     const std::vector<data::View>& views) {
+  OursSizes sizes;
+  sizes.channels = image.channels;
+  sizes.height = image.height;
+  sizes.width = image.width;
+  sizes.base_height = image.height / c.base_scale;
+  sizes.base_width = image.width / c.base_scale;
+  sizes.image_bases = c.image_bases;
+  sizes.rep_dim = rep_dim;
+  sizes.rep_bases = c.rep_bases;
+  sizes.views = static_cast<int64_t>(views.size());
+  sizes.approx_hidden = c.approx_hidden;
+  sizes.approximation = ships_approximation(c, views.size());
+  sizes.parameterization = c.parameterization;
+  for (const auto& v : views) sizes.view_names.push_back(v.name());
+  return sizes;
+}
+
+// Before anything large is made: the set's m fits the source's training set, and the run's
+// estimated peak memory fits the machine (memory_estimate.h).
+void check_size_and_memory(const DistillConfig& c, const data::ImageSet& train, int64_t rep_dim, c10::Device device) {
+  const int64_t n = train.size();
+  if (c.method == "krrst" && c.budget > n)
+    throw ConfigError("budget", "a krrst budget of " + std::to_string(c.budget) + " images exceeds the " +
+                                    std::to_string(n) + " images of the source's training set");
+  const DistillShape shape = distill_shape(c, {train.channels(), train.height(), train.width()}, n, rep_dim);
+  if (shape.distilled > n)
+    throw ConfigError("budget", "a budget of " + std::to_string(c.budget) + " buys m = " +
+                                    std::to_string(shape.distilled) + " images, more than the " + std::to_string(n) +
+                                    " of the source's training set; lower budget or raise image_bases");
+  check_memory(distill_memory(shape), device);
+}
+
 // Teacher representations of every view of the source train split (cached on disk).
 std::vector<at::Tensor> view_representations(const teacher::Teacher& t, const DistillConfig& c,
                                              const std::string& data, const data::ImageSet& train,
@@ -159,20 +217,7 @@ DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& spli
             " image-equivalents; KRR-ST counts it as " + std::to_string(m) + " images)");
     return set;
   }
-  OursSizes sizes;
-  sizes.channels = train.channels();
-  sizes.height = train.height();
-  sizes.width = train.width();
-  sizes.base_height = train.height() / c.base_scale;
-  sizes.base_width = train.width() / c.base_scale;
-  sizes.image_bases = c.image_bases;
-  sizes.rep_dim = d;
-  sizes.rep_bases = c.rep_bases;
-  sizes.views = static_cast<int64_t>(views.size());
-  sizes.approx_hidden = c.approx_hidden;
-  sizes.approximation = ships_approximation(c, views.size());
-  sizes.parameterization = c.parameterization;
-  for (const auto& v : views) sizes.view_names.push_back(v.name());
+  const OursSizes sizes = ours_sizes(c, {train.channels(), train.height(), train.width()}, d, views);
   const int64_t m = max_images_within_budget(sizes, c.budget);
   log.say("distill: ours" + std::string(c.parameterization ? "" : " without parameterization") + " stores m = " +
           std::to_string(m) + " images within a budget of " + std::to_string(c.budget) + ":\n" +
@@ -350,6 +395,11 @@ DistilledSet approximate_learned_views(DistilledSet& set, const DistillConfig& c
 
 }  // namespace
 
+int64_t distilled_images(const DistillConfig& config, const models::ImageShape& image, int64_t rep_dim) {
+  if (config.method == "krrst") return config.budget;
+  return max_images_within_budget(ours_sizes(config, image, rep_dim, data::parse_views(config.views)), config.budget);
+}
+
 DistillResult run_distill(const DistillConfig& config, const std::string& out_dir, bool resume) {
   if (config.method != "ours" && config.method != "krrst")
     throw ConfigError("--method", "expected ours or krrst, found '" + config.method + "'");
@@ -364,7 +414,9 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   torch::AutoGradMode grad_on(true);
   if (config.approx_fit != "joint" && config.approx_fit != "after")
     throw ConfigError("--approx-fit", "expected joint or after, found '" + config.approx_fit + "'");
-  const auto run = train::start_run("distill", out_dir, config.to_json(), config.threads, config.device, config.seed);
+  // config.json with absolute paths: `ssdd distill --config` reads it from any folder.
+  const auto run = train::start_run("distill", out_dir, resolve_config_paths(config.to_json(), ""), config.threads,
+                                    config.device, config.seed);
   io::RunLog& log = run->log;
   const int threads = run->threads;
   const c10::Device device = run->device;
@@ -374,7 +426,11 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   data::LoadOptions load;
   load.data_dir = config.data_dir;
   const data::DatasetSplits splits = data::load_dataset(data_name, load);
+  models::check_image_shape("--data", data_name + " holds", models::shape_of_images(splits.train.images),
+                            "the teacher in " + config.teacher + " takes", t.shape);
+  const std::string data_digest = data::dataset_digest(splits);  // other images, other set: no resume across
   const auto views = config.method == "krrst" ? data::parse_views("rot0") : data::parse_views(config.views);
+  check_size_and_memory(config, splits.train, t.feature_dim, device);
   const auto reps = view_representations(t, config, data_name, splits.train, views, device);
 
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(config.seed);
@@ -383,7 +439,8 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
               {"teacher_id", t.id},       {"teacher_arch", t.arch},      {"rep_dim", t.feature_dim},
               {"norm_mean", splits.norm.mean}, {"norm_std", splits.norm.std},
               {"shape", {splits.train.channels(), splits.train.height(), splits.train.width()}},
-              {"m", set.size()},          {"config_hash", config.hash()}};
+              {"m", set.size()},          {"config_hash", config.hash()},
+              {"data_digest", data_digest}};
   torch::optim::AdamW optimizer(set.parameters(), torch::optim::AdamWOptions(config.lr).weight_decay(0.0));
   ModelPool pool(config.pool, t.shape, t.feature_dim, device, config.seed + 1);
 
@@ -394,8 +451,10 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   std::string note;
   auto checkpoint = resume ? train::load_checkpoint(ckpt_dir, &note) : std::nullopt;
   if (checkpoint) {
-    if (checkpoint->meta.value("config_hash", "") != config.hash() || checkpoint->meta.value("teacher_id", "") != t.id)
-      throw ConfigError(ckpt_dir, "the checkpoint belongs to another configuration or teacher; use a new output folder");
+    if (checkpoint->meta.value("config_hash", "") != config.hash() || checkpoint->meta.value("teacher_id", "") != t.id ||
+        checkpoint->meta.value("data_digest", data_digest) != data_digest)
+      throw ConfigError(ckpt_dir, "the checkpoint belongs to another configuration, teacher or source data; use a "
+                                  "new output folder");
     {
       torch::NoGradGuard no_grad;
       const auto params = set.parameters();
@@ -437,7 +496,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
     c.tensors["generator"] = gen.get_state();
     const double seconds = previous_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     c.meta = {{"iteration", iteration}, {"loss", losses},    {"seconds", seconds},
-              {"config_hash", config.hash()}, {"teacher_id", t.id}};
+              {"config_hash", config.hash()}, {"teacher_id", t.id}, {"data_digest", data_digest}};
     train::save_checkpoint(ckpt_dir, c);
   };
   // The losses stay on the device until a progress line, a checkpoint or the end reads
@@ -510,10 +569,13 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
       std::snprintf(text, sizeof text, "loss %.5f | m %lld", losses.back(), static_cast<long long>(set.size()));
       return std::string(text);
     });
-    if ((it + 1) % config.checkpoint_every == 0 && it + 1 < config.iterations) {
+    // A SIGINT/SIGTERM (core/stop.h) ends the run here, after a checkpoint of this step.
+    const bool stopping = stop_requested() && it + 1 < config.iterations;
+    if (((it + 1) % config.checkpoint_every == 0 && it + 1 < config.iterations) || stopping) {
       read_losses();
       save_checkpoint(it + 1);
     }
+    if (stopping) throw Stopped(stop_signal(), "distill", it + 1);
   }
   read_losses();
   progress.finish("done");

@@ -65,10 +65,17 @@ struct DistillConfig {
   nlohmann::json to_json() const;
   // Unknown keys and bad values -> ConfigError naming `where` (the file and section).
   static DistillConfig from_json(const nlohmann::json& j, const std::string& where = "distill config");
+  // Counts in range (from_json calls it; so does the CLI after its overrides): ConfigError
+  // naming `where`, the key, the range and the value found.
+  void validate(const std::string& where) const;
   std::string hash() const;
 };
 
 DistillConfig distill_preset(const std::string& name);  // "cpu", "quick", "paper"
+
+// m, the images of a set of this config for source images of `image` and a teacher of
+// `rep_dim`: the budget (krrst), or the most whose storage fits the budget (ours).
+int64_t distilled_images(const DistillConfig& config, const models::ImageShape& image, int64_t rep_dim);
 std::vector<std::string> distill_presets();
 
 struct DistillResult {

@@ -163,18 +163,26 @@ int64_t max_images_within_budget(const OursSizes& sizes, int64_t budget) {
   if (budget <= 0) throw ConfigError("--budget", "must be a positive number of images, got " + std::to_string(budget));
   const int64_t budget_floats = budget * sizes.channels * sizes.height * sizes.width;
   // Storage is affine in m: fixed part (m = 0) plus a per-image part.
-  const int64_t fixed_floats = ours_storage(sizes, 0).total_floats();
+  const StorageReport fixed_part = ours_storage(sizes, 0);
+  const int64_t fixed_floats = fixed_part.total_floats();
   const StorageReport one = ours_storage(sizes, 1);
   const int64_t per_image = one.total_floats() - fixed_floats;
   if (one.total_floats() > budget_floats) {
+    // Name the biggest part, the fixed cost (bases, means, networks: the same whatever m)
+    // and the smallest budget that holds one image beside it.
     const StorageItem& big = one.biggest();
+    const int64_t smallest = (one.total_floats() + one.image_floats - 1) / one.image_floats;
     throw ConfigError("--budget", "budget " + std::to_string(budget) + " images (" + std::to_string(budget_floats) +
-                                      " floats) cannot hold even 1 distilled image: it needs " +
+                                      " floats) is too small: it cannot hold even 1 distilled image, which needs " +
                                       std::to_string(one.total_floats()) + " floats (" +
                                       fixed(one.image_equivalents(), 1) + " images), of which " + big.name +
                                       " alone takes " + std::to_string(big.floats) + " floats (" +
-                                      fixed(static_cast<double>(big.floats) / one.image_floats, 1) + " images); " +
-                                      remedy(big.name) + " or raise --budget");
+                                      fixed(static_cast<double>(big.floats) / one.image_floats, 1) +
+                                      " images). The fixed part (bases, means, approximation networks) takes " +
+                                      fixed(fixed_part.image_equivalents(), 2) + " image-equivalents and each image " +
+                                      fixed(static_cast<double>(per_image) / one.image_floats, 2) +
+                                      " more: the smallest budget that fits is " + std::to_string(smallest) + "; " +
+                                      remedy(big.name) + " or raise --budget to " + std::to_string(smallest));
   }
   return (budget_floats - fixed_floats) / per_image;
 }

@@ -5,13 +5,16 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "ssdd/core/error.h"
 #include "ssdd/core/hash.h"
 #include "ssdd/measure/linear_probe.h"
 #include "ssdd/io/atomic_file.h"
+#include "ssdd/io/folder_lock.h"
 #include "ssdd/io/tensor_archive.h"
+#include "ssdd/io/tensor_checksum.h"
 
 namespace ssdd::distill {
 namespace {
@@ -56,25 +59,38 @@ std::string images_fingerprint(const at::Tensor& images) {
 std::string cache_key(const teacher::Teacher& teacher, const std::string& data, const std::string& split,
                       const at::Tensor& images, const data::View& view) {
   std::ostringstream key;
-  key << "ssdd teacher reps v1\nteacher=" << teacher.id << "\ndata=" << data << "\nsplit=" << split
+  // The teacher by its id and by its weights: another teacher's weights under the same id
+  // (a copied teacher.pt) get their own representations.
+  key << "ssdd teacher reps v2\nteacher=" << teacher.id << "\nweights=" << teacher.weights_digest
+      << "\ndata=" << data << "\nsplit=" << split
       << "\nview=" << view.name() << "\nn=" << images.size(0) << "\nshape=" << images.size(1) << "x"
       << images.size(2) << "x" << images.size(3) << "\nimages=" << images_fingerprint(images) << "\n";
   return key.str();
 }
 
-// The cached reps when the file exists and matches `key`; an undefined tensor otherwise.
-// A corrupt or foreign file is treated as absent: the cache is rebuilt, never trusted.
+// The cached reps when the file exists, matches `key` and passes its checksum; an undefined
+// tensor otherwise. A corrupt, damaged or foreign file is treated as absent: the cache is
+// rebuilt, never trusted, and damage is said in one line (a stale key is routine: silent).
 at::Tensor load_cached(const std::string& path, const std::string& key, int64_t n) {
   if (!io::file_exists(path)) return {};
   try {
     const auto tensors = io::load_tensors(path);
     const auto k = tensors.find("__key__"), r = tensors.find("reps");
     if (k == tensors.end() || r == tensors.end() || io::tensor_to_text(k->second) != key) return {};
+    if (io::check_checksum(tensors) != io::ChecksumCheck::matches) {
+      std::cerr << "teacher reps: " << path << " failed its checksum; recomputing\n";
+      return {};
+    }
     if (r->second.dim() != 2 || r->second.size(0) != n) return {};
     return r->second.to(torch::kFloat);
+  } catch (const DataError& e) {  // names the file
+    std::cerr << "teacher reps: " << e.what() << "; recomputing\n";
+    return {};
   } catch (const Error&) {
+    std::cerr << "teacher reps: " << path << " is unreadable; recomputing\n";
     return {};
   } catch (const c10::Error&) {
+    std::cerr << "teacher reps: " << path << " is unreadable; recomputing\n";
     return {};
   }
 }
@@ -95,6 +111,16 @@ at::Tensor teacher_representations(const teacher::Teacher& teacher, const std::s
   const std::string key = cache_key(teacher, data, split, images_u8, view);
   const int64_t n = images_u8.size(0);
   if (auto cached = load_cached(path, key, n); cached.defined()) return cached;
+  // One writer per teacher's reps folder: a second process (two runs sharing a cached
+  // teacher) waits, then finds the file the first one wrote. A folder that cannot be
+  // written (read-only) is computed without the lock and without caching.
+  std::unique_ptr<io::FolderLock> lock;
+  try {
+    lock = std::make_unique<io::FolderLock>(folder, io::FolderLock::IfHeld::wait);
+    if (auto cached = load_cached(path, key, n); cached.defined()) return cached;
+  } catch (const IoError& e) {
+    std::cerr << "ssdd: warning: cannot lock the teacher representation cache: " << e.what() << "\n";
+  }
 
   std::cerr << "teacher reps: computing " << data << " " << split << " " << view.name() << " (" << n
             << " images) ..." << std::flush;
@@ -118,7 +144,7 @@ at::Tensor teacher_representations(const teacher::Teacher& teacher, const std::s
   // A teacher folder that cannot be written (read-only) only costs recomputation next time.
   try {
     io::make_dirs(folder);
-    io::save_tensors(path, {{"reps", result}, {"__key__", io::text_to_tensor(key)}});
+    io::save_tensors_checksummed(path, {{"reps", result}, {"__key__", io::text_to_tensor(key)}});
   } catch (const IoError& e) {
     std::cerr << "ssdd: warning: could not cache teacher representations: " << e.what() << "\n";
   }

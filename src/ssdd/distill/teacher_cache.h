@@ -1,8 +1,9 @@
 // Teacher representations of a whole source split under each predefined view, computed
 // once and cached on disk next to the teacher (SPEC section 4):
-//   <teacher_dir>/reps/<data>-<split>-<view>.pt   {"reps": n x d, "__key__": text}
-// The key (teacher id, data set, split, view, image count) is checked on load, so a
-// stale file is recomputed, never trusted.
+//   <teacher_dir>/reps/<data>-<split>-<view>.pt   {"reps": n x d, "__key__": text, "__checksum__": text}
+// The key (teacher id and weights digest, data set, split, view, image count) and the
+// checksum (io/tensor_checksum.h) are checked on load, so a stale or damaged file is
+// recomputed, never trusted.
 #pragma once
 #include <string>
 

@@ -6,14 +6,20 @@
 
 #include "ssdd/core/config_json.h"
 #include "ssdd/core/error.h"
+#include "ssdd/core/limits.h"
 #include "ssdd/core/runtime.h"
+#include "ssdd/core/stop.h"
 #include "ssdd/data/registry.h"
 #include "ssdd/data/views.h"
 #include "ssdd/distill/distilled_set.h"
+#include "ssdd/distill/memory_estimate.h"
 #include "ssdd/distill/teacher_cache.h"
 #include "ssdd/io/atomic_file.h"
+#include "ssdd/io/folder_lock.h"
+#include "ssdd/io/owned_folder.h"
 #include "ssdd/io/image_grid.h"
 #include "ssdd/io/run_log.h"
+#include "ssdd/models/image_shape.h"
 #include "ssdd/teacher/teacher.h"
 
 namespace ssdd::evaluate {
@@ -43,7 +49,12 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BaselineConfig, method, teacher,
 nlohmann::json BaselineConfig::to_json() const { return *this; }
 
 BaselineConfig BaselineConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  return config_from_json<BaselineConfig>(j, where);
+  return validated(config_from_json<BaselineConfig>(j, where), where);
+}
+
+void BaselineConfig::validate(const std::string& where) const {
+  check_counts(where, {{"budget", budget, 1}, {"kmeans_iterations", kmeans_iterations, 0}});
+  check_threads(where, threads);
 }
 
 std::vector<std::string> baseline_methods() { return {"random", "kmeans"}; }
@@ -73,6 +84,7 @@ at::Tensor kmeans(const at::Tensor& points, int64_t k, int64_t iterations, uint6
   chosen.push_back(torch::randint(0, n, {1}, gen, torch::kLong).item<int64_t>());
   auto min_d2 = (x - x[chosen.back()]).pow(2).sum(1);
   for (int64_t c = 1; c < k; ++c) {
+    throw_if_stopped("k-means seeding", c);  // the baseline is redone on resume: nothing to save
     int64_t next;
     if (min_d2.sum().item<double>() > 0) {
       next = torch::multinomial(min_d2, 1, /*replacement=*/false, gen).item<int64_t>();
@@ -87,6 +99,7 @@ at::Tensor kmeans(const at::Tensor& points, int64_t k, int64_t iterations, uint6
   // Lloyd iterations: assign, then move each centroid to the mean of its points.
   at::Tensor previous;
   for (int64_t it = 0; it < iterations; ++it) {
+    throw_if_stopped("k-means", it);
     const auto labels = assign(x, centroids);
     if (previous.defined() && labels.equal(previous)) break;  // converged
     previous = labels;
@@ -141,7 +154,8 @@ BaselineResult make_baseline(const BaselineConfig& config, const std::string& ou
   if (config.teacher.empty()) throw ConfigError("--teacher", "a teacher folder is required");
   if (config.kmeans_iterations < 0) throw ConfigError("--iterations", "must not be negative");
   const auto start = std::chrono::steady_clock::now();
-  io::make_dirs(out_dir);
+  io::claim_folder(out_dir, "baseline");  // never a folder of the user's
+  const io::FolderLock lock(out_dir, io::FolderLock::IfHeld::refuse);
   io::RunLog log(out_dir + "/log");
   const int threads = set_threads(config.threads);
   const c10::Device device = parse_device(config.device);
@@ -151,8 +165,14 @@ BaselineResult make_baseline(const BaselineConfig& config, const std::string& ou
   load.data_dir = config.data_dir;
   const data::DatasetSplits splits = data::load_dataset(data_name, load);
   const auto& train = splits.train;
-  if (train.channels() != t.shape.channels || train.height() != t.shape.height || train.width() != t.shape.width)
-    throw ConfigError("--data", data_name + " images do not have the teacher's input shape");
+  models::check_image_shape("--data", data_name + " holds", models::shape_of_images(train.images),
+                            "the teacher in " + config.teacher + " takes", t.shape);
+  if (config.budget > train.size())  // before the teacher's pass over the whole split
+    throw ConfigError("budget", "a " + config.method + " budget of " + std::to_string(config.budget) +
+                                    " images exceeds the " + std::to_string(train.size()) +
+                                    " images of the source's training set");
+  if (config.method == "kmeans")
+    distill::check_memory(distill::kmeans_memory(train.size(), t.feature_dim, config.budget), c10::Device(c10::kCPU));
   log.say("baseline " + config.method + ": " + std::to_string(config.budget) + " of " +
           std::to_string(train.size()) + " " + data_name + " images, seed " + std::to_string(config.seed) + ", " +
           std::to_string(threads) + " thread(s)");

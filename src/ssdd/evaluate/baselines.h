@@ -29,6 +29,9 @@ struct BaselineConfig {
   nlohmann::json to_json() const;
   // Unknown keys and bad values -> ConfigError naming `where` (the file and section).
   static BaselineConfig from_json(const nlohmann::json& j, const std::string& where = "baseline config");
+  // Counts in range (from_json calls it; so does the CLI after its overrides): ConfigError
+  // naming `where`, the key, the range and the value found.
+  void validate(const std::string& where) const;
 };
 
 std::vector<std::string> baseline_methods();  // {"random", "kmeans"}

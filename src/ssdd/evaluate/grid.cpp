@@ -14,21 +14,29 @@
 #include <sstream>
 
 #include "ssdd/core/config_json.h"
+#include "ssdd/core/config_paths.h"
 #include "ssdd/core/error.h"
 #include "ssdd/core/hash.h"
+#include "ssdd/core/limits.h"
 #include "ssdd/core/runtime.h"
+#include "ssdd/core/stop.h"
+#include "ssdd/data/identity.h"
 #include "ssdd/data/registry.h"
 #include "ssdd/data/views.h"
 #include "ssdd/distill/distilled_set.h"
+#include "ssdd/distill/memory_estimate.h"
 #include "ssdd/distill/teacher_cache.h"
 #include "ssdd/evaluate/alignment.h"
 #include "ssdd/evaluate/finetune.h"
 #include "ssdd/measure/linear_probe.h"
 #include "ssdd/evaluate/pretrain.h"
 #include "ssdd/io/atomic_file.h"
+#include "ssdd/io/folder_lock.h"
+#include "ssdd/io/owned_folder.h"
 #include "ssdd/io/json_file.h"
 #include "ssdd/io/plot.h"
 #include "ssdd/io/run_log.h"
+#include "ssdd/models/image_shape.h"
 #include "ssdd/models/zoo.h"
 #include "ssdd/teacher/teacher.h"
 #include "ssdd/train/progress.h"
@@ -43,7 +51,17 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GridConfig, distilled, teacher, 
 nlohmann::json GridConfig::to_json() const { return *this; }
 
 GridConfig GridConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  return config_from_json<GridConfig>(j, where);
+  return validated(config_from_json<GridConfig>(j, where), where);
+}
+
+void GridConfig::validate(const std::string& where) const {
+  check_counts(where, {{"seeds", seeds, 1},
+                       {"pretrain_epochs", pretrain_epochs, 1},
+                       {"pretrain_batch", pretrain_batch, 1},
+                       {"probe_epochs", probe_epochs, 1},
+                       {"probe_max_train", probe_max_train, 0},
+                       {"finetune_epochs", finetune_epochs, finetune ? 1 : 0}});
+  check_threads(where, threads);
 }
 
 std::vector<std::string> grid_presets() { return {"cpu", "quick", "paper"}; }
@@ -110,6 +128,7 @@ struct Row {
 struct Target {
   std::string name, dir;
   bool source = false;
+  std::string digest;  // of the data set's content (data/identity.h): part of every cell key
 };
 
 struct Cell {
@@ -259,6 +278,23 @@ const nlohmann::json* find_summary(const nlohmann::json& summary, const std::str
   return nullptr;
 }
 
+// Before a target's first cell: its features, a pretraining batch and the largest set fit
+// the machine (memory_estimate.h).
+void check_cell_memory(const TargetData& target, const models::ImageShape& shape, const std::vector<Row>& rows,
+                       const std::vector<std::string>& archs, const GridConfig& config, int64_t rep_dim,
+                       c10::Device device) {
+  distill::EvaluationShape cell;
+  cell.image = shape;
+  cell.train_images = target.train.size();
+  cell.test_images = target.test.size();
+  for (const auto& row : rows)
+    if (row.set) cell.set_images = std::max(cell.set_images, row.set->size() * row.set->views());
+  cell.pretrain_batch = config.pretrain_batch;
+  cell.finetune_batch = config.finetune ? FinetuneOptions{}.batch_size : 0;
+  cell.rep_dim = rep_dim;
+  distill::check_memory(distill::evaluation_memory(cell, archs), device);
+}
+
 }  // namespace
 
 std::string results_markdown(const nlohmann::json& results) {
@@ -369,11 +405,14 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
   if (config.finetune && config.finetune_epochs < 1) throw ConfigError("finetune_epochs", "must be at least 1");
   if (config.distilled.empty() && !config.none_row && !config.teacher_row)
     throw ConfigError("--distilled", "nothing to evaluate");
+  io::claim_folder(out_dir, "evaluate");  // never a folder of the user's
+  const io::FolderLock lock(out_dir, io::FolderLock::IfHeld::refuse);
   io::make_dirs(out_dir + "/models");
   io::RunLog log(out_dir + "/log");
   const int threads = set_threads(config.threads);
   const c10::Device device = parse_device(config.device);
-  io::write_json_file(out_dir + "/config.json", config.to_json());
+  // Absolute paths: `ssdd evaluate --config` reads it from any folder.
+  io::write_json_file(out_dir + "/config.json", resolve_config_paths(config.to_json(), ""));
   log.say("evaluate: " + config.to_json().dump());
   log.say("evaluate: " + std::to_string(threads) + " thread(s), device " + device.str());
 
@@ -410,6 +449,8 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
       const auto s = meta.at("shape").get<std::vector<int64_t>>();
       shape = {s.at(0), s.at(1), s.at(2)};
     }
+    models::check_image_shape("--distilled", path + " holds", shape, "the teacher in " + config.teacher + " takes",
+                              teacher.shape);
     if (meta.value("teacher_id", "") != teacher.id)
       log.say("evaluate: warning: " + path + " was made with teacher " + meta.value("teacher_id", "?") +
               ", the alignment compares it with " + teacher.id);
@@ -422,9 +463,6 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
     rows.push_back(std::move(row));
   }
   if (source.empty()) source = teacher.data;
-  if (shape.channels != teacher.shape.channels || shape.height != teacher.shape.height ||
-      shape.width != teacher.shape.width)
-    throw ConfigError("--teacher", "the distilled sets' image shape differs from the teacher's");
 
   std::vector<std::string> archs;
   for (const auto& a : config.archs) {
@@ -440,7 +478,11 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
     if (target.source && target.dir.empty()) target.dir = config.data_dir;
     bool seen = false;
     for (const auto& x : targets) seen |= x.name == target.name;
-    if (!seen) targets.push_back(target);
+    if (seen) continue;
+    data::LoadOptions load;
+    load.data_dir = target.dir;
+    target.digest = data::dataset_digest(target.name, load);
+    targets.push_back(target);
   }
 
   // Protocol settings that change a cell's numbers, per row kind.
@@ -458,7 +500,7 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
                                             {"finetune_max_train", config.probe_max_train}};
   auto cell_key = [&](const Row& row, const std::string& arch, const Target& target, int64_t seed) {
     nlohmann::json k = {{"row", row.label}, {"kind", row.kind}, {"arch", arch}, {"target", target.name},
-                        {"seed", seed},     {"probe", probe_protocol}};
+                        {"target_data", target.digest}, {"seed", seed}, {"probe", probe_protocol}};
     if (config.finetune) k["finetune"] = finetune_protocol;
     if (row.kind == "teacher") k["teacher"] = teacher.id;
     if (row.kind == "set") {
@@ -502,6 +544,8 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
       load.channels = static_cast<int>(shape.channels);
     }
     data::DatasetSplits splits = data::load_dataset(targets[t].name, load);
+    models::check_image_shape("--targets", "target " + targets[t].name + " holds",
+                              models::shape_of_images(splits.train.images), "the sets and the teacher take", shape);
     if (!splits.train.has_labels() || !splits.test.has_labels())
       throw DataError(targets[t].name, "labelled train and test splits for the linear probe", "no labels");
     TargetData d{splits.train, splits.test, splits.norm};
@@ -514,6 +558,7 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
       d.train.images = d.train.images.index_select(0, idx).contiguous();
       d.train.labels = d.train.labels.index_select(0, idx).contiguous();
     }
+    check_cell_memory(d, shape, rows, archs, config, teacher.feature_dim, device);
     log.say("evaluate: target " + targets[t].name + ": " + std::to_string(d.train.size()) + " train, " +
             std::to_string(d.test.size()) + " test images, " + std::to_string(d.train.num_classes) + " classes");
     return target_data.emplace(t, std::move(d)).first->second;
@@ -601,11 +646,14 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
     const int64_t group_seed = plan[i].seed;
     i = j;
     if (pending.empty()) continue;
+    // A SIGINT/SIGTERM (core/stop.h) ends the grid between cells: cells.jsonl keeps the finished ones.
+    throw_if_stopped("evaluate", finished);
 
     if (row.kind == "teacher") {
       std::map<size_t, std::pair<at::Tensor, at::Tensor>> feats;  // per target, shared by the seeds
       auto fn = [&](const at::Tensor& x) { return teacher.encoder->features(x); };
       for (const Cell* cell : pending) {
+        throw_if_stopped("evaluate", finished);
         const auto t0 = std::chrono::steady_clock::now();
         const TargetData& td = target_of(cell->target);
         auto it = feats.find(cell->target);
@@ -646,10 +694,18 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
       torch::NoGradGuard no_grad;
       const int64_t pairs = set.view_images().size(0);
       const int64_t d = set.view_targets().size(1);
+      bool reused = false;
       if (io::file_exists(stem + ".pt")) {
-        net = load_pretrained(stem + ".pt", arch, shape, d, device);
-        log.line("evaluate: reusing " + stem + ".pt");
-      } else {
+        // The grid's own cache of pretrained weights: a damaged file is made again, not trusted.
+        try {
+          net = load_pretrained(stem + ".pt", arch, shape, d, device);
+          reused = true;
+          log.line("evaluate: reusing " + stem + ".pt");
+        } catch (const DataError& e) {
+          log.say(std::string("evaluate: ") + e.what() + "; pretraining it again");
+        }
+      }
+      if (!reused) {
         PretrainOptions o;
         o.arch = arch;
         o.epochs = config.pretrain_epochs;
@@ -680,6 +736,7 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
     }
     auto fn = [&](const at::Tensor& x) { return net.encoder->features(x); };
     for (const Cell* cell : pending) {
+      throw_if_stopped("evaluate", finished);
       const auto t0 = std::chrono::steady_clock::now();
       const TargetData& td = target_of(cell->target);
       const auto train_f = features(fn, td.train.images, td.norm);

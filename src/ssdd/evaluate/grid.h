@@ -54,6 +54,9 @@ struct GridConfig {
   nlohmann::json to_json() const;
   // Unknown keys and bad values -> ConfigError naming `where` (the file and section).
   static GridConfig from_json(const nlohmann::json& j, const std::string& where = "evaluate config");
+  // Counts in range (from_json calls it; so does the CLI after its overrides): ConfigError
+  // naming `where`, the key, the range and the value found.
+  void validate(const std::string& where) const;
 };
 
 // "cpu" (Fashion-MNIST scale, 2 cores), "quick" (smoke test), "paper" (GPU, 1000 epochs).

@@ -5,6 +5,7 @@
 #include "ssdd/core/error.h"
 #include "ssdd/core/hash.h"
 #include "ssdd/distill/distilled_set.h"
+#include "ssdd/io/tensor_checksum.h"
 #include "ssdd/models/zoo.h"
 #include "ssdd/train/fit.h"
 #include "ssdd/train/state.h"
@@ -105,12 +106,13 @@ Pretrained pretrain_on_set(distill::DistilledSet& set, const PretrainOptions& op
 void save_pretrained(const std::string& path, const Pretrained& p) {
   io::TensorMap t = p.state();
   t["__meta__"] = io::text_to_tensor(nlohmann::json{{"loss", p.loss}, {"seconds", p.seconds}}.dump());
-  io::save_tensors(path, t);
+  io::save_tensors_checksummed(path, std::move(t));
 }
 
 Pretrained load_pretrained(const std::string& path, const std::string& arch, const models::ImageShape& shape,
                            int64_t d, c10::Device device) {
   const io::TensorMap t = io::load_tensors(path);
+  io::verify_checksum(t, path);  // weights saved before checksums have none, and load
   Pretrained p = fresh_network(arch, shape, d, 0, device);
   train::load_module_state(*p.encoder, t, path, "encoder.");
   train::load_module_state(*p.head, t, path, "head.");

@@ -5,10 +5,13 @@
 #include <filesystem>
 #include <set>
 
+#include "ssdd/core/config_paths.h"
 #include "ssdd/core/error.h"
 #include "ssdd/core/text.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/json_file.h"
+#include "ssdd/io/safe_read.h"
+#include "ssdd/io/owned_folder.h"
 #include "ssdd/io/toml_file.h"
 
 namespace ssdd::experiment {
@@ -89,12 +92,8 @@ Config layered(Preset preset_of, Parse parse, const std::string& preset, const s
   return config;
 }
 
-bool is_valid_label(const std::string& s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
-  return true;
-}
+// Names become folders of the run folder: plain names only, never "." or ".." (issue 27).
+bool is_valid_label(const std::string& s) { return io::is_plain_name(s); }
 
 }  // namespace
 
@@ -134,7 +133,7 @@ ExperimentConfig parse_experiment(const nlohmann::json& file, const std::string&
   c.source = source;
   c.text = text;
   c.name = string_key(file, "name", std::filesystem::path(source).stem().string(), source);
-  if (!is_valid_label(c.name)) throw ConfigError(source, "'name' must be letters, digits, '-', '_' or '.', found '" + c.name + "'");
+  if (!is_valid_label(c.name)) throw ConfigError(source, "'name' must start with a letter or digit and hold only letters, digits, '-', '_' or '.' (at most 64), found '" + c.name + "'");
   const std::string preset = string_key(file, "preset", "cpu", source);
 
   // Teacher.
@@ -162,7 +161,7 @@ ExperimentConfig parse_experiment(const nlohmann::json& file, const std::string&
                                     {pick(file, kDistillShared), shared}, source + ": [distill]");
     for (const auto& label : sub_tables(section, known)) {
       const std::string where = source + ": [distill." + label + "]";
-      if (!is_valid_label(label)) throw ConfigError(where, "a set's name must be letters, digits, '-', '_' or '.'");
+      if (!is_valid_label(label)) throw ConfigError(where, "a set's name must start with a letter or digit and hold only letters, digits, '-', '_' or '.' (at most 64), found '" + label + "'");
       const auto& sub = section[label];
       if (!sub_tables(sub, known).empty())
         throw ConfigError(where, "unknown table [distill." + label + "." + sub_tables(sub, known)[0] + "]");
@@ -220,7 +219,7 @@ ExperimentConfig parse_experiment(const nlohmann::json& file, const std::string&
     c.grids.push_back(main);
     for (const auto& name : sub_tables(section)) {
       const std::string where = source + ": [evaluate." + name + "]";
-      if (!is_valid_label(name) || name == "main") throw ConfigError(where, "a grid's name must be letters, digits, '-', '_' or '.', and not 'main'");
+      if (!is_valid_label(name) || name == "main") throw ConfigError(where, "a grid's name must start with a letter or digit, hold only letters, digits, '-', '_' or '.' (at most 64), and not be 'main', found '" + name + "'");
       const auto& sub = section[name];
       GridStage stage;
       stage.name = name;
@@ -242,10 +241,11 @@ ExperimentConfig parse_experiment(const nlohmann::json& file, const std::string&
 #pragma GCC diagnostic pop
 
 ExperimentConfig load_experiment_file(const std::string& path) {
-  const std::string text = io::read_file(path);
+  const std::string text = io::read_regular_file(path, io::kMaxTextFileBytes, "an experiment config (TOML or JSON)");
   const bool is_json = std::filesystem::path(path).extension() == ".json";
   const nlohmann::json file = is_json ? io::parse_json_file(path) : io::parse_toml(text, path);
-  return parse_experiment(file, path, text);
+  // Relative paths in the file name places beside it (core/config_paths.h).
+  return parse_experiment(resolve_config_paths(file, config_folder(path)), path, text);
 }
 
 std::vector<std::string> builtin_experiments() {

@@ -25,6 +25,14 @@
 // A stage's settings are built as: its preset, then the top-level keys, then its section,
 // then its sub-table; each step is validated by the stage's own JSON reader, so an unknown
 // key or a bad value stops the run before any work, naming the file and the section.
+//
+// Paths: a relative path in a config file (data_dir, [teacher] path, data = "folder:DIR",
+// [evaluate] distilled = ["LABEL=PATH"] and targets = ["NAME=DIR"]) is resolved against the
+// folder of the file, not the working directory, so `ssdd run ../exp/my.toml` reads the
+// data beside my.toml. The built-in configs have no file: theirs stay relative to the
+// working directory. The run's config.json records the resolved (absolute) paths; its
+// config.toml is the text as given. The same rule holds for the stages' --config files
+// (core/config_paths.h).
 #pragma once
 #include <string>
 #include <vector>

@@ -10,8 +10,11 @@
 #include "ssdd/core/hash.h"
 #include "ssdd/core/runtime.h"
 #include "ssdd/data/cache.h"
+#include "ssdd/data/identity.h"
 #include "ssdd/io/atomic_file.h"
+#include "ssdd/io/folder_lock.h"
 #include "ssdd/io/json_file.h"
+#include "ssdd/io/owned_folder.h"
 #include "ssdd/io/run_log.h"
 #include "ssdd/report/report.h"
 #include "ssdd/experiment/stage_stamp.h"
@@ -30,6 +33,7 @@ struct Stage {
   Stage(std::string name_, std::string dir_, std::string hash_, std::function<void(bool)> run_, bool clear = true)
       : name(std::move(name_)), dir(std::move(dir_)), hash(std::move(hash_)), run(std::move(run_)), clear_on_change(clear) {}
   std::string name, dir, hash;
+  std::string owner;  // the folder `dir` must lie inside to be cleared; empty: the run folder
   std::function<void(bool resume)> run;  // nullptr: nothing to run (a reused teacher)
   bool clear_on_change = true;           // false: the stage itself reuses what still applies
   // Finished outputs of this stage made outside a run (a teacher trained by `ssdd teacher`
@@ -46,7 +50,7 @@ class Runner {
     const auto start = std::chrono::steady_clock::now();
     plan();
     if (!dry_run_) {
-      io::make_dirs(out_);
+      open_run_folder();
       io::write_file_atomic(out_ + "/config.toml", config_.text);
       io::write_json_file(out_ + "/config.json", config_.to_json());
       io::RunLog::tee(out_ + "/log");
@@ -61,6 +65,7 @@ class Runner {
       if (!stage.run) {
         record.action = "reused";
       } else {
+        const auto stage_lock = dry_run_ ? nullptr : open_stage_folder(stage);
         StageStamp stamp = read_stamp(stage.dir);  // read once per stage
         StageAction action = plan_stage(stamp, stage.hash);
         if (action == StageAction::resume && stamp.status.empty() && stage.made_elsewhere) {
@@ -107,7 +112,7 @@ class Runner {
       what = "restarted";
     } else if (action == StageAction::restart) {
       log_.say("[" + context + "] settings changed since " + stage.dir + " was made: clearing it and starting again");
-      clear_stage(stage.dir);
+      clear_stage(stage.dir, stage.owner.empty() ? out_ : stage.owner);
       what = "restarted";
     } else if (was_running) {
       what = "resumed";
@@ -123,6 +128,72 @@ class Runner {
     return what;
   }
 
+  // The run folder is ssdd's (marked: io/owned_folder.h) and this process's alone while the
+  // run lasts; a run folder an earlier ssdd made before markers existed is adopted.
+  void open_run_folder() {
+    if (!io::is_claimed(out_) && made_by_earlier_ssdd(out_ + "/run.json")) io::adopt_folder(out_, "run");
+    io::claim_folder(out_, "run");
+    lock_ = std::make_unique<io::FolderLock>(out_, io::FolderLock::IfHeld::refuse);
+  }
+
+  static bool made_by_earlier_ssdd(const std::string& run_json) {
+    if (!io::file_exists(run_json)) return false;
+    try {
+      const auto j = io::parse_json_file(run_json);
+      return j.is_object() && j.contains("stages") && j["stages"].is_array() && j.contains("machine");
+    } catch (const Error&) {
+      return false;
+    }
+  }
+
+  // A stage folder outside the run folder (the shared teacher cache) is locked for as long
+  // as this run reads or writes it; another run waits for it, then finds it done.
+  std::unique_ptr<io::FolderLock> open_stage_folder(const Stage& stage) {
+    if (stage.owner.empty()) return nullptr;  // inside the run folder, which this run holds
+    const bool legacy_teacher = io::file_exists(stage.dir + "/teacher.json") || io::file_exists(stage.dir + "/stage.json");
+    if (!io::is_claimed(stage.dir) && legacy_teacher) io::adopt_folder(stage.dir, stage.name);
+    io::claim_folder(stage.dir, stage.name);
+    return std::make_unique<io::FolderLock>(stage.dir, io::FolderLock::IfHeld::wait);
+  }
+
+  // The digest of what a stage reads from a data set (data/identity.h): other images
+  // under the same name give another hash, so the stages that read them run again.
+  static std::string data_digest(const std::string& name, const std::string& data_dir) {
+    data::LoadOptions load;
+    load.data_dir = data_dir;
+    return data::dataset_digest(name, load);
+  }
+
+  // A grid's target entries (NAME, "source" or NAME=DIR) as (name, folder), resolved as the
+  // grid resolves them: "source" is the sets' own data set, in the grid's data_dir.
+  std::vector<std::pair<std::string, std::string>> resolved_targets(const evaluate::GridConfig& c) const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& t : c.targets) {
+      const auto eq = t.find('=');
+      std::string name = eq == std::string::npos ? t : t.substr(0, eq);
+      std::string dir = eq == std::string::npos ? "" : t.substr(eq + 1);
+      if (name == "source") {
+        name = source_data_;
+        if (dir.empty()) dir = c.data_dir;
+      }
+      out.emplace_back(name, dir);
+    }
+    return out;
+  }
+
+  std::vector<std::string> target_names(const evaluate::GridConfig& c) const {
+    std::vector<std::string> names;
+    for (const auto& [name, dir] : resolved_targets(c)) names.push_back(name);
+    return names;
+  }
+
+  // The target data sets of a grid by content.
+  std::string targets_digest(const evaluate::GridConfig& c) const {
+    std::string text;
+    for (const auto& [name, dir] : resolved_targets(c)) text += name + ":" + data_digest(name, dir) + ";";
+    return text;
+  }
+
   void plan() {
     // Teacher.
     const auto& tc = config_.teacher;
@@ -130,15 +201,19 @@ class Runner {
       teacher_dir_ = tc.reuse;
       if (!io::file_exists(teacher_dir_ + "/teacher.json"))
         throw DataError(teacher_dir_ + "/teacher.json", "a trained teacher ([teacher] path)", "no teacher.json");
-      teacher_hash_ = io::parse_json_file(teacher_dir_ + "/teacher.json").value("id", hash_hex(teacher_dir_));
+      const auto meta = io::parse_json_file(teacher_dir_ + "/teacher.json");
+      teacher_hash_ = meta.value("id", hash_hex(teacher_dir_)) + meta.value("weights_digest", "");
+      source_data_ = meta.value("data", "");
       stages_.push_back({"teacher", teacher_dir_, teacher_hash_, nullptr});
     } else {
-      teacher_hash_ = tc.config.hash();
+      teacher_hash_ = teacher::teacher_id(tc.config);
+      source_data_ = tc.config.data;
       teacher_dir_ = tc.cache ? data::cache_dir() + "/teachers/" + tc.config.data + "-" + teacher_hash_
                               : out_ + "/teacher";
       const auto config = tc.config;
       const std::string dir = teacher_dir_;
       Stage stage{"teacher", dir, teacher_hash_, [config, dir](bool resume) { teacher::train_teacher(config, dir, resume); }};
+      if (tc.cache) stage.owner = data::cache_dir() + "/teachers";
       // A teacher folder whose teacher.json carries this config hash is this teacher.
       stage.made_elsewhere = [dir, hash = teacher_hash_]() -> double {
         if (!io::file_exists(dir + "/teacher.pt") || !io::file_exists(dir + "/teacher.json")) return -1;
@@ -154,7 +229,8 @@ class Runner {
     for (const auto& d : config_.distill) {
       auto c = d.config;
       c.teacher = "";
-      const std::string hash = hash_hex(c.hash() + teacher_hash_);
+      const std::string data = c.data.empty() ? source_data_ : c.data;
+      const std::string hash = hash_hex(c.hash() + teacher_hash_ + "|data " + data_digest(data, c.data_dir));
       c.teacher = teacher_dir_;
       const std::string dir = out_ + "/distill/" + d.label;
       stages_.push_back({"distill " + d.label, dir, hash, [c, dir](bool resume) { distill::run_distill(c, dir, resume); }});
@@ -163,8 +239,9 @@ class Runner {
     }
     for (const auto& b : config_.baselines) {
       auto c = b.config;
-      const std::string hash =
-          hash_hex(without(c.to_json(), {"teacher", "threads", "device", "data_dir"}) + teacher_hash_);
+      const std::string data = c.data.empty() ? source_data_ : c.data;
+      const std::string hash = hash_hex(without(c.to_json(), {"teacher", "threads", "device", "data_dir"}) +
+                                        teacher_hash_ + "|data " + data_digest(data, c.data_dir));
       c.teacher = teacher_dir_;
       const std::string dir = out_ + "/baselines/" + b.label;
       stages_.push_back({"baseline " + b.label, dir, hash, [c, dir](bool) { evaluate::make_baseline(c, dir); }});
@@ -177,9 +254,13 @@ class Runner {
       auto c = g.config;
       c.distilled.insert(c.distilled.begin(), sets.begin(), sets.end());
       c.teacher = teacher_dir_;
-      const std::string hash = hash_hex(
-          without(c.to_json(), {"teacher", "distilled", "threads", "device", "verbose", "data_dir"}) + sets_hash +
-          teacher_hash_);
+      // Targets count by name and content (targets_digest), not by folder: the same images
+      // elsewhere are the same grid.
+      auto settings = c.to_json();
+      settings["targets"] = target_names(c);
+      const std::string hash =
+          hash_hex(without(settings, {"teacher", "distilled", "threads", "device", "verbose", "data_dir"}) +
+                   sets_hash + teacher_hash_ + "|targets " + targets_digest(c));
       const std::string dir = out_ + "/evaluate/" + g.name;
       stages_.push_back({"evaluate " + g.name, dir, hash, [c, dir](bool) { evaluate::run_grid(c, dir); }, false});
     }
@@ -205,6 +286,8 @@ class Runner {
   io::RunLog log_;  // writes to the run's log through the tee, and to the terminal
   std::vector<Stage> stages_;
   std::string teacher_dir_, teacher_hash_;
+  std::string source_data_;  // the teacher's data set: the sets' source unless a stage names another
+  std::unique_ptr<io::FolderLock> lock_;  // the run folder's, for the whole run
 };
 
 }  // namespace

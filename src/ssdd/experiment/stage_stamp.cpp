@@ -1,15 +1,13 @@
 #include "ssdd/experiment/stage_stamp.h"
 
-#include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "ssdd/core/error.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/json_file.h"
+#include "ssdd/io/owned_folder.h"
 
 namespace ssdd::experiment {
-namespace fs = std::filesystem;
 
 StageStamp read_stamp(const std::string& dir) {
   StageStamp s;
@@ -24,7 +22,10 @@ StageStamp read_stamp(const std::string& dir) {
 }
 
 void write_stamp(const std::string& dir, const StageStamp& stamp) {
-  io::make_dirs(dir);
+  // A stage folder is ssdd's: one an earlier ssdd made (it holds a stamp) is adopted, and a
+  // folder of the user's in its place is refused rather than written into.
+  if (!io::is_claimed(dir) && io::file_exists(dir + "/stage.json")) io::adopt_folder(dir, stamp.stage);
+  io::claim_folder(dir, stamp.stage);
   io::write_json_file(dir + "/stage.json", {{"stage", stamp.stage},
                                             {"hash", stamp.hash},
                                             {"status", stamp.status},
@@ -39,15 +40,10 @@ StageAction plan_stage(const StageStamp& stamp, const std::string& hash) {
   return stamp.status == "done" ? StageAction::skip : StageAction::resume;
 }
 
-void clear_stage(const std::string& dir) {
+void clear_stage(const std::string& dir, const std::string& owner) {
   if (!io::file_exists(dir + "/stage.json"))
     throw IoError(dir, "not a stage folder (no stage.json); refusing to clear it");
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    fs::remove_all(entry.path(), ec);
-    if (ec) throw IoError(entry.path().string(), "cannot remove: " + ec.message());
-  }
-  if (ec) throw IoError(dir, "cannot list: " + ec.message());
+  io::clear_claimed_folder(dir, owner);
 }
 
 }  // namespace ssdd::experiment

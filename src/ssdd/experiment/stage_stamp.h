@@ -22,10 +22,14 @@ struct StageStamp {
 StageAction plan_stage(const std::string& dir, const std::string& hash);
 StageAction plan_stage(const StageStamp& stamp, const std::string& hash);
 StageStamp read_stamp(const std::string& dir);  // status "" when there is none
+
+// Writes the stamp, marking the folder as ssdd's (io/owned_folder.h): a folder of the
+// user's in the stage's place is refused, not written into.
 void write_stamp(const std::string& dir, const StageStamp& stamp);
 
-// Empties `dir` of a stage's previous outputs (refuses a path that holds no stage.json, so
-// a user's own folder is never removed by mistake).
-void clear_stage(const std::string& dir);
+// Empties `dir` of a stage's previous outputs. Refuses a folder that holds no stage.json,
+// carries no ssdd marker, or does not lie strictly inside `owner` (the run folder, or the
+// teacher cache), so no label, link or path can turn a clear on the user's files.
+void clear_stage(const std::string& dir, const std::string& owner);
 
 }  // namespace ssdd::experiment

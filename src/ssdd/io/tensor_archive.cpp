@@ -15,6 +15,7 @@
 #include "ssdd/io/archive_check.h"
 #include "ssdd/core/hash.h"
 #include "ssdd/io/atomic_file.h"
+#include "ssdd/io/safe_read.h"
 
 namespace ssdd::io {
 namespace {
@@ -121,7 +122,9 @@ void save_tensors(const std::string& path, const TensorMap& tensors) {
   write_file_atomic(path, tensors_to_bytes(tensors));
 }
 
-TensorMap load_tensors(const std::string& path) { return tensors_from_bytes(read_file(path), path); }
+TensorMap load_tensors(const std::string& path) {
+  return tensors_from_bytes(read_regular_file(path, kMaxArchiveBytes, "a torch.save archive"), path);
+}
 
 at::Tensor text_to_tensor(const std::string& text) {
   auto t = torch::empty({static_cast<int64_t>(text.size())}, torch::kUInt8);

@@ -1,6 +1,5 @@
 #include "ssdd/io/toml_file.h"
 
-#include <fstream>
 #include <sstream>
 
 // Debian's toml++ 3.3 has undefined behaviour in its Unicode classifiers: for code points it
@@ -24,23 +23,28 @@
 #include <toml++/toml.h>
 
 #include "ssdd/core/error.h"
+#include "ssdd/io/safe_read.h"
 
 namespace ssdd::io {
 namespace {
 
 // TOML values map onto JSON one to one, except dates and times, which no stage takes.
-nlohmann::json to_json(const toml::node& node, const std::string& where) {
+// toml++ limits the nesting of arrays and inline tables, not that of dotted keys and table
+// headers; `depth` stops both here, before a deep value can overflow a recursive walk.
+nlohmann::json to_json(const toml::node& node, const std::string& where, int depth = 0) {
+  if (depth > kMaxNestingDepth)
+    throw ConfigError(where.substr(0, 80), "settings nested more than " + std::to_string(kMaxNestingDepth) + " levels deep");
   if (const auto* table = node.as_table()) {
     nlohmann::json j = nlohmann::json::object();
     for (const auto& [key, value] : *table) {
       const std::string k(key.str());
-      j[k] = to_json(value, where.empty() ? k : where + "." + k);
+      j[k] = to_json(value, where.empty() ? k : where + "." + k, depth + 1);
     }
     return j;
   }
   if (const auto* array = node.as_array()) {
     nlohmann::json j = nlohmann::json::array();
-    for (const auto& value : *array) j.push_back(to_json(value, where));
+    for (const auto& value : *array) j.push_back(to_json(value, where, depth + 1));
     return j;
   }
   if (const auto* s = node.as_string()) return s->get();
@@ -52,9 +56,38 @@ nlohmann::json to_json(const toml::node& node, const std::string& where) {
   throw ConfigError(where, "dates and times are not settings (" + at.str() + ")");
 }
 
+// The most parts of any dotted key or table header ("a.b.c" has 3). toml++ makes the
+// tables of a dotted key recursively and overflows the stack on one 100,000 parts long,
+// so keys are counted before it parses: a rough scan (quotes, escapes and comments
+// respected), enough to bound the depth; toml++ itself limits arrays and inline tables.
+int longest_dotted_key(const std::string& text) {
+  int longest = 0, dots = 0;
+  bool in_key = true;  // at a line's start, or after '{' or ','
+  char quote = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quote) {
+      if (c == '\\' && quote == '"') ++i;
+      else if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '"' || c == '\'') quote = c;
+    else if (c == '#') i = std::min(text.find('\n', i), text.size()) - 1;
+    else if (c == '\n' || c == '{' || c == ',') in_key = true, dots = 0;
+    else if (c == '.' && in_key) ++dots;
+    else if (c == '=' || c == ']') {
+      if (in_key) longest = std::max(longest, dots + 1);
+      in_key = false;
+    }
+  }
+  return longest;
+}
+
 }  // namespace
 
 nlohmann::json parse_toml(const std::string& text, const std::string& source) {
+  if (longest_dotted_key(text) > kMaxNestingDepth)
+    throw ConfigError(source, "a key or table header of more than " + std::to_string(kMaxNestingDepth) + " dotted parts");
   toml::table table;
   try {
     table = toml::parse(text, source);
@@ -71,11 +104,7 @@ nlohmann::json parse_toml(const std::string& text, const std::string& source) {
 }
 
 nlohmann::json parse_toml_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(path, "a readable TOML file", "no such file or no permission");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_toml(text.str(), path);
+  return parse_toml(read_regular_file(path, kMaxTextFileBytes, "a TOML file"), path);
 }
 
 }  // namespace ssdd::io

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "ssdd/core/error.h"
+#include "ssdd/core/stop.h"
 #include "ssdd/data/registry.h"
 #include "ssdd/train/classifier_fit.h"
 
@@ -14,6 +15,7 @@ at::Tensor extract_features(const FeatureFn& fn, const at::Tensor& images_u8, co
   const int64_t n = images_u8.size(0);
   std::vector<at::Tensor> parts;
   for (int64_t begin = 0; begin < n; begin += batch_size) {
+    throw_if_stopped("feature extraction", begin);  // its caller redoes it on resume
     const auto batch = images_u8.slice(0, begin, std::min(n, begin + batch_size)).to(device);
     parts.push_back(fn(data::normalize(batch, norm)).flatten(1).to(torch::kCPU));
   }

@@ -2,13 +2,17 @@
 
 #include <chrono>
 #include <cstdio>
+#include <iostream>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "ssdd/core/config_json.h"
 #include "ssdd/core/error.h"
 #include "ssdd/core/hash.h"
+#include "ssdd/core/limits.h"
 #include "ssdd/core/runtime.h"
+#include "ssdd/data/identity.h"
 #include "ssdd/data/registry.h"
 #include "ssdd/data/ssl_augment.h"
 #include "ssdd/measure/linear_probe.h"
@@ -17,6 +21,7 @@
 #include "ssdd/io/plot.h"
 #include "ssdd/io/run_log.h"
 #include "ssdd/io/tensor_archive.h"
+#include "ssdd/io/tensor_checksum.h"
 #include "ssdd/models/zoo.h"
 #include "ssdd/teacher/barlow_twins.h"
 #include "ssdd/train/fit.h"
@@ -35,7 +40,17 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TeacherConfig, data, data_dir, a
 nlohmann::json TeacherConfig::to_json() const { return *this; }
 
 TeacherConfig TeacherConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  return config_from_json<TeacherConfig>(j, where);
+  return validated(config_from_json<TeacherConfig>(j, where), where);
+}
+
+void TeacherConfig::validate(const std::string& where) const {
+  check_counts(where, {{"epochs", epochs, 1},
+                       {"warmup_epochs", warmup_epochs, 0},
+                       {"batch_size", batch_size, 2},  // Barlow Twins standardises over the batch
+                       {"probe_epochs", probe_epochs, 1},
+                       {"probe_every", probe_every, 0}});
+  for (int64_t width : projector) check_at_least(where, "projector", width, 1);
+  check_threads(where, threads);
 }
 
 std::string TeacherConfig::hash() const {
@@ -48,6 +63,13 @@ std::string TeacherConfig::hash() const {
   j.erase("probe_epochs");
   j.erase("probe_every");
   return hash_hex(j.dump());
+}
+
+std::string teacher_id(const TeacherConfig& config, const std::string& data_digest) {
+  data::LoadOptions load;
+  load.data_dir = config.data_dir;
+  const std::string digest = data_digest.empty() ? data::dataset_digest(config.data, load) : data_digest;
+  return hash_hex(config.hash() + "|data " + digest);
 }
 
 std::vector<std::string> teacher_presets() { return {"cpu", "quick", "paper"}; }
@@ -124,7 +146,8 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
   fit.seed = config.seed;
   fit.checkpoint_dir = out_dir + "/checkpoints";
   fit.resume = resume;
-  fit.config_hash = config.hash();
+  const std::string id = teacher_id(config, data::dataset_digest(splits));
+  fit.config_hash = id;  // a checkpoint of other settings or other data is refused
   train::FitHooks hooks;
   hooks.batch_loss = [&](const at::Tensor& index, at::Generator& gen) {
     const at::Tensor x = images.index_select(0, index.to(device)).to(torch::kFloat).div_(255.0);
@@ -189,15 +212,20 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
   model->eval();
   io::TensorMap weights = train::module_state(*model);
   io::save_tensors(out_dir + "/teacher.pt", weights);
+  // The digest ties teacher.pt to this teacher.json. It is of the tensors (names, dtypes,
+  // shapes, bytes), not of the file: computed from what is in memory, with no second read of
+  // a large file, and unchanged when the same weights are re-saved in another archive layout.
+  const std::string weights_digest = io::content_checksum(weights);
   const nlohmann::json meta = {
       {"arch", models::format_arch_spec(models::parse_arch_spec(config.arch))},
       {"shape", {shape.channels, shape.height, shape.width}},
       {"norm_mean", splits.norm.mean},
       {"norm_std", splits.norm.std},
       {"data", config.data},
-      {"id", config.hash()},
+      {"id", id},
       {"feature_dim", model->backbone->feature_dim()},
-      {"projector", config.projector}};
+      {"projector", config.projector},
+      {"weights_digest", weights_digest}};
   io::write_json_file(out_dir + "/teacher.json", meta);
 
   log.say("teacher: linear probe on " + config.data + " (" + std::to_string(config.probe_epochs) + " epochs)");
@@ -254,6 +282,28 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
   return result;
 }
 
+namespace {
+
+// teacher.pt must hold the weights teacher.json describes. A folder from before digests were
+// recorded loads as it did, with a warning; one with a digest is checked.
+void check_weights_digest(const io::TensorMap& weights, Teacher& t, const std::string& weights_path) {
+  const std::string found = io::content_checksum(weights);
+  if (t.weights_digest.empty()) {
+    static std::mutex mutex;
+    static std::set<std::string> warned;  // once per folder: a grid loads its teacher often
+    if (std::lock_guard<std::mutex> lock(mutex); warned.insert(weights_path).second)
+      std::cerr << "ssdd: warning: " << weights_path
+                << " is not checked: teacher.json records no weights_digest (written by an older ssdd)\n";
+    t.weights_digest = found;  // still keys the representation cache by these weights
+    return;
+  }
+  if (found != t.weights_digest)
+    throw DataError(weights_path, "weights with teacher.json's digest " + t.weights_digest,
+                    "digest " + found + " (another teacher's weights, or damaged bytes)");
+}
+
+}  // namespace
+
 Teacher load_teacher(const std::string& dir, c10::Device device) {
   const std::string meta_path = dir + "/teacher.json";
   const nlohmann::json meta = io::parse_json_file(meta_path);
@@ -268,12 +318,16 @@ Teacher load_teacher(const std::string& dir, c10::Device device) {
     t.data = meta.at("data");
     t.id = meta.at("id");
     t.feature_dim = meta.at("feature_dim");
+    t.weights_digest = meta.value("weights_digest", "");
   } catch (const nlohmann::json::exception& e) {
     throw DataError(meta_path, "teacher metadata fields", e.what());
   }
   BarlowTwins model(models::make_encoder_from_spec(t.arch, t.shape),
                     meta.at("projector").get<std::vector<int64_t>>());
-  train::load_module_state(*model, io::load_tensors(dir + "/teacher.pt"), dir + "/teacher.pt");
+  const std::string weights_path = dir + "/teacher.pt";
+  const io::TensorMap weights = io::load_tensors(weights_path);
+  check_weights_digest(weights, t, weights_path);
+  train::load_module_state(*model, weights, weights_path);
   t.encoder = model->backbone;
   t.encoder->to(device);
   t.encoder->eval();

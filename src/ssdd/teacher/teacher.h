@@ -3,7 +3,8 @@
 //
 // Teacher folder:
 //   teacher.pt      backbone.* and projector.* weights (torch.load gives a dict)
-//   teacher.json    architecture spec, input shape, normalisation, feature dim, config hash
+//   teacher.json    architecture spec, input shape, normalisation, feature dim, config hash,
+//                   and the digest of teacher.pt's weights (checked on load)
 //   config.json     the full configuration; log; metrics.json; loss.png
 //   probe.png       probe accuracy against training time (with probe_every)
 //   checkpoints/    for --resume
@@ -47,8 +48,17 @@ struct TeacherConfig {
   nlohmann::json to_json() const;
   // Unknown keys and bad values -> ConfigError naming `where` (the file and section).
   static TeacherConfig from_json(const nlohmann::json& j, const std::string& where = "teacher config");
+  // Counts in range (from_json calls it; so does the CLI after its overrides): ConfigError
+  // naming `where`, the key, the range and the value found.
+  void validate(const std::string& where) const;
   std::string hash() const;  // of everything that changes the weights (not threads/device)
 };
+
+// The teacher's id (teacher.json "id", its cache folder's name, every later stage's key):
+// the config hash and the digest of the source data's content (data/identity.h), so other
+// images under the same data-set name make another teacher. Loads the data set (through
+// the decoded-data cache) unless `data_digest` is given.
+std::string teacher_id(const TeacherConfig& config, const std::string& data_digest = "");
 
 // Named presets: "cpu" (2-core CPU budget), "quick" (smoke test), "paper" (GPU).
 TeacherConfig teacher_preset(const std::string& name);
@@ -73,9 +83,14 @@ struct Teacher {
   data::Normalization norm;
   std::string data;
   std::string id;           // config hash
+  // io::content_checksum of teacher.pt's tensors, as recorded in teacher.json ("weights_digest")
+  // and checked by load_teacher; empty for a folder written before digests were recorded.
+  std::string weights_digest;
   int64_t feature_dim = 0;
 };
 
+// DataError naming teacher.pt when its weights do not match teacher.json's digest (another
+// teacher's weights, or damaged bytes that still parse).
 Teacher load_teacher(const std::string& dir, c10::Device device);
 
 }  // namespace ssdd::teacher

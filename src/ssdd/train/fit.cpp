@@ -9,6 +9,7 @@
 
 #include "ssdd/core/error.h"
 #include "ssdd/core/fault.h"
+#include "ssdd/core/stop.h"
 #include "ssdd/train/checkpoint.h"
 #include "ssdd/train/progress.h"
 #include "ssdd/train/state.h"
@@ -23,18 +24,67 @@ namespace {
 
 constexpr const char* kOptimizerKey = "__optimizer__";
 constexpr const char* kGeneratorKey = "__generator__";
+// Only in a checkpoint written inside an epoch (on a stop): the epoch's batch order and
+// the sum of its batch losses so far.
+constexpr const char* kOrderKey = "__epoch_order__";
+constexpr const char* kLossSumKey = "__epoch_loss_sum__";
 
+// Where a run stands inside an unfinished epoch.
+struct EpochPosition {
+  int64_t epoch = 0;       // 0-based
+  int64_t next_batch = 0;  // batches of it done (all of them: its end is still to run)
+  at::Tensor order;        // its batch order; undefined: at the epoch's start
+  at::Tensor loss_sum;     // sum of its batch losses (double)
+  double seconds = 0;      // its time so far
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// `within`: a checkpoint inside an epoch, else one after `epochs_done` epochs.
 void write_checkpoint(const FitOptions& options, const FitHooks& hooks, torch::optim::Optimizer& optimizer,
-                      at::Generator& gen, int64_t epochs_done, int64_t steps, const FitResult& result) {
+                      at::Generator& gen, int64_t epochs_done, int64_t steps, const FitResult& result,
+                      const EpochPosition* within = nullptr) {
   Checkpoint c;
   c.tensors = hooks.save_state();
   c.tensors[kOptimizerKey] = optimizer_state(optimizer);
   c.tensors[kGeneratorKey] = gen.get_state();
   c.meta = {{"stage", options.stage},       {"config_hash", options.config_hash},
-            {"epochs_done", epochs_done},   {"steps", steps},
+            {"steps", steps},
             {"epoch_loss", result.epoch_loss}, {"epoch_seconds", result.epoch_seconds},
             {"seconds", result.seconds}};
+  if (within) {
+    // No "epochs_done" here: an ssdd that cannot resume inside an epoch then refuses the
+    // checkpoint instead of replaying the epoch from a generator that has moved on.
+    c.meta["mid_epoch"] = {{"epoch", within->epoch}, {"next_batch", within->next_batch}, {"seconds", within->seconds}};
+    c.tensors[kOrderKey] = within->order;
+    c.tensors[kLossSumKey] = within->loss_sum.to(torch::kCPU);
+  } else {
+    c.meta["epochs_done"] = epochs_done;
+  }
   save_checkpoint(options.checkpoint_dir, c);
+}
+
+// The position a checkpoint resumes at: the start of an epoch (older checkpoints, and
+// those written at an epoch's end) or inside one (written on a stop).
+EpochPosition resume_position(const Checkpoint& c, int64_t num_items, int64_t steps_per_epoch, const std::string& dir) {
+  EpochPosition at;
+  if (!c.meta.contains("mid_epoch")) {
+    at.epoch = c.meta.at("epochs_done").get<int64_t>();
+    return at;
+  }
+  const auto& mid = c.meta.at("mid_epoch");
+  at.epoch = mid.at("epoch").get<int64_t>();
+  at.next_batch = mid.at("next_batch").get<int64_t>();
+  at.seconds = mid.at("seconds").get<double>();
+  at.order = c.tensors.at(kOrderKey);
+  at.loss_sum = c.tensors.at(kLossSumKey);
+  if (at.order.numel() != num_items || at.next_batch < 1 || at.next_batch > steps_per_epoch)
+    throw DataError(dir, "a mid-epoch checkpoint of " + std::to_string(num_items) + " items and " +
+                             std::to_string(steps_per_epoch) + " batches an epoch",
+                    std::to_string(at.order.numel()) + " items, next batch " + std::to_string(at.next_batch));
+  return at;
 }
 
 }  // namespace
@@ -45,6 +95,8 @@ FitResult fit(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOp
   const bool checkpoints = !options.checkpoint_dir.empty();
   if (checkpoints && (!hooks.save_state || !hooks.load_state))
     throw Error(options.stage + ": checkpoints need save_state and load_state");
+  if (options.epochs < 1)
+    throw ConfigError(options.stage, "epochs must be at least 1, found " + std::to_string(options.epochs));
   const int64_t batch = std::min(options.batch_size, num_items);
   if (batch <= 0) throw ConfigError(options.stage, "no items to train on");
   const int64_t steps_per_epoch = options.drop_last ? num_items / batch : (num_items + batch - 1) / batch;
@@ -52,7 +104,7 @@ FitResult fit(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOp
 
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options.seed);
   FitResult result;
-  int64_t start_epoch = 0;
+  EpochPosition resume_at;
   if (checkpoints && options.resume) {
     std::string note;
     if (auto c = load_checkpoint(options.checkpoint_dir, &note)) {
@@ -60,28 +112,47 @@ FitResult fit(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOp
         throw ConfigError(options.checkpoint_dir, "the checkpoint belongs to another configuration (config hash " +
                                                       c->meta.value("config_hash", "") + ", this run " +
                                                       options.config_hash + "); use a new output folder");
+      resume_at = resume_position(*c, num_items, steps_per_epoch, options.checkpoint_dir);
       hooks.load_state(c->tensors);
       load_optimizer_state(optimizer, c->tensors.at(kOptimizerKey));
       gen.set_state(c->tensors.at(kGeneratorKey));
-      start_epoch = c->meta.at("epochs_done").get<int64_t>();
       result.epoch_loss = c->meta.at("epoch_loss").get<std::vector<double>>();
       result.epoch_seconds = c->meta.at("epoch_seconds").get<std::vector<double>>();
       result.seconds = c->meta.at("seconds").get<double>();
-      result.resumed_from_epoch = start_epoch;
-      if (hooks.log) hooks.log(options.stage + ": " + note + " at epoch " + std::to_string(start_epoch));
+      result.resumed_from_epoch = resume_at.epoch;
+      if (hooks.log)
+        hooks.log(options.stage + ": " + note + " at epoch " + std::to_string(resume_at.epoch) +
+                  (resume_at.order.defined() ? ", batch " + std::to_string(resume_at.next_batch) : ""));
     }
   }
 
-  Progress progress(options.stage, total_steps, options.unit, start_epoch * steps_per_epoch);
+  int64_t step = resume_at.epoch * steps_per_epoch + resume_at.next_batch;
+  Progress progress(options.stage, total_steps, options.unit, step);
   if (hooks.log) progress.set_log(hooks.log);
   double items_this_process = 0;
   const auto process_start = std::chrono::steady_clock::now();
-  int64_t step = start_epoch * steps_per_epoch;
-  for (int64_t epoch = start_epoch; epoch < options.epochs; ++epoch) {
+  // A stop (SIGINT/SIGTERM) inside an epoch: its checkpoint, then Stopped. A run without
+  // checkpoints starts its loop again on resume, so it only stops.
+  auto stop_inside = [&](const EpochPosition& at) {
+    if (checkpoints) {
+      const double loss_so_far = at.loss_sum.item<double>();
+      if (!std::isfinite(loss_so_far))
+        throw NumericsError(options.stage, step, "the loss became " + std::to_string(loss_so_far) + " in epoch " +
+                                                     std::to_string(at.epoch + 1));
+      write_checkpoint(options, hooks, optimizer, gen, at.epoch, step, result, &at);
+    }
+    throw Stopped(stop_signal(), options.stage, step);
+  };
+  for (int64_t epoch = resume_at.epoch; epoch < options.epochs; ++epoch) {
+    const bool resumed_inside = epoch == resume_at.epoch && resume_at.order.defined();
     const auto epoch_start = std::chrono::steady_clock::now();
-    const at::Tensor order = torch::randperm(num_items, gen, torch::kLong);
-    at::Tensor loss_sum;  // stays on the loss's device: no per-step host sync
-    for (int64_t b = 0; b < steps_per_epoch; ++b, ++step) {
+    const double earlier_seconds = resumed_inside ? resume_at.seconds : 0.0;
+    const at::Tensor order = resumed_inside ? resume_at.order : torch::randperm(num_items, gen, torch::kLong);
+    at::Tensor loss_sum = resumed_inside ? resume_at.loss_sum : at::Tensor();  // stays on the loss's device: no per-step host sync
+    auto position = [&](int64_t next_batch) {
+      return EpochPosition{epoch, next_batch, order, loss_sum, earlier_seconds + seconds_since(epoch_start)};
+    };
+    for (int64_t b = resumed_inside ? resume_at.next_batch : 0; b < steps_per_epoch; ++b) {
       const int64_t begin = b * batch;
       const at::Tensor index = order.slice(0, begin, std::min(begin + batch, num_items));
       set_learning_rate(optimizer, hooks.learning_rate(step, total_steps));
@@ -91,8 +162,9 @@ FitResult fit(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOp
       loss.backward();
       if (hooks.after_backward) hooks.after_backward();
       optimizer.step();
+      ++step;
       const at::Tensor detached = loss.detach().to(torch::kDouble);
-      loss_sum = loss_sum.defined() ? loss_sum + detached : detached;
+      loss_sum = loss_sum.defined() ? loss_sum.to(detached.device()) + detached : detached;
       items_this_process += static_cast<double>(index.size(0));
       if (!options.quiet) {
         auto fields = [&] {
@@ -101,28 +173,40 @@ FitResult fit(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOp
                         static_cast<long long>(options.epochs), loss.item<double>());
           return std::string(text);
         };
-        progress.update(step + 1, fields, static_cast<double>(index.size(0)));
+        progress.update(step, fields, static_cast<double>(index.size(0)));
       }
+      // After the epoch's last batch the stop waits for the epoch's own checkpoint.
+      if (stop_requested() && b + 1 < steps_per_epoch) stop_inside(position(b + 1));
     }
-    const double mean_loss = (loss_sum.defined() ? loss_sum.item<double>() : NAN) / static_cast<double>(std::max<int64_t>(1, steps_per_epoch));
+    const double mean_loss = loss_sum.item<double>() / static_cast<double>(steps_per_epoch);
     if (!std::isfinite(mean_loss))
       throw NumericsError(options.stage, step, "the loss became " + std::to_string(mean_loss) + " in epoch " +
                                                    std::to_string(epoch + 1));
-    const double epoch_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+    const double epoch_seconds = earlier_seconds + seconds_since(epoch_start);
+    if (hooks.on_epoch_end) {
+      try {
+        hooks.on_epoch_end(epoch, mean_loss);
+      } catch (const Stopped& stopped) {  // inside the hook (a probe): the epoch's batches are kept
+        const EpochPosition batches_done = position(steps_per_epoch);
+        if (checkpoints) write_checkpoint(options, hooks, optimizer, gen, epoch, step, result, &batches_done);
+        throw Stopped(stopped.signal(), options.stage, step);  // named by the loop that resumes
+      }
+    }
     result.epoch_loss.push_back(mean_loss);
     result.epoch_seconds.push_back(epoch_seconds);
     result.seconds += epoch_seconds;
-    if (hooks.on_epoch_end) hooks.on_epoch_end(epoch, mean_loss);
     const bool last = epoch + 1 == options.epochs;
-    if (checkpoints && ((epoch + 1) % options.checkpoint_every_epochs == 0 || last))
+    const bool stopping = stop_requested() && !last;
+    if (checkpoints && ((epoch + 1) % options.checkpoint_every_epochs == 0 || last || stopping))
       write_checkpoint(options, hooks, optimizer, gen, epoch + 1, step, result);
+    if (stopping) throw Stopped(stop_signal(), options.stage, step);
   }
   if (!options.quiet) {
     char fields[64];
     std::snprintf(fields, sizeof fields, "done | final loss %.4f", result.epoch_loss.empty() ? NAN : result.epoch_loss.back());
     progress.finish(fields);
   }
-  const double process_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - process_start).count();
+  const double process_seconds = seconds_since(process_start);
   result.items_per_second = process_seconds > 0 ? items_this_process / process_seconds : 0;
   result.steps = step;
   return result;

@@ -1,6 +1,9 @@
 // The one training loop: epochs of shuffled mini-batches over N items, a loss per
 // batch, an optimiser step, a per-step learning rate, progress, and checkpoints that
 // let a killed run continue with exactly the numbers it would have produced.
+// A SIGINT/SIGTERM (core/stop.h) ends the current step, writes a checkpoint inside the
+// epoch (its batch order, next batch and loss so far) and throws Stopped; resuming from it
+// gives the numbers of an uninterrupted run too. Without checkpoint_dir it only stops.
 // What is trained, and how a batch becomes a loss, is the caller's (hooks).
 #pragma once
 #include <functional>

@@ -3,14 +3,16 @@
 #include "ssdd/core/runtime.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/json_file.h"
+#include "ssdd/io/owned_folder.h"
 
 namespace ssdd::train {
 
 std::unique_ptr<RunContext> start_run(const std::string& stage, const std::string& out_dir,
                                       const nlohmann::json& config, int threads, const std::string& device,
                                       uint64_t seed) {
-  io::make_dirs(out_dir);
-  auto run = std::make_unique<RunContext>(out_dir + "/log");
+  io::claim_folder(out_dir, stage);
+  auto lock = std::make_unique<io::FolderLock>(out_dir, io::FolderLock::IfHeld::refuse);
+  auto run = std::make_unique<RunContext>(std::move(lock), out_dir + "/log");
   run->threads = set_threads(threads);
   run->device = parse_device(device);
   seed_everything(seed);
