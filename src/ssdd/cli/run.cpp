@@ -32,9 +32,18 @@ std::string shell_quoted(const std::string& arg) {
 std::string resume_command(int argc, char** argv, const CLI::App* command) {
   std::string line;
   for (int i = 0; i < argc; ++i) line += (i ? " " : "") + shell_quoted(argv[i]);
-  const CLI::Option* resume = command ? command->get_option_no_throw("--resume") : nullptr;
+  const CLI::Option* resume = command->get_option_no_throw("--resume");
   if (resume && resume->count() == 0) line += " --resume";
   return line;
+}
+
+// The commands whose loops check for a stop (core/stop.h) and keep their work; the others
+// (info, inspect, bench) keep the default: a signal ends them at once.
+bool stops_at_a_step(const CLI::App* command) {
+  if (!command) return false;
+  for (const char* name : {"teacher", "distill", "baseline", "evaluate", "run", "probe"})
+    if (command->get_name() == name) return true;
+  return false;
 }
 
 // A stop: one line on stderr and in the command's log, exit 128 + signal.
@@ -75,10 +84,12 @@ int run(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   const CLI::App* command = app.get_subcommands().empty() ? nullptr : app.get_subcommands().front();
-  // The command's log, where its --out names it (`ssdd run` sets its default folder's).
-  const CLI::Option* out = command ? command->get_option_no_throw("--out") : nullptr;
-  if (out && out->count() > 0) set_stop_log(out->as<std::string>() + "/log");
-  install_stop_handlers(resume_command(argc, argv, command));
+  if (stops_at_a_step(command)) {
+    // The command's log, where its --out names it (`ssdd run` sets its default folder's).
+    const CLI::Option* out = command->get_option_no_throw("--out");
+    if (out && out->count() > 0) set_stop_log(out->as<std::string>() + "/log");
+    install_stop_handlers(resume_command(argc, argv, command));
+  }
   try {
     if (action) action();
     return 0;
