@@ -619,7 +619,12 @@ s_threads_10000() {
 }
 s_pool_size() {
   my_teacher || return 1
-  POOL=convnet:128-128-128 distill --limit 60 --pool-size 100000 --budget 10 --iterations 4 --out out
+  distill --limit 30 --pool-size 100000 --budget 10 --iterations 4 --out out
+  exit_is 1 && says "pool.size" && says "at most" && absent out/distilled.pt
+}
+s_pool_memory() {
+  my_teacher || return 1
+  POOL=convnet:1024-1024-1024 distill --limit 60 --pool-size 1000 --budget 10 --iterations 4 --out out
   exit_is 1 && says "needed" && says "pool" && absent out/distilled.pt
 }
 s_bench_m() {
@@ -810,7 +815,8 @@ scenario "$c5" s_budget_negative '`ssdd distill --budget -1`' 'refused at once n
 scenario "$c5" s_budget_word '`ssdd distill --budget abc`' 'usage error (exit 2) naming --budget'
 scenario "$c5" s_baseline_budget_zero '`ssdd baseline random --budget 0`' 'refused at once naming budget'
 scenario "$c5" s_threads_10000 '`ssdd distill --threads 10000`' 'refused within 30 s naming threads'
-scenario "$c5" s_pool_size '`ssdd distill --pool-size 100000` (pool of ConvNet 128-128-128)' \
+scenario "$c5" s_pool_size '`ssdd distill --pool-size 100000`' 'refused at once: at most 1,000 models'
+scenario "$c5" s_pool_memory '`ssdd distill --pool-size 1000` of ConvNet 1024-1024-1024' \
   'refused with a memory estimate, before allocating'
 scenario "$c5" s_bench_m '`ssdd bench --m 100000`' 'refused with a memory estimate, before allocating'
 scenario "$c5" s_config_dev_zero '`/dev/zero` as the config' 'refused within 20 s in one line'

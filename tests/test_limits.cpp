@@ -52,7 +52,8 @@ constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 }  // namespace
 
 TEST_F(Limits, CountsOutOfRangeAreRefusedNamingTheKeyFromFlagsAndConfigs) {
-  const std::string distill = "distill --preset quick --teacher " + dir.path() + "/no-teacher --out " + dir.path() + "/d";
+  const std::string distill =
+      "distill --preset quick --teacher " + dir.path() + "/no-teacher --out " + dir.path() + "/d";
   for (const char* budget : {"0", "-1"}) {
     const auto o = run_limited(distill + " --budget " + budget);
     EXPECT_EQ(o.code, 1) << o.output;
@@ -167,7 +168,7 @@ TEST_F(Limits, RunsTooLargeForTheMachineAreRefusedByTheMemoryEstimate) {
   EXPECT_TRUE(says(o, "lower --m")) << o.output;
 }
 
-TEST(LimitsEstimate, ShippedConfigsFitA24GiBMachine) {
+TEST(LimitsEstimate, ShippedCpuConfigsFitA24GiBMachine) {
   struct Source {
     models::ImageShape image;
     int64_t train, test;
@@ -178,6 +179,7 @@ TEST(LimitsEstimate, ShippedConfigsFitA24GiBMachine) {
   };
   for (const auto& name : experiment::builtin_experiments()) {
     const auto config = experiment::builtin_experiment(name);
+    if (config.teacher.config.device != "cpu") continue;  // GPU memory is not checked (the paper's configs)
     const Source source = source_of(config.teacher.config.data);
     const int64_t d = models::make_encoder_from_spec(config.teacher.config.arch, source.image)->feature_dim();
     int64_t largest_set = 0;
@@ -186,7 +188,6 @@ TEST(LimitsEstimate, ShippedConfigsFitA24GiBMachine) {
       largest_set = std::max(largest_set, shape.distilled * shape.views);
       const auto estimate = distill::distill_memory(shape);
       EXPECT_LT(estimate.total(), 20 * kGiB) << name << " " << stage.label << ": " << estimate.describe();
-      std::cerr << "DBG " << name << " " << stage.label << ": " << estimate.describe() << "\n";
     }
     for (const auto& grid : config.grids) {
       distill::EvaluationShape cell;
@@ -199,7 +200,6 @@ TEST(LimitsEstimate, ShippedConfigsFitA24GiBMachine) {
       cell.rep_dim = d;
       const auto estimate = distill::evaluation_memory(cell, grid.config.archs);
       EXPECT_LT(estimate.total(), 20 * kGiB) << name << " " << grid.name << ": " << estimate.describe();
-      std::cerr << "DBG " << name << " " << grid.name << ": " << estimate.describe() << "\n";
     }
   }
 }

@@ -9,13 +9,8 @@ namespace ssdd {
 
 void check_at_least(const std::string& where, const std::string& key, int64_t value, int64_t min) {
   if (value < min)
-    throw ConfigError(where, "'" + key + "' must be at least " + std::to_string(min) + ", found " + std::to_string(value));
-}
-
-void check_between(const std::string& where, const std::string& key, int64_t value, int64_t min, int64_t max) {
-  if (value < min || value > max)
-    throw ConfigError(where, "'" + key + "' must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                                 ", found " + std::to_string(value));
+    throw ConfigError(where,
+                      "'" + key + "' must be at least " + std::to_string(min) + ", found " + std::to_string(value));
 }
 
 void check_counts(const std::string& where, std::initializer_list<CountRule> rules) {

@@ -10,7 +10,6 @@ namespace ssdd {
 
 // value >= min, else ConfigError(where, "'key' must be at least min, found value").
 void check_at_least(const std::string& where, const std::string& key, int64_t value, int64_t min);
-void check_between(const std::string& where, const std::string& key, int64_t value, int64_t min, int64_t max);
 
 // A config's count keys at once: check_counts(where, {{"budget", budget, 1}, ...}).
 struct CountRule {

@@ -70,6 +70,13 @@ void DistillConfig::validate(const std::string& where) const {
                        {"checkpoint_every", checkpoint_every, 1},
                        {"pool.size", pool.size, 1},
                        {"pool.max_steps", pool.max_steps, 2}});
+  // KRR-ST keeps 10 models. Every pool model is staggered (trained for up to Z steps) before
+  // the first outer step, so a pool of thousands spends hours there with no output even where
+  // the memory estimate lets it fit; 1,000 leaves room for any experiment (issue 27).
+  constexpr int64_t kMaxPoolSize = 1000;
+  if (pool.size > kMaxPoolSize)
+    throw ConfigError(where, "'pool.size' must be at most " + std::to_string(kMaxPoolSize) + " (KRR-ST keeps 10), found " +
+                                 std::to_string(pool.size));
   check_threads(where, threads);
 }
 

@@ -183,9 +183,10 @@ MemoryEstimate distill_memory(const DistillShape& s, const std::string& stage) {
   if (n > 0)  // every view's representation of the train split, and one view read from the cache
     e.add("teacher representations " + count(views) + " x " + count(n) + " x " + count(d), (views + 1) * n * d * kFloat,
           "use fewer views (--views)");
-  // Views, their activations kept for backward, and the set's parameters with AdamW's two moments.
-  e.add("distilled set " + count(views) + " x " + count(m) + " images", set * (net.activation_bytes + 2 * image) +
-                                                                              4 * m * (image + views * d * kFloat),
+  // Views, their activations and the backward pass's gradients of them (measured: a pool
+  // step's peak is about twice its forward graph), the set's parameters and AdamW's moments.
+  e.add("distilled set " + count(views) + " x " + count(m) + " images",
+        set * (2 * net.activation_bytes + 2 * image) + 4 * m * (image + views * d * kFloat),
         "lower " + s.images_flag + " (m = " + count(m) + " images)");
   // K_ss and (K_ss + lambda I), its Cholesky factor, and their gradients; features with gradients.
   e.add("kernel " + count(set) + "x" + count(set), 5 * set * set * kFloat + 3 * set * p * kFloat,
@@ -215,7 +216,8 @@ DistillShape distill_shape(const DistillConfig& c, const models::ImageShape& ima
   shape.real_batch = std::min(c.real_batch, train_images);
   shape.rep_dim = rep_dim;
   shape.pool_size = c.pool.size;
-  shape.pca_images = c.method == "ours" && c.parameterization ? std::min(train_images, std::max(c.pca_pool, shape.distilled)) : 0;
+  shape.pca_images =
+      c.method == "ours" && c.parameterization ? std::min(train_images, std::max(c.pca_pool, shape.distilled)) : 0;
   shape.pool_arch = c.pool.arch;
   return shape;
 }
@@ -224,7 +226,11 @@ MemoryEstimate evaluation_memory(const EvaluationShape& s, const std::vector<std
   std::optional<MemoryEstimate> largest;
   const double image = pixels(s.image) * kFloat;
   const double probed = static_cast<double>(s.train_images + s.test_images);
-  const std::string images = count(static_cast<double>(s.train_images)) + "+" + count(static_cast<double>(s.test_images));
+  const std::string images =
+      count(static_cast<double>(s.train_images)) + "+" + count(static_cast<double>(s.test_images));
+  // A batch holds at most the set (pretraining) or the target's train split (fine-tuning).
+  const double batch = static_cast<double>(
+      std::max(std::min(s.pretrain_batch, s.set_images), std::min(s.finetune_batch, s.train_images)));
   for (const auto& arch : archs) {
     const NetworkFootprint net = measure_network(arch, s.image);
     MemoryEstimate e("evaluate");
@@ -233,10 +239,8 @@ MemoryEstimate evaluation_memory(const EvaluationShape& s, const std::vector<std
           2 * probed * static_cast<double>(net.feature_dim) * kFloat, "lower --probe-max-train");
     e.add("teacher features " + images + " x " + count(static_cast<double>(s.rep_dim)),
           probed * static_cast<double>(s.rep_dim) * kFloat, "lower --probe-max-train");
-    e.add("pretraining batch " + count(static_cast<double>(s.pretrain_batch)) + " (" + arch + ")",
-          static_cast<double>(std::max(s.pretrain_batch, s.finetune_batch)) * net.activation_bytes +
-              4 * net.parameters * kFloat,
-          "lower --pretrain-batch");
+    e.add("training batch " + count(batch) + " (" + arch + ")",
+          2 * batch * net.activation_bytes + 4 * net.parameters * kFloat, "lower --pretrain-batch");
     e.add("distilled set " + count(static_cast<double>(s.set_images)) + " images",
           static_cast<double>(s.set_images) * (image + static_cast<double>(s.rep_dim) * kFloat) * 2,
           "evaluate smaller sets");
@@ -249,10 +253,10 @@ MemoryEstimate kmeans_memory(int64_t n_points, int64_t dim, int64_t k_centroids)
   constexpr double kChunk = 8192;  // rows per distance block (baselines.cpp)
   const double n = static_cast<double>(n_points), d = static_cast<double>(dim), k = static_cast<double>(k_centroids);
   MemoryEstimate e("baseline kmeans");
-  e.add("points " + count(n) + " x " + count(d) + " (double)", 2 * n * d * kDouble + 2 * k * d * kDouble, "lower --budget");
-  // assign(): chunk x k; nearest_distinct(): min(k, chunk) x n, and its top-candidates.
-  e.add("distance blocks", 3 * std::max(std::min(n, kChunk) * k, std::min(k, kChunk) * n) * kDouble,
+  e.add("points " + count(n) + " x " + count(d) + " (double)", 2 * n * d * kDouble + 2 * k * d * kDouble,
         "lower --budget");
+  // assign(): chunk x k; nearest_distinct(): min(k, chunk) x n, and its top-candidates.
+  e.add("distance blocks", 3 * std::max(std::min(n, kChunk) * k, std::min(k, kChunk) * n) * kDouble, "lower --budget");
   const double candidates = std::min(n, k);
   e.add("nearest candidates " + count(k) + " x " + count(candidates),
         k * candidates * kLong + std::min(k, kChunk) * candidates * (kDouble + kLong), "lower --budget");

@@ -13,12 +13,12 @@
 // SSDD_SKIP_MEMORY_CHECK=1 skips the check. Only CPU runs are checked (GPU memory is not
 // probed).
 #pragma once
+#include <c10/core/Device.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <c10/core/Device.h>
 
 #include "ssdd/models/encoder.h"
 
@@ -27,7 +27,7 @@ namespace ssdd::distill {
 struct DistillConfig;
 
 struct MemoryPart {
-  std::string what;    // with its shape, e.g. "kernel 1036x1036"
+  std::string what;  // with its shape, e.g. "kernel 1036x1036"
   double bytes = 0;
   std::string advice;  // the option that shrinks it, e.g. "lower --pool-size"
 };
@@ -62,7 +62,7 @@ void check_memory(const MemoryEstimate& estimate, const c10::Device& device);
 
 // A network of the zoo, measured on the CPU.
 struct NetworkFootprint {
-  double parameters = 0;        // floats
+  double parameters = 0;  // floats
   double parameter_tensors = 0;
   double activation_bytes = 0;  // per image, forward with graph in train mode
   int64_t feature_dim = 0;
@@ -93,7 +93,7 @@ struct EvaluationShape {
   int64_t train_images = 0, test_images = 0;  // of the target, as probed
   int64_t set_images = 0;                     // the largest distilled set's images x views
   int64_t pretrain_batch = 256;
-  int64_t finetune_batch = 0;                 // 0: no fine-tuning
+  int64_t finetune_batch = 0;  // 0: no fine-tuning
   int64_t rep_dim = 0;
 };
 MemoryEstimate evaluation_memory(const EvaluationShape& shape, const std::vector<std::string>& archs);

@@ -473,7 +473,7 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
   for (const auto& t : config.targets) {
     auto [name, dir] = split_label(t);
     if (name.empty()) std::swap(name, dir);  // no "=": the whole text is the name
-    Target target{name == "source" ? source : name, dir, false};
+    Target target{name == "source" ? source : name, dir, false, ""};
     target.source = target.name == source;
     if (target.source && target.dir.empty()) target.dir = config.data_dir;
     bool seen = false;

@@ -37,14 +37,16 @@ std::string read_regular_file(const std::string& path, uint64_t max_bytes, const
   };
   // stat before open: opening a FIFO for reading blocks until a writer comes.
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw DataError(path, expected, std::string("none (") + std::strerror(errno) + ")");
+  if (::stat(path.c_str(), &st) != 0)
+    throw DataError(path, expected, std::string("none (") + std::strerror(errno) + ")");
   refuse_kind(st);
   // O_NONBLOCK: should the path turn into a FIFO between stat and open, the open still returns.
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throw DataError(path, expected, std::string("an unreadable file (") + std::strerror(errno) + ")");
   std::string bytes;
   try {
-    if (::fstat(fd, &st) != 0) throw DataError(path, expected, std::string("a file fstat fails on (") + std::strerror(errno) + ")");
+    if (::fstat(fd, &st) != 0)
+      throw DataError(path, expected, std::string("a file fstat fails on (") + std::strerror(errno) + ")");
     refuse_kind(st);
     bytes.resize(static_cast<size_t>(st.st_size));
     size_t done = 0;

@@ -9,9 +9,9 @@
 namespace ssdd::io {
 
 constexpr uint64_t kMiB = uint64_t{1} << 20;
-constexpr uint64_t kMaxTextFileBytes = 64 * kMiB;           // JSON and TOML: configs, run records, results
-constexpr uint64_t kMaxArchiveBytes = uint64_t{64} << 30;    // torch.save archives (sets, weights, caches)
-constexpr int kMaxNestingDepth = 64;                         // of JSON and TOML values (real files: < 10)
+constexpr uint64_t kMaxTextFileBytes = 64 * kMiB;          // JSON and TOML: configs, run records, results
+constexpr uint64_t kMaxArchiveBytes = uint64_t{64} << 30;  // torch.save archives (sets, weights, caches)
+constexpr int kMaxNestingDepth = 64;                       // of JSON and TOML values (real files: < 10)
 
 // The whole content of `path`, which must be a regular file (symbolic links followed) of at
 // most `max_bytes`. DataError naming the path and `what` (e.g. "a TOML config") otherwise:

@@ -33,7 +33,8 @@ namespace {
 // headers; `depth` stops both here, before a deep value can overflow a recursive walk.
 nlohmann::json to_json(const toml::node& node, const std::string& where, int depth = 0) {
   if (depth > kMaxNestingDepth)
-    throw ConfigError(where.substr(0, 80), "settings nested more than " + std::to_string(kMaxNestingDepth) + " levels deep");
+    throw ConfigError(where.substr(0, 80),
+                      "settings nested more than " + std::to_string(kMaxNestingDepth) + " levels deep");
   if (const auto* table = node.as_table()) {
     nlohmann::json j = nlohmann::json::object();
     for (const auto& [key, value] : *table) {
@@ -87,7 +88,8 @@ int longest_dotted_key(const std::string& text) {
 
 nlohmann::json parse_toml(const std::string& text, const std::string& source) {
   if (longest_dotted_key(text) > kMaxNestingDepth)
-    throw ConfigError(source, "a key or table header of more than " + std::to_string(kMaxNestingDepth) + " dotted parts");
+    throw ConfigError(source,
+                      "a key or table header of more than " + std::to_string(kMaxNestingDepth) + " dotted parts");
   toml::table table;
   try {
     table = toml::parse(text, source);
