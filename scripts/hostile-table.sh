@@ -489,10 +489,10 @@ s_target_changed() {
   my_run || return 1
   copy_of "$TGT" target
   run_config cfg.toml "$D" "" "$S/target"
-  cli run cfg.toml --out run  # the grid, now naming the copy, reuses every cell
-  exit_is 0 && says "already done" || return 1
+  cli run cfg.toml --out run  # the grid, now naming a copy of the same images, is current
+  exit_is 0 && says "evaluate main] skipped" || return 1
   local before after
-  before=$(sed -n 's/.* cells, \([0-9]*\) already done.*/\1/p' "$log" | tail -n1)
+  before=$(wc -l < run/evaluate/main/cells.jsonl)
   run_actions cfg.toml run
   exit_is 0 && plan_is "evaluate main" skipped || { why="premise (same target): $why"; return 1; }
   tool pixel target
