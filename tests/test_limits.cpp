@@ -148,10 +148,15 @@ TEST_F(Limits, RunsTooLargeForTheMachineAreRefusedByTheMemoryEstimate) {
   TinyTeacher tiny;  // 256 training images of 1x16x16, a 16-d teacher
   const std::string distill = "distill --preset quick --teacher " + tiny.teacher.path() + " --data mnist --data-dir " +
                               tiny.data.path() + " --out " + dir.path() + "/d";
-  // A pool of 100,000 models: some 20 GB here, refused before the first one is built.
-  auto o = run_limited(distill + " --budget 10 --pool-size 100000", "SSDD_MEMORY_LIMIT=4", 60);
+  // A pool of 100,000 models is out of range at once (at most 1,000); 1,000 wide ConvNets
+  // (some 350 GiB) are refused by the estimate before the first one is built.
+  auto o = run_limited(distill + " --budget 10 --pool-size 100000", "", 60);
   EXPECT_EQ(o.code, 1) << o.output;
-  EXPECT_TRUE(says(o, "pool 100000 models")) << o.output;
+  EXPECT_TRUE(says(o, "'pool.size' must be at most 1000")) << o.output;
+  o = run_limited(distill + " --budget 10 --pool-size 1000 --pool-arch convnet:1024-1024-1024", "SSDD_MEMORY_LIMIT=4",
+                  60);
+  EXPECT_EQ(o.code, 1) << o.output;
+  EXPECT_TRUE(says(o, "pool 1000 models")) << o.output;
   EXPECT_TRUE(says(o, "4.0 GiB available; lower --pool-size")) << o.output;
   // A krrst budget beyond the training set, named with both numbers before any work.
   o = run_limited(distill + " --method krrst --budget 300", "", 60);
