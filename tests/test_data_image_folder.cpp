@@ -3,6 +3,7 @@
 #include "data_fixtures.h"
 #include "ssdd/core/error.h"
 #include "ssdd/data/image_folder.h"
+#include "ssdd/data/resize.h"
 #include "ssdd/io/image_decode.h"
 
 using namespace fixtures;
@@ -61,17 +62,8 @@ TEST(DataImageFolder, ResizesToTheResolutionAndConvertsChannels) {
   opts.resolution = 6;
   data::ImageSet set = data::read_image_folder(dir.path() + "/s", opts);
   ASSERT_EQ(set.images.sizes(), (std::vector<int64_t>{2, 3, 6, 6}));
-  // The same bilinear antialiased resize done by hand.
-  namespace F = torch::nn::functional;
-  at::Tensor ref = F::interpolate(chw(pattern(20, 12, 3, 7), 20, 12, 3).unsqueeze(0).to(torch::kFloat),
-                                  F::InterpolateFuncOptions()
-                                      .size(std::vector<int64_t>{6, 6})
-                                      .mode(torch::kBilinear)
-                                      .align_corners(false)
-                                      .antialias(true))
-                       .round()
-                       .clamp(0, 255)
-                       .to(torch::kUInt8)[0];
+  // The same resize (data/resize.h: area averaging to shrink) done on the decoded image.
+  at::Tensor ref = data::resize_pixels(chw(pattern(20, 12, 3, 7), 20, 12, 3), 6, 6);
   EXPECT_TRUE(torch::equal(set.images[0], ref));
   EXPECT_TRUE(torch::equal(set.images[1], torch::tensor({10, 20, 30}, torch::kUInt8).view({3, 1, 1}).expand({3, 6, 6})));
 

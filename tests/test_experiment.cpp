@@ -13,6 +13,7 @@
 #include "ssdd/io/json_file.h"
 #include "ssdd/io/tensor_archive.h"
 #include "ssdd/io/toml_file.h"
+#include "ssdd/teacher/shipped.h"
 #include "test_util.h"
 #include "tiny_data.h"
 
@@ -274,6 +275,28 @@ TEST(RunExperiment, RunsEveryStageThenSkipsAndRedoesOnlyWhatChanged) {
   EXPECT_EQ(fourth["distill ours"], "restarted");
   EXPECT_EQ(fourth["evaluate main"], "restarted");
   EXPECT_EQ(io::parse_json_file(out.path() + "/distill/ours/metrics.json").at("loss").size(), 8u);
+  unsetenv("SSDD_CACHE");
+}
+
+TEST(RunExperiment, TakesAShippedTeacherUnlessToldToRetrain) {
+  TempDir data, cache, trained, shelf, out;
+  setenv("SSDD_CACHE", cache.path().c_str(), 1);
+  write_tiny_idx(data.path());
+  const auto config = parse(tiny_experiment(data.path(), 1, 6));
+  teacher::train_teacher(config.teacher.config, trained.path(), false);
+  teacher::ship_trained_teacher(trained.path(), shelf.path() + "/tiny");
+  setenv("SSDD_TEACHERS", shelf.path().c_str(), 1);
+  EXPECT_EQ(actions(experiment::run_experiment(config, out.path(), {/*dry_run=*/true}))["teacher"], "shipped");
+  EXPECT_EQ(actions(experiment::run_experiment(config, out.path()))["teacher"], "shipped");
+  EXPECT_EQ(io::read_file(out.path() + "/teacher/teacher.pt"), io::read_file(shelf.path() + "/tiny/teacher.pt"));
+  EXPECT_FALSE(fs::exists(out.path() + "/teacher/metrics.json"));
+  // --retrain trains it; the stages after it read the same teacher id, so they stay.
+  const auto again = actions(experiment::run_experiment(config, out.path(), {false, /*retrain_teacher=*/true}));
+  EXPECT_EQ(again.at("teacher"), "restarted");
+  EXPECT_EQ(again.at("distill ours"), "skipped");
+  EXPECT_TRUE(fs::exists(out.path() + "/teacher/metrics.json"));
+  expect_same_tensors(out.path() + "/teacher/teacher.pt", trained.path() + "/teacher.pt");
+  unsetenv("SSDD_TEACHERS");
   unsetenv("SSDD_CACHE");
 }
 

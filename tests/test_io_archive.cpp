@@ -7,6 +7,7 @@
 #include "ssdd/core/error.h"
 #include "ssdd/io/archive_check.h"
 #include "ssdd/io/atomic_file.h"
+#include "ssdd/io/pickle_tensors.h"
 #include "ssdd/io/tensor_archive.h"
 #include "test_util.h"
 
@@ -177,6 +178,76 @@ TEST(TensorArchive, PythonTorchLoadReadsIt) {
   const auto loaded = io::load_tensors(from_python);
   EXPECT_TRUE(torch::equal(loaded.at("all"), torch::arange(10, torch::kFloat)));
   EXPECT_TRUE(torch::equal(loaded.at("view"), torch::arange(2, 7, torch::kFloat)));
+}
+
+TEST(TensorsAnywhere, NestedValuesGiveDottedPathsAndTheRestIsSkipped) {
+  // A checkpoint as LibTorch pickles one: tensors under nested dicts and lists, beside
+  // numbers, strings and None.
+  c10::impl::GenericDict inner(c10::StringType::get(), c10::AnyType::get());
+  inner.insert("backbone.conv1.weight", torch::arange(6, torch::kFloat).view({1, 1, 2, 3}));
+  inner.insert("step", int64_t{7});
+  c10::impl::GenericList list(c10::AnyType::get());
+  list.push_back(torch::ones({2}));
+  list.push_back(c10::IValue("text"));
+  list.push_back(c10::IValue(2.5));
+  c10::impl::GenericDict root(c10::StringType::get(), c10::AnyType::get());
+  root.insert("state_dict", inner);
+  root.insert("epoch", int64_t{3});
+  root.insert("name", std::string("bt"));
+  root.insert("nothing", c10::IValue());
+  root.insert("buffers", list);
+  const std::vector<char> pickled = torch::pickle_save(c10::IValue(root));
+  const std::string bytes(pickled.begin(), pickled.end());
+  const io::TensorMap found = io::tensors_anywhere_from_bytes(bytes, "nested.pt");
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_TRUE(torch::equal(found.at("state_dict.backbone.conv1.weight"), torch::arange(6, torch::kFloat).view({1, 1, 2, 3})));
+  EXPECT_TRUE(torch::equal(found.at("buffers.0"), torch::ones({2})));
+  // What save_tensors writes reads the same through either reader.
+  const std::string flat = io::tensors_to_bytes({{"a", torch::randn({3, 4}).t()}, {"b", torch::arange(5)}});
+  const io::TensorMap both = io::tensors_anywhere_from_bytes(flat, "flat.pt");
+  EXPECT_EQ(io::digest_tensors(both), io::digest_tensors(io::tensors_from_bytes(flat, "flat.pt")));
+  // Every check of the other reader holds: cut short anywhere, a DataError.
+  for (size_t keep : {size_t{0}, size_t{30}, bytes.size() / 2, bytes.size() - 30, bytes.size() - 1})
+    EXPECT_THROW(io::tensors_anywhere_from_bytes(bytes.substr(0, keep), "cut.pt"), DataError) << keep;
+  // A tensor claiming more elements than its record holds (as in ATensorClaimingMoreThanItsRecordIsRefused).
+  std::string long_claim = io::tensors_to_bytes({{"x", torch::arange(100, torch::kFloat)}});
+  const size_t pickle = long_claim.find("data.pkl");
+  for (size_t at = long_claim.find(std::string("K\x64", 2), pickle); at != std::string::npos && at < pickle + 300;
+       at = long_claim.find(std::string("K\x64", 2), at + 2))
+    long_claim[at + 1] = static_cast<char>(0xff);
+  EXPECT_THROW(io::tensors_anywhere_from_bytes(long_claim, "long.pt"), DataError);
+}
+
+// What Python's torch.save writes for a model: an OrderedDict with a _metadata attribute,
+// which LibTorch's unpickler refuses; a checkpoint holding objects of any class; a list that
+// holds itself.
+TEST(TensorsAnywhere, PythonStateDictAndCheckpointAreRead) {
+  if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "python3 with torch not installed (scripts/setup-bench.sh installs Debian's python3-torch)";
+  TempDir dir;
+  const std::string script = dir.path() + "/save.py";
+  io::write_file_atomic(script, R"(import argparse, sys, torch
+out = sys.argv[1]
+model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
+torch.save(model.state_dict(), out + '/state_dict.pt')
+loop = [1]
+loop.append(loop)
+torch.save({'state_dict': {'backbone.' + k: v for k, v in model.state_dict().items()}, 'epoch': 3,
+            'hyper_parameters': {'lr': 0.1, 'name': 'bt', 'args': argparse.Namespace(lr=0.1)},
+            'optimizer_states': [{'state': {0: {'momentum_buffer': torch.ones(3)}}}], 'loop': loop,
+            'half': torch.arange(4, dtype=torch.float16)[1:3]}, out + '/checkpoint.ckpt')
+)");
+  ASSERT_EQ(std::system(("/usr/bin/python3 " + script + " " + dir.path()).c_str()), 0);
+  EXPECT_THROW(io::load_tensors(dir.path() + "/state_dict.pt"), DataError);
+  const io::TensorMap sd = io::load_tensors_anywhere(dir.path() + "/state_dict.pt");
+  EXPECT_EQ(sd.size(), 7u);  // conv weight and bias, batch-norm weight, bias, mean, var, count
+  EXPECT_EQ(sd.at("0.weight").sizes(), (std::vector<int64_t>{2, 1, 3, 3}));
+  EXPECT_EQ(sd.at("1.num_batches_tracked").scalar_type(), torch::kLong);
+  const io::TensorMap ckpt = io::load_tensors_anywhere(dir.path() + "/checkpoint.ckpt");
+  EXPECT_EQ(ckpt.size(), 9u);
+  for (const auto& [name, tensor] : sd) EXPECT_TRUE(torch::equal(ckpt.at("state_dict.backbone." + name), tensor)) << name;
+  EXPECT_TRUE(torch::equal(ckpt.at("optimizer_states.0.state.0.momentum_buffer"), torch::ones({3})));
+  EXPECT_TRUE(torch::equal(ckpt.at("half"), torch::arange(1, 3).to(torch::kHalf)));
 }
 
 TEST(AtomicFile, FailureLeavesNoTemporaryAndKeepsOldContent) {

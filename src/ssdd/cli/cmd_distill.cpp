@@ -41,6 +41,8 @@ void add_distill_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--method", &C::method, "ours (the paper) or krrst (the prior work)");
   o.add(*cmd, "--data", &C::data, "Source data set (default: the teacher's)");
   o.add(*cmd, "--data-dir", &C::data_dir, "Folder holding the data set's files");
+  o.add(*cmd, "--resolution", &C::resolution, "Square side the data set is read at, resized once at load (0: its own size) or the teacher's)")
+      ->check(CLI::Range(0, 16384));
   o.add(*cmd, "--budget", &C::budget, "Storage budget N, in images");
   o.add(*cmd, "--iterations", &C::iterations, "Outer iterations");
   o.add(*cmd, "--real-batch", &C::real_batch, "Real images per outer step (before views)");
@@ -126,7 +128,7 @@ void add_inspect_command(CLI::App& app, Action& action) {
       data::LoadOptions load;
       load.data_dir = s->data_dir;
       const std::string data = set.meta.value("data", t.data);
-      const auto splits = data::load_dataset(data, load);
+      const auto splits = data::load_dataset_for(data, load, t.shape.height, t.shape.width);  // at the teacher's size
       models::check_image_shape("--data-dir", data + " holds", models::shape_of_images(splits.test.images),
                                 "the teacher in " + s->teacher + " takes", t.shape);
       // The set stays on the CPU: only the teacher runs on the device.

@@ -27,6 +27,8 @@ void add_baseline_command(CLI::App& app, Action& action) {
   add_force_flag(*cmd, *force);
   cmd->add_option("--data", c->data, "Source data set (default: the teacher's)");
   cmd->add_option("--data-dir", c->data_dir, "Folder holding the data set's files");
+  cmd->add_option("--resolution", c->resolution, "Square side the data set is read at, resized once at load (0: its own size) or the teacher's)")
+      ->check(CLI::Range(0, 16384));
   cmd->add_option("--iterations", c->kmeans_iterations, "Lloyd iterations of kmeans")->capture_default_str();
   cmd->add_option("--seed", c->seed, "Random seed")->capture_default_str();
   cmd->add_option("--threads", c->threads, "CPU threads (0 = all cores)")->capture_default_str();
@@ -83,6 +85,9 @@ void add_evaluate_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--none-row", &C::none_row, "Include the random-weights row (true/false)");
   o.add(*cmd, "--alignment", &C::alignment, "Teacher-alignment diagnostics on the source (true/false)");
   o.add(*cmd, "--data-dir", &C::data_dir, "Folder holding the source data set's files");
+  o.add(*cmd, "--resolution", &C::resolution,
+        "Square side the source is read at (0: its own, or the sets'); other targets follow the sets' size")
+      ->check(CLI::Range(0, 16384));
   o.add(*cmd, "--threads", &C::threads, "CPU threads (0 = all cores)");
   o.add(*cmd, "--device", &C::device, "cpu or cuda[:N]");
   o.add(*cmd, "--verbose", &C::verbose, "Show pretraining progress (true/false)");

@@ -21,14 +21,17 @@ void add_info_command(CLI::App& app, Action& action) {
   auto data = std::make_shared<std::string>();
   auto data_dir = std::make_shared<std::string>();
   auto digest = std::make_shared<std::vector<std::string>>();
+  auto resolution = std::make_shared<int>(0);
   cmd->add_option("--data", *data, "Load this data set and print its shape and load time");
   cmd->add_option("--data-dir", *data_dir, "Folder holding the data set's files");
+  cmd->add_option("--resolution", *resolution, "Square side the data set is read at, resized once at load (0: its own size)")
+      ->check(CLI::Range(0, 16384));
   cmd->add_option("--digest", *digest,
                   "Print a content hash of every tensor in these .pt files (metadata left out) and stop: "
                   "equal lines, equal numbers")
       ->check(CLI::ExistingFile);
-  cmd->callback([data, data_dir, digest, &action] {
-    action = [data, data_dir, digest] {
+  cmd->callback([data, data_dir, digest, resolution, &action] {
+    action = [data, data_dir, digest, resolution] {
       if (!digest->empty()) {
         for (const auto& path : *digest) {
           // The checksum entry covers __meta__ (wall times): left out, like __meta__ itself.
@@ -47,6 +50,7 @@ void add_info_command(CLI::App& app, Action& action) {
       set_threads(0);
       data::LoadOptions load;
       load.data_dir = *data_dir;
+      load.resolution = *resolution;
       const auto start = std::chrono::steady_clock::now();
       const auto splits = data::load_dataset(*data, load);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -20,6 +20,7 @@ void add_probe_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("probe", "Linear-probe an encoder (a teacher, random weights, or raw pixels)");
   struct State {
     std::string data = "fashion-mnist", data_dir, encoder, json, device = "cpu";
+    int resolution = 0;
     measure::ProbeOptions probe;
     int threads = 0;
     uint64_t seed = 0;
@@ -27,6 +28,8 @@ void add_probe_command(CLI::App& app, Action& action) {
   auto s = std::make_shared<State>();
   cmd->add_option("--data", s->data, "Target data set (train split fits, test split scores)")->capture_default_str();
   cmd->add_option("--data-dir", s->data_dir, "Folder holding the data set's files");
+  cmd->add_option("--resolution", s->resolution, "Square side the data set is read at, resized once at load (0: its own size)")
+      ->check(CLI::Range(0, 16384));
   cmd->add_option("--encoder", s->encoder,
                   "teacher:DIR (a trained teacher), random:ARCH (e.g. random:convnet:64-64-64) or pixels")
       ->required();
@@ -44,6 +47,7 @@ void add_probe_command(CLI::App& app, Action& action) {
       s->probe.seed = s->seed;
       data::LoadOptions load;
       load.data_dir = s->data_dir;
+      load.resolution = s->resolution;
       const auto splits = data::load_dataset(s->data, load);
       const models::ImageShape shape{splits.train.channels(), splits.train.height(), splits.train.width()};
       measure::FeatureFn features;

@@ -45,7 +45,7 @@ void add_run_command(CLI::App& app, Action& action) {
       "run", "Run a whole experiment from one config: teacher, distillation, baselines, evaluation, report");
   struct State {
     std::string config, out;
-    bool dry_run = false, print_config = false, report_only = false, force = false;
+    bool dry_run = false, print_config = false, report_only = false, force = false, retrain = false;
     int threads = -1;
     std::string device;
   };
@@ -58,6 +58,8 @@ void add_run_command(CLI::App& app, Action& action) {
   cmd->add_flag("--print-config", s->print_config, "Print the config's text (a starting point for your own) and stop");
   cmd->add_flag("--report-only", s->report_only, "Rewrite report.md and report.html of an existing run folder");
   add_force_flag(*cmd, s->force);
+  cmd->add_flag("--retrain", s->retrain,
+                "Train the teacher even when a shipped one (teachers/) matches the config, or it is cached");
   cmd->add_option("--threads", s->threads, "CPU threads for every stage (0 = all cores; default: the config's)");
   cmd->add_option("--device", s->device, "cpu or cuda[:N] for every stage (default: the config's)");
   cmd->footer(
@@ -86,7 +88,7 @@ void add_run_command(CLI::App& app, Action& action) {
         return;
       }
       if (!s->dry_run) claim_if_forced(out, "run", s->force);
-      const auto result = experiment::run_experiment(config, out, s->dry_run);
+      const auto result = experiment::run_experiment(config, out, {s->dry_run, s->retrain});
       if (s->dry_run) {
         int width = 0;  // the longest stage name sets the column
         for (const auto& st : result.stages) width = std::max(width, static_cast<int>(st.name.size()));

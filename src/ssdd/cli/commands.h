@@ -14,6 +14,10 @@ namespace ssdd::cli {
 using Action = std::function<void()>;
 void add_info_command(CLI::App& app, Action& action);
 void add_teacher_command(CLI::App& app, Action& action);
+// `ssdd teacher ship` and `ssdd teacher import`, subcommands of `teacher`
+// (cmd_teacher.cpp, cmd_teacher_import.cpp).
+void add_teacher_ship_command(CLI::App& teacher, Action& action);
+void add_teacher_import_command(CLI::App& teacher, Action& action);
 void add_probe_command(CLI::App& app, Action& action);
 void add_distill_command(CLI::App& app, Action& action);
 void add_inspect_command(CLI::App& app, Action& action);
@@ -21,6 +25,7 @@ void add_baseline_command(CLI::App& app, Action& action);
 void add_evaluate_command(CLI::App& app, Action& action);
 void add_run_command(CLI::App& app, Action& action);
 void add_bench_command(CLI::App& app, Action& action);
+void add_export_command(CLI::App& app, Action& action);
 
 // Parses argv and runs the chosen subcommand; returns the process exit code
 // (0 ok, 1 a runtime error, 2 a usage error, 130 / 143 stopped by SIGINT / SIGTERM).

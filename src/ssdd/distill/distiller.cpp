@@ -21,6 +21,7 @@
 #include "ssdd/data/crop_flip.h"
 #include "ssdd/data/identity.h"
 #include "ssdd/data/registry.h"
+#include "ssdd/data/resolution_option.h"
 #include "ssdd/data/views.h"
 #include "ssdd/distill/approximation_check.h"
 #include "ssdd/distill/memory_estimate.h"
@@ -44,13 +45,13 @@
 namespace ssdd::distill {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolOptions, arch, size, max_steps, lr, momentum, weight_decay)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DistillConfig, teacher, data, data_dir, method, budget, iterations,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DistillConfig, teacher, data, data_dir, resolution, method, budget, iterations,
                                                 real_batch, lr, lr_end_factor, ridge, pool, real_augment, views, image_bases,
                                                 rep_bases, base_scale, approx_hidden, approximation, random_bases,
                                                 parameterization, augmentation, pca_pool, approx_fit, approx_fit_steps, approx_refit_steps,
                                                 checkpoint_every, seed, threads, device)
 
-nlohmann::json DistillConfig::to_json() const { return *this; }
+nlohmann::json DistillConfig::to_json() const { return data::without_native_resolution(*this); }
 
 DistillConfig DistillConfig::from_json(const nlohmann::json& j, const std::string& where) {
   return validated(config_from_json<DistillConfig>(j, where), where);
@@ -70,6 +71,7 @@ void DistillConfig::validate(const std::string& where) const {
                        {"checkpoint_every", checkpoint_every, 1},
                        {"pool.size", pool.size, 1},
                        {"pool.max_steps", pool.max_steps, 2}});
+  data::check_resolution(where, resolution);
   // KRR-ST keeps 10 models. Every pool model is staggered (trained for up to Z steps) before
   // the first outer step, so a pool of thousands spends hours there with no output even where
   // the memory estimate lets it fit; 1,000 leaves room for any experiment (issue 27).
@@ -432,7 +434,8 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   const std::string data_name = config.data.empty() ? t.data : config.data;
   data::LoadOptions load;
   load.data_dir = config.data_dir;
-  const data::DatasetSplits splits = data::load_dataset(data_name, load);
+  load.resolution = config.resolution;
+  const data::DatasetSplits splits = data::load_dataset_for(data_name, load, t.shape.height, t.shape.width);
   models::check_image_shape("--data", data_name + " holds", models::shape_of_images(splits.train.images),
                             "the teacher in " + config.teacher + " takes", t.shape);
   const std::string data_digest = data::dataset_digest(splits);  // other images, other set: no resume across

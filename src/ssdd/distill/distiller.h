@@ -18,6 +18,7 @@ struct DistillConfig {
   std::string teacher;            // teacher folder
   std::string data;               // source data set; empty: the teacher's
   std::string data_dir;
+  int resolution = 0;             // square side the data is read at; 0: its own, or the teacher's input size
   std::string method = "ours";    // ours | krrst
   int64_t budget = 100;           // N, in images
   int64_t iterations = 1000;

@@ -10,6 +10,7 @@
 #include "ssdd/core/runtime.h"
 #include "ssdd/core/stop.h"
 #include "ssdd/data/registry.h"
+#include "ssdd/data/resolution_option.h"
 #include "ssdd/data/views.h"
 #include "ssdd/distill/distilled_set.h"
 #include "ssdd/distill/memory_estimate.h"
@@ -43,10 +44,10 @@ at::Tensor assign(const at::Tensor& x, const at::Tensor& centroids) {
 
 }  // namespace
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BaselineConfig, method, teacher, data, data_dir, budget,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BaselineConfig, method, teacher, data, data_dir, resolution, budget,
                                                 kmeans_iterations, seed, threads, device)
 
-nlohmann::json BaselineConfig::to_json() const { return *this; }
+nlohmann::json BaselineConfig::to_json() const { return data::without_native_resolution(*this); }
 
 BaselineConfig BaselineConfig::from_json(const nlohmann::json& j, const std::string& where) {
   return validated(config_from_json<BaselineConfig>(j, where), where);
@@ -54,6 +55,7 @@ BaselineConfig BaselineConfig::from_json(const nlohmann::json& j, const std::str
 
 void BaselineConfig::validate(const std::string& where) const {
   check_counts(where, {{"budget", budget, 1}, {"kmeans_iterations", kmeans_iterations, 0}});
+  data::check_resolution(where, resolution);
   check_threads(where, threads);
 }
 
@@ -163,7 +165,8 @@ BaselineResult make_baseline(const BaselineConfig& config, const std::string& ou
   const std::string data_name = config.data.empty() ? t.data : config.data;
   data::LoadOptions load;
   load.data_dir = config.data_dir;
-  const data::DatasetSplits splits = data::load_dataset(data_name, load);
+  load.resolution = config.resolution;
+  const data::DatasetSplits splits = data::load_dataset_for(data_name, load, t.shape.height, t.shape.width);
   const auto& train = splits.train;
   models::check_image_shape("--data", data_name + " holds", models::shape_of_images(train.images),
                             "the teacher in " + config.teacher + " takes", t.shape);

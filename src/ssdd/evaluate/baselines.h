@@ -20,6 +20,7 @@ struct BaselineConfig {
   std::string teacher;            // teacher folder
   std::string data;               // source data set; empty: the teacher's
   std::string data_dir;
+  int resolution = 0;             // square side the data is read at; 0: its own, or the teacher's input size
   int64_t budget = 100;           // N images
   int64_t kmeans_iterations = 50; // Lloyd iterations after k-means++ seeding
   uint64_t seed = 0;

@@ -22,6 +22,7 @@
 #include "ssdd/core/stop.h"
 #include "ssdd/data/identity.h"
 #include "ssdd/data/registry.h"
+#include "ssdd/data/resolution_option.h"
 #include "ssdd/data/views.h"
 #include "ssdd/distill/distilled_set.h"
 #include "ssdd/distill/memory_estimate.h"
@@ -46,9 +47,10 @@ namespace ssdd::evaluate {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GridConfig, distilled, teacher, archs, targets, seeds,
                                                 pretrain_epochs, pretrain_batch, pretrain_lr, weight_decay,
                                                 probe_epochs, probe_max_train, teacher_row, none_row, alignment,
-                                                finetune, finetune_epochs, finetune_lr, data_dir, threads, device, verbose)
+                                                finetune, finetune_epochs, finetune_lr, data_dir, resolution, threads, device,
+                                                verbose)
 
-nlohmann::json GridConfig::to_json() const { return *this; }
+nlohmann::json GridConfig::to_json() const { return data::without_native_resolution(*this); }
 
 GridConfig GridConfig::from_json(const nlohmann::json& j, const std::string& where) {
   return validated(config_from_json<GridConfig>(j, where), where);
@@ -61,6 +63,7 @@ void GridConfig::validate(const std::string& where) const {
                        {"probe_epochs", probe_epochs, 1},
                        {"probe_max_train", probe_max_train, 0},
                        {"finetune_epochs", finetune_epochs, finetune ? 1 : 0}});
+  data::check_resolution(where, resolution);
   check_threads(where, threads);
 }
 
@@ -481,6 +484,7 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
     if (seen) continue;
     data::LoadOptions load;
     load.data_dir = target.dir;
+    if (target.source) load.resolution = config.resolution;  // other targets: by their own content
     target.digest = data::dataset_digest(target.name, load);
     targets.push_back(target);
   }
@@ -542,8 +546,10 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
       if (shape.height != shape.width) throw ConfigError("--targets", "non-square source images cannot be matched");
       load.resolution = static_cast<int>(shape.height);
       load.channels = static_cast<int>(shape.channels);
+    } else {
+      load.resolution = config.resolution;
     }
-    data::DatasetSplits splits = data::load_dataset(targets[t].name, load);
+    data::DatasetSplits splits = data::load_dataset_for(targets[t].name, load, shape.height, shape.width);
     models::check_image_shape("--targets", "target " + targets[t].name + " holds",
                               models::shape_of_images(splits.train.images), "the sets and the teacher take", shape);
     if (!splits.train.has_labels() || !splits.test.has_labels())

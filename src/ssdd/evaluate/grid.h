@@ -47,6 +47,10 @@ struct GridConfig {
   int64_t finetune_epochs = 10;
   double finetune_lr = 0.01;
   std::string data_dir;                // the source data set's folder
+  // The square side the source is read at (0: its own, or the sets' size). Other targets are
+  // always read at the source images' size, which the students take: imagenette at 32x32
+  // for a CIFAR-10 source.
+  int resolution = 0;
   int threads = 0;
   std::string device = "cpu";
   bool verbose = false;                // per-step pretraining progress

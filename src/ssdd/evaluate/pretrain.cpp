@@ -5,6 +5,7 @@
 #include "ssdd/core/error.h"
 #include "ssdd/core/hash.h"
 #include "ssdd/distill/distilled_set.h"
+#include "ssdd/distill/view_pairs.h"
 #include "ssdd/io/tensor_checksum.h"
 #include "ssdd/models/zoo.h"
 #include "ssdd/train/fit.h"
@@ -94,13 +95,8 @@ Pretrained pretrain(const at::Tensor& images, const at::Tensor& targets, const P
 }
 
 Pretrained pretrain_on_set(distill::DistilledSet& set, const PretrainOptions& options) {
-  at::Tensor images, targets;
-  {
-    torch::NoGradGuard no_grad;
-    images = set.view_images().detach();
-    targets = set.view_targets().detach();
-  }
-  return pretrain(images, targets, options);
+  const distill::ViewPairs pairs = distill::view_pairs(set);  // what `ssdd export` writes
+  return pretrain(pairs.images, pairs.targets, options);
 }
 
 void save_pretrained(const std::string& path, const Pretrained& p) {

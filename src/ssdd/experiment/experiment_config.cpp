@@ -24,13 +24,13 @@ struct Builtin {
 };
 #include "ssdd_builtin_configs.inc"
 
-const std::set<std::string> kTopLevel = {"name",    "preset",  "data",   "data_dir", "budget",   "seed",
-                                         "threads", "device",  "teacher", "distill", "baselines", "evaluate"};
+const std::set<std::string> kTopLevel = {"name",    "preset", "data",    "data_dir", "resolution", "budget",  "seed",
+                                         "threads", "device", "teacher", "distill",  "baselines",  "evaluate"};
 // Top-level keys each stage takes, where the file gives them.
-const std::vector<std::string> kTeacherShared = {"data", "data_dir", "seed", "threads", "device"};
-const std::vector<std::string> kDistillShared = {"data_dir", "budget", "seed", "threads", "device"};
-const std::vector<std::string> kBaselineShared = {"data_dir", "budget", "seed", "threads", "device"};
-const std::vector<std::string> kGridShared = {"data_dir", "threads", "device"};
+const std::vector<std::string> kTeacherShared = {"data", "data_dir", "resolution", "seed", "threads", "device"};
+const std::vector<std::string> kDistillShared = {"data_dir", "resolution", "budget", "seed", "threads", "device"};
+const std::vector<std::string> kBaselineShared = {"data_dir", "resolution", "budget", "seed", "threads", "device"};
+const std::vector<std::string> kGridShared = {"data_dir", "resolution", "threads", "device"};
 
 nlohmann::json pick(const nlohmann::json& file, const std::vector<std::string>& keys) {
   nlohmann::json out = nlohmann::json::object();
@@ -127,7 +127,7 @@ ExperimentConfig parse_experiment(const nlohmann::json& file, const std::string&
   if (!file.is_object()) throw ConfigError(source, "expected a table of settings");
   for (const auto& item : file.items())
     if (!kTopLevel.count(item.key()))
-      throw ConfigError(source, "unknown top-level key '" + item.key() + "' (known: name, preset, data, data_dir, "
+      throw ConfigError(source, "unknown top-level key '" + item.key() + "' (known: name, preset, data, data_dir, resolution, "
                                 "budget, seed, threads, device, [teacher], [distill], [baselines], [evaluate])");
   ExperimentConfig c;
   c.source = source;

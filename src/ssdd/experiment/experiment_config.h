@@ -2,8 +2,9 @@
 //
 //   name = "fashion-mnist-cpu"    # the run folder's default name
 //   preset = "cpu"                # every stage's starting preset (cpu | quick | paper)
-//   data = "fashion-mnist"        # these six, where given, apply to every stage that has them
+//   data = "fashion-mnist"        # these seven, where given, apply to every stage that has them
 //   data_dir = ""
+//   resolution = 0                # square side every stage reads the source at (0: its own)
 //   budget = 100
 //   seed = 0
 //   threads = 0

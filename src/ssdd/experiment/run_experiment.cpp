@@ -17,6 +17,7 @@
 #include "ssdd/io/owned_folder.h"
 #include "ssdd/io/run_log.h"
 #include "ssdd/report/report.h"
+#include "ssdd/teacher/shipped.h"
 #include "ssdd/experiment/stage_stamp.h"
 #include "ssdd/train/progress.h"
 
@@ -39,12 +40,16 @@ struct Stage {
   // Finished outputs of this stage made outside a run (a teacher trained by `ssdd teacher`
   // into the cache folder): their wall time, or a negative number when there are none.
   std::function<double()> made_elsewhere;
+  bool redo = false;  // run it again even when it is done (`ssdd run --retrain` for the teacher)
+  // What running it would do when that is not plain work ("shipped": a teacher taken from
+  // teachers/, teacher/shipped.h, rather than trained); empty otherwise.
+  std::function<std::string()> source;
 };
 
 class Runner {
  public:
-  Runner(const ExperimentConfig& config, std::string out_dir, bool dry_run)
-      : config_(config), out_(std::move(out_dir)), dry_run_(dry_run) {}
+  Runner(const ExperimentConfig& config, std::string out_dir, const RunOptions& options)
+      : config_(config), out_(std::move(out_dir)), dry_run_(options.dry_run), retrain_teacher_(options.retrain_teacher) {}
 
   RunResult run() {
     const auto start = std::chrono::steady_clock::now();
@@ -76,11 +81,13 @@ class Runner {
             action = StageAction::skip;
           }
         }
+        if (stage.redo && action == StageAction::skip) action = StageAction::restart;
         if (action == StageAction::skip) {
           record.action = "skipped";
           record.seconds = dry_run_ ? 0.0 : stamp.seconds;
         } else if (dry_run_) {
-          record.action = "planned";
+          const std::string source = stage.source ? stage.source() : "";
+          record.action = source.empty() ? "planned" : source;
         } else {
           record.action = execute(stage, action, stamp.status == "running", context, &record.seconds);
         }
@@ -118,6 +125,7 @@ class Runner {
       what = "resumed";
     }
     log_.say("[" + context + "] " + (what == "resumed" ? "resuming" : "starting") + " in " + stage.dir);
+    if (stage.source && !stage.source().empty()) what = stage.source();
     write_stamp(stage.dir, {stage.name, stage.hash, "running", 0.0});
     train::set_progress_context(context);
     const auto start = std::chrono::steady_clock::now();
@@ -212,8 +220,15 @@ class Runner {
                               : out_ + "/teacher";
       const auto config = tc.config;
       const std::string dir = teacher_dir_;
-      Stage stage{"teacher", dir, teacher_hash_, [config, dir](bool resume) { teacher::train_teacher(config, dir, resume); }};
+      const bool retrain = retrain_teacher_;
+      Stage stage{"teacher", dir, teacher_hash_,
+                  [config, dir, retrain](bool resume) { teacher::provide_teacher(config, dir, resume, retrain); }};
       if (tc.cache) stage.owner = data::cache_dir() + "/teachers";
+      stage.redo = retrain;
+      if (!retrain)
+        stage.source = [hash = teacher_hash_] {
+          return teacher::find_shipped_teacher(hash) ? std::string("shipped") : std::string();
+        };
       // A teacher folder whose teacher.json carries this config hash is this teacher.
       stage.made_elsewhere = [dir, hash = teacher_hash_]() -> double {
         if (!io::file_exists(dir + "/teacher.pt") || !io::file_exists(dir + "/teacher.json")) return -1;
@@ -282,7 +297,7 @@ class Runner {
 
   const ExperimentConfig& config_;
   std::string out_;
-  bool dry_run_;
+  bool dry_run_, retrain_teacher_;
   io::RunLog log_;  // writes to the run's log through the tee, and to the terminal
   std::vector<Stage> stages_;
   std::string teacher_dir_, teacher_hash_;
@@ -292,8 +307,8 @@ class Runner {
 
 }  // namespace
 
-RunResult run_experiment(const ExperimentConfig& config, const std::string& out_dir, bool dry_run) {
-  Runner runner(config, out_dir, dry_run);
+RunResult run_experiment(const ExperimentConfig& config, const std::string& out_dir, const RunOptions& options) {
+  Runner runner(config, out_dir, options);
   try {
     return runner.run();
   } catch (...) {

@@ -24,7 +24,7 @@ struct StageRecord {
   std::string name;    // "teacher", "distill ours", "baseline random", "evaluate main", "report"
   std::string dir;
   std::string hash;
-  std::string action;  // ran | resumed | restarted | skipped | reused | planned
+  std::string action;  // ran | resumed | restarted | skipped | reused | planned | shipped (a teacher from teachers/)
   double seconds = 0;  // wall time of the run that produced the outputs
 };
 
@@ -33,7 +33,11 @@ struct RunResult {
   double seconds = 0;
 };
 
-// dry_run: only plan (every record's action says what a real run would do).
-RunResult run_experiment(const ExperimentConfig& config, const std::string& out_dir, bool dry_run = false);
+struct RunOptions {
+  bool dry_run = false;          // only plan: every record's action says what a real run would do
+  bool retrain_teacher = false;  // train the teacher even when a shipped one matches or it is done
+};
+
+RunResult run_experiment(const ExperimentConfig& config, const std::string& out_dir, const RunOptions& options = {});
 
 }  // namespace ssdd::experiment

@@ -14,6 +14,7 @@
 #include "ssdd/core/runtime.h"
 #include "ssdd/data/identity.h"
 #include "ssdd/data/registry.h"
+#include "ssdd/data/resolution_option.h"
 #include "ssdd/data/ssl_augment.h"
 #include "ssdd/measure/linear_probe.h"
 #include "ssdd/io/atomic_file.h"
@@ -23,6 +24,7 @@
 #include "ssdd/io/tensor_archive.h"
 #include "ssdd/io/tensor_checksum.h"
 #include "ssdd/models/zoo.h"
+#include "ssdd/teacher/backbone_probe.h"
 #include "ssdd/teacher/barlow_twins.h"
 #include "ssdd/train/fit.h"
 #include "ssdd/train/lars.h"
@@ -32,12 +34,12 @@
 
 namespace ssdd::teacher {
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TeacherConfig, data, data_dir, arch, projector, lambda, loss_scale,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TeacherConfig, data, data_dir, resolution, arch, projector, lambda, loss_scale,
                                                 optimizer, lr, weight_decay, lars_eta, momentum, warmup_epochs, epochs,
                                                 batch_size, crop_scale_min, probe_epochs, probe_every, seed, threads,
                                                 device)
 
-nlohmann::json TeacherConfig::to_json() const { return *this; }
+nlohmann::json TeacherConfig::to_json() const { return data::without_native_resolution(*this); }
 
 TeacherConfig TeacherConfig::from_json(const nlohmann::json& j, const std::string& where) {
   return validated(config_from_json<TeacherConfig>(j, where), where);
@@ -49,6 +51,7 @@ void TeacherConfig::validate(const std::string& where) const {
                        {"batch_size", batch_size, 2},  // Barlow Twins standardises over the batch
                        {"probe_epochs", probe_epochs, 1},
                        {"probe_every", probe_every, 0}});
+  data::check_resolution(where, resolution);
   for (int64_t width : projector) check_at_least(where, "projector", width, 1);
   check_threads(where, threads);
 }
@@ -68,6 +71,7 @@ std::string TeacherConfig::hash() const {
 std::string teacher_id(const TeacherConfig& config, const std::string& data_digest) {
   data::LoadOptions load;
   load.data_dir = config.data_dir;
+  load.resolution = config.resolution;
   const std::string digest = data_digest.empty() ? data::dataset_digest(config.data, load) : data_digest;
   return hash_hex(config.hash() + "|data " + digest);
 }
@@ -121,6 +125,7 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
 
   data::LoadOptions load;
   load.data_dir = config.data_dir;
+  load.resolution = config.resolution;
   const data::DatasetSplits splits = data::load_dataset(config.data, load);
   const models::ImageShape shape{splits.train.channels(), splits.train.height(), splits.train.width()};
   log.say("teacher: " + config.data + " train " + std::to_string(splits.train.size()) + " x " +
@@ -168,19 +173,7 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
   // training. Eval mode for the features, then back: batch-norm statistics are untouched,
   // and the probe draws from its own generator, so the weights do not depend on probing.
   auto probe_backbone = [&] {
-    const bool was_training = model->is_training();
-    model->eval();
-    auto features = [&](const at::Tensor& x) { return model->backbone->features(x); };
-    const auto train_f = measure::extract_features(features, splits.train.images, splits.norm, 512, device);
-    const auto test_f = measure::extract_features(features, splits.test.images, splits.norm, 512, device);
-    measure::ProbeOptions probe;
-    probe.epochs = config.probe_epochs;
-    probe.seed = config.seed;
-    probe.device = device;
-    auto result = measure::linear_probe(train_f, splits.train.labels, test_f, splits.test.labels,
-                                        splits.train.num_classes, probe);
-    model->train(was_training);
-    return result;
+    return teacher::probe_backbone(*model->backbone, splits, config.probe_epochs, config.seed, device);
   };
   // Probe accuracy by epoch, kept in a file so that a resumed run keeps the earlier points.
   const std::string curve_path = out_dir + "/probe_curve.json";
@@ -256,6 +249,7 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
                                   {"images_per_second", trained.items_per_second},
                                   {"train_seconds", trained.seconds},
                                   {"threads", threads},
+                                  {"machine", machine_info()},
                                   {"resumed_from_epoch", trained.resumed_from_epoch},
                                   {"probe_curve", probe_curve}};
   io::write_json_file(out_dir + "/metrics.json", metrics);
@@ -322,13 +316,19 @@ Teacher load_teacher(const std::string& dir, c10::Device device) {
   } catch (const nlohmann::json::exception& e) {
     throw DataError(meta_path, "teacher metadata fields", e.what());
   }
-  BarlowTwins model(models::make_encoder_from_spec(t.arch, t.shape),
-                    meta.at("projector").get<std::vector<int64_t>>());
+  // A shipped or imported teacher keeps only the backbone (teacher/backbone_teacher.h):
+  // its teacher.json names no projector.
+  const auto projector = meta.at("projector").get<std::vector<int64_t>>();
   const std::string weights_path = dir + "/teacher.pt";
   const io::TensorMap weights = io::load_tensors(weights_path);
   check_weights_digest(weights, t, weights_path);
-  train::load_module_state(*model, weights, weights_path);
-  t.encoder = model->backbone;
+  t.encoder = models::make_encoder_from_spec(t.arch, t.shape);
+  if (projector.empty()) {
+    train::load_module_state(*t.encoder, weights, weights_path, "backbone.");
+  } else {
+    BarlowTwins model(t.encoder, projector);
+    train::load_module_state(*model, weights, weights_path);
+  }
   t.encoder->to(device);
   t.encoder->eval();
   if (t.encoder->feature_dim() != t.feature_dim)

@@ -23,6 +23,7 @@ namespace ssdd::teacher {
 struct TeacherConfig {
   std::string data = "fashion-mnist";  // registry name
   std::string data_dir;                // override of the registry's default folder
+  int resolution = 0;                  // square side the data is read at; 0: its own (data/resolution_option.h)
   std::string arch = "resnet18";       // zoo spec, e.g. "resnet18:32", "convnet:64-128-256:gap"
   std::vector<int64_t> projector = {2048, 2048, 2048};
   double lambda = 0.0051;              // off-diagonal weight
