@@ -303,12 +303,12 @@ TEST_F(EvaluateRun, CommandLineMakesABaselineAndEvaluatesIt) {
   if (cli.empty()) GTEST_SKIP() << "the ssdd executable is not built";
   TempDir out;
   const std::string common = " --teacher " + dirs_->teacher.path() + " --data-dir " + dirs_->data.path() + " --threads 2";
-  ASSERT_EQ(std::system((cli + " baseline kmeans --budget 8 --out " + out.path() + "/km" + common + " >/dev/null 2>&1").c_str()), 0);
-  ASSERT_EQ(std::system((cli + " evaluate --preset quick --arch convnet:4-4,convnet:8 --seeds 2 --pretrain-epochs 2 "
-                                "--probe-epochs 1 --finetune true --finetune-epochs 1 --finetune-lr 0.02 --distilled " + out.path() +
-                         "/km/distilled.pt --out " + out.path() + "/grid" + common + " >/dev/null 2>&1")
-                            .c_str()),
-            0);
+  auto o = run_ssdd("baseline kmeans --budget 8 --out " + out.path() + "/km" + common);
+  ASSERT_EQ(o.code, 0) << o.output;
+  o = run_ssdd("evaluate --preset quick --arch convnet:4-4,convnet:8 --seeds 2 --pretrain-epochs 2 --probe-epochs 1"
+               " --finetune true --finetune-epochs 1 --finetune-lr 0.02 --distilled " + out.path() + "/km/distilled.pt --out " +
+               out.path() + "/grid" + common);
+  ASSERT_EQ(o.code, 0) << o.output;
   const auto res = io::parse_json_file(out.path() + "/grid/results.json");
   EXPECT_EQ(res.at("archs").size(), 2u);
   // teacher: 2 seeds; none and kmeans: 2 archs x 2 seeds

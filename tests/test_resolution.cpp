@@ -186,10 +186,10 @@ TEST(ResolutionRegistry, LoadForFollowsTheNetworksSize) {
   write_imagenet_subset(root.path(), 1, 1);
   data::LoadOptions opts;
   opts.data_dir = root.path();
-  EXPECT_EQ(data::load_dataset_for("imagenette", opts, 4, 4).train.height(), 4);  // a teacher of 4x4 images
-  EXPECT_EQ(data::load_dataset_for("imagenette", opts, 8, 8).train.height(), 8);
+  EXPECT_EQ(data::load_dataset_for("imagenette", opts, 3, 4, 4).train.height(), 4);  // a teacher of 4x4 images
+  EXPECT_EQ(data::load_dataset_for("imagenette", opts, 3, 8, 8).train.height(), 8);
   opts.resolution = 2;  // a resolution asked for is kept (the shape check then names the mismatch)
-  EXPECT_EQ(data::load_dataset_for("imagenette", opts, 4, 4).train.height(), 2);
+  EXPECT_EQ(data::load_dataset_for("imagenette", opts, 3, 4, 4).train.height(), 2);
 }
 
 TEST(ResolutionRegistry, RealImagenetteAndImagewoofArchives) {

@@ -128,7 +128,7 @@ void add_inspect_command(CLI::App& app, Action& action) {
       data::LoadOptions load;
       load.data_dir = s->data_dir;
       const std::string data = set.meta.value("data", t.data);
-      const auto splits = data::load_dataset_for(data, load, t.shape.height, t.shape.width);  // at the teacher's size
+      const auto splits = data::load_dataset_for(data, load, t.shape.channels, t.shape.height, t.shape.width);  // at the teacher's size
       models::check_image_shape("--data-dir", data + " holds", models::shape_of_images(splits.test.images),
                                 "the teacher in " + s->teacher + " takes", t.shape);
       // The set stays on the CPU: only the teacher runs on the device.

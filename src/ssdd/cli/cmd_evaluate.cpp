@@ -27,7 +27,7 @@ void add_baseline_command(CLI::App& app, Action& action) {
   add_force_flag(*cmd, *force);
   cmd->add_option("--data", c->data, "Source data set (default: the teacher's)");
   cmd->add_option("--data-dir", c->data_dir, "Folder holding the data set's files");
-  cmd->add_option("--resolution", c->resolution, "Square side the data set is read at, resized once at load (0: its own size) or the teacher's)")
+  cmd->add_option("--resolution", c->resolution, "Square side the data set is read at, resized once at load (0: its own size, or the teacher's)")
       ->check(CLI::Range(0, 16384));
   cmd->add_option("--iterations", c->kmeans_iterations, "Lloyd iterations of kmeans")->capture_default_str();
   cmd->add_option("--seed", c->seed, "Random seed")->capture_default_str();

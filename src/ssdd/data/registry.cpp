@@ -286,10 +286,11 @@ DatasetSplits load_dataset(const std::string& spec, const LoadOptions& opts) {
   return out;
 }
 
-DatasetSplits load_dataset_for(const std::string& spec, LoadOptions opts, int64_t height, int64_t width) {
+DatasetSplits load_dataset_for(const std::string& spec, LoadOptions opts, int64_t channels, int64_t height,
+                               int64_t width) {
   DatasetSplits splits = load_dataset(spec, opts);
   const bool other_size = splits.train.height() != height || splits.train.width() != width;
-  if (opts.resolution != 0 || !other_size || height != width || height <= 0 || height > kMaxResolution) return splits;
+  if (opts.resolution != 0 || !other_size || splits.train.channels() != channels || height != width || height <= 0 || height > kMaxResolution) return splits;
   opts.resolution = static_cast<int>(height);
   return load_dataset(spec, opts);
 }

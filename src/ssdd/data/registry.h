@@ -43,10 +43,12 @@ struct DatasetSplits {
 // Throws ConfigError for an unknown name or bad options, DataError for bad data.
 DatasetSplits load_dataset(const std::string& spec, const LoadOptions& opts = {});
 
-// load_dataset for a stage whose network (the teacher) takes height x width images: with
-// resolution 0 and a data set whose own size differs, it is read at the network's square
-// size instead, so later stages follow the resolution the teacher was trained at.
-DatasetSplits load_dataset_for(const std::string& spec, LoadOptions opts, int64_t height, int64_t width);
+// load_dataset for a stage whose network (the teacher) takes channels x height x width images:
+// with resolution 0 and a data set of those channels whose own size differs, it is read at the
+// network's square size instead, so later stages follow the resolution the teacher was trained
+// at. Other channels are left as they are, so the stage's shape check names the data's own size.
+DatasetSplits load_dataset_for(const std::string& spec, LoadOptions opts, int64_t channels, int64_t height,
+                               int64_t width);
 
 // Names accepted by load_dataset, for help texts ("folder:PATH" last).
 std::vector<std::string> known_datasets();

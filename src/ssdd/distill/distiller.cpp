@@ -435,7 +435,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   data::LoadOptions load;
   load.data_dir = config.data_dir;
   load.resolution = config.resolution;
-  const data::DatasetSplits splits = data::load_dataset_for(data_name, load, t.shape.height, t.shape.width);
+  const data::DatasetSplits splits = data::load_dataset_for(data_name, load, t.shape.channels, t.shape.height, t.shape.width);
   models::check_image_shape("--data", data_name + " holds", models::shape_of_images(splits.train.images),
                             "the teacher in " + config.teacher + " takes", t.shape);
   const std::string data_digest = data::dataset_digest(splits);  // other images, other set: no resume across

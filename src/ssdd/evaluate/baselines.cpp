@@ -166,7 +166,7 @@ BaselineResult make_baseline(const BaselineConfig& config, const std::string& ou
   data::LoadOptions load;
   load.data_dir = config.data_dir;
   load.resolution = config.resolution;
-  const data::DatasetSplits splits = data::load_dataset_for(data_name, load, t.shape.height, t.shape.width);
+  const data::DatasetSplits splits = data::load_dataset_for(data_name, load, t.shape.channels, t.shape.height, t.shape.width);
   const auto& train = splits.train;
   models::check_image_shape("--data", data_name + " holds", models::shape_of_images(train.images),
                             "the teacher in " + config.teacher + " takes", t.shape);

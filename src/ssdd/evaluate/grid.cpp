@@ -549,7 +549,7 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
     } else {
       load.resolution = config.resolution;
     }
-    data::DatasetSplits splits = data::load_dataset_for(targets[t].name, load, shape.height, shape.width);
+    data::DatasetSplits splits = data::load_dataset_for(targets[t].name, load, shape.channels, shape.height, shape.width);
     models::check_image_shape("--targets", "target " + targets[t].name + " holds",
                               models::shape_of_images(splits.train.images), "the sets and the teacher take", shape);
     if (!splits.train.has_labels() || !splits.test.has_labels())
