@@ -125,7 +125,8 @@ class Runner {
       what = "resumed";
     }
     log_.say("[" + context + "] " + (what == "resumed" ? "resuming" : "starting") + " in " + stage.dir);
-    if (stage.source && !stage.source().empty()) what = stage.source();
+    // Asked once: finding a shipped teacher reads and hashes its weights.
+    if (const std::string source = stage.source ? stage.source() : ""; !source.empty()) what = source;
     write_stamp(stage.dir, {stage.name, stage.hash, "running", 0.0});
     train::set_progress_context(context);
     const auto start = std::chrono::steady_clock::now();
