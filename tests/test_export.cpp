@@ -181,8 +181,28 @@ TEST(SetExport, ReexportReplacesTheEarlierExportAsAWhole) {
   pt_only.pngs = false;
   distill::export_set(set, out, pt_only);
   // The earlier export's PNGs and CSV are gone: the folder never mixes two exports.
-  EXPECT_EQ(entries_of(out), (std::vector<std::string>{".ssdd", "export.json", "views.pt"}));
+  EXPECT_EQ(entries_of(out), (std::vector<std::string>{".ssdd", ".ssdd.lock", "export.json", "views.pt"}));
   EXPECT_EQ(io::parse_json_file(out + "/export.json").at("formats"), nlohmann::json({"pt"}));
+}
+
+TEST(SetExport, AnExportIntoAFolderAnotherProcessIsReplacingIsRefusedAndTheFolderKept) {
+  TempDir dir;
+  const std::string set = save_parameterized_set(dir.path()), out = dir.path() + "/export";
+  distill::export_set(set, out, {});
+  const std::string before = io::read_file(out + "/views.pt");
+  // Another process (flock(1) on the folder's lock file) is replacing this export.
+  ASSERT_EQ(std::system(("flock -n " + out + "/.ssdd.lock sleep 3 & sleep 0.5").c_str()), 0);
+  distill::ExportOptions pt_only;
+  pt_only.pngs = false;
+  try {
+    distill::export_set(set, out, pt_only);
+    ADD_FAILURE() << "exported into a folder another process holds";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("in use by another ssdd process"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(fs::exists(out + "/images"));  // the earlier export is whole
+  EXPECT_EQ(io::read_file(out + "/views.pt"), before);
+  EXPECT_EQ(entries_of(dir.path()), (std::vector<std::string>{"export", "ours.pt"}));  // no temporary left
 }
 
 TEST(SetExport, PythonTorchLoadGivesTheSameTensors) {

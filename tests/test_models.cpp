@@ -170,13 +170,15 @@ TEST(Models, SpecParsing) {
   EXPECT_EQ(s.options.base_width, 32);
   EXPECT_FALSE(s.options.imagenet_stem);
   EXPECT_TRUE(parse_arch_spec("resnet18:imagenet").options.imagenet_stem);
+  EXPECT_EQ(parse_arch_spec("resnet18").options.stem_padding, 1);
+  EXPECT_EQ(parse_arch_spec("resnet18:pad2:8").options.stem_padding, 2);
 
   EXPECT_EQ(parse_arch_spec("vgg11").options.width_mult, 1.0);
   EXPECT_EQ(parse_arch_spec("mobilenetv2:0.5").options.width_mult, 0.5);
   EXPECT_EQ(parse_arch_spec("alexnet:.25").options.width_mult, 0.25);
 
   // Canonical form round-trips.
-  for (const char* text : {"convnet:128-256-512:instance:gap", "resnet18:16:imagenet", "vgg11:0.5",
+  for (const char* text : {"convnet:128-256-512:instance:gap", "resnet18:16:imagenet", "resnet18:pad2", "vgg11:0.5",
                            "alexnet:1", "mobilenetv2:0.75", "convnet"}) {
     const auto spec = parse_arch_spec(text);
     const auto canonical = format_arch_spec(spec);
@@ -184,6 +186,11 @@ TEST(Models, SpecParsing) {
   }
   EXPECT_EQ(format_arch_spec(parse_arch_spec("convnet")), "convnet:64-64-64:batch");
   EXPECT_EQ(format_arch_spec(parse_arch_spec("resnet18")), "resnet18:64:cifar");
+  EXPECT_EQ(format_arch_spec(parse_arch_spec("resnet18:pad1")), "resnet18:64:cifar");  // specs of before stay
+  EXPECT_EQ(format_arch_spec(parse_arch_spec("resnet18:8:pad2")), "resnet18:8:cifar:pad2");
+  // A stem padded 2 makes 34x34 maps of a 32x32 input; the features keep their size.
+  const auto padded = make_encoder_from_spec("resnet18:8:pad2", kCifar);
+  EXPECT_EQ(padded->features(torch::rand({2, 3, 32, 32})).sizes(), (std::vector<int64_t>{2, 64}));
   EXPECT_EQ(format_arch_spec(parse_arch_spec("mobilenetv2:0.5")), "mobilenetv2:0.5");
 
   const auto net = make_encoder_from_spec("convnet:8-16:instance", kMnist);
@@ -193,7 +200,8 @@ TEST(Models, SpecParsing) {
 TEST(Models, SpecErrors) {
   for (const char* bad : {"", "lenet", "convnet:", "convnet:64-:batch", "convnet:64--64", "convnet:0-64",
                           "convnet:64:batch:instance", "convnet:64:32", "convnet:layer", "convnet:64x",
-                          "resnet18:0", "resnet18:wide", "resnet18:3.5", "resnet18:64:32",
+                          "resnet18:0", "resnet18:wide", "resnet18:3.5", "resnet18:64:32", "resnet18:pad0",
+                          "resnet18:pad3", "resnet18:pad", "resnet18:pad1:pad2", "resnet18:imagenet:pad2",
                           "vgg11:0", "vgg11:-1", "vgg11:abc", "vgg11:1:2", "mobilenetv2:0.5x",
                           "alexnet:inf"}) {
     EXPECT_THROW(parse_arch_spec(bad), ssdd::ConfigError) << bad;

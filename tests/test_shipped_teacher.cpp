@@ -49,7 +49,9 @@ TEST(ShippedTeacher, ShipKeepsTheBackboneInFloat32WithAManifest) {
   const auto weights = io::load_tensors(t.shipped + "/teacher.pt");
   for (const auto& [name, tensor] : weights) {
     EXPECT_EQ(name.rfind("backbone.", 0), 0u) << name;  // no projector
-    if (tensor.is_floating_point()) EXPECT_EQ(tensor.scalar_type(), torch::kFloat32) << name;
+    if (tensor.is_floating_point()) {
+      EXPECT_EQ(tensor.scalar_type(), torch::kFloat32) << name;
+    }
   }
   const auto manifest = io::parse_json_file(t.shipped + "/manifest.json");
   const auto digest = io::sha256_of_file(t.shipped + "/teacher.pt");

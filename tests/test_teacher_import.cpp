@@ -105,13 +105,43 @@ TEST(TeacherImport, BackbonePrefixIsFoundAndItsNeighboursDropped) {
   prefixed["classifier.weight"] = torch::randn({10, 64});
   const std::string path = dir.path() + "/solo.pt";
   io::save_tensors(path, prefixed);
-  const teacher::MappedBackbone mapped = teacher::map_resnet18_backbone(path);
+  const teacher::MappedBackbone mapped = teacher::map_resnet18_backbone(path, "", 1);
   EXPECT_EQ(mapped.format, "state_dict (backbone.)");
   EXPECT_EQ(mapped.dropped, (std::vector<std::string>{"backbone.fc.", "classifier.", "projector."}));
   expect_same_features(r.encoder, mapped.encoder, 3);
   // The width forced against the weights: every weight is then mis-shaped.
   EXPECT_THROW(teacher::map_resnet18_backbone(path, "resnet18:16"), DataError);
   EXPECT_THROW(teacher::map_resnet18_backbone(path, "vgg11"), ConfigError);
+}
+
+// The weights of a 3x3 stem look the same at either padding: 2 under backbone.* (solo-learn),
+// 1 otherwise, unless told.
+TEST(TeacherImport, ACifarStemsPaddingFollowsTheFilesLayoutUnlessToldOtherwise) {
+  TempDir dir;
+  const Reference solo = make_reference("resnet18:8:cifar:pad2", 3);
+  io::TensorMap prefixed;
+  for (const auto& [name, tensor] : solo.torchvision) prefixed["backbone." + name] = tensor;
+  const std::string solo_path = dir.path() + "/solo.pt";
+  io::save_tensors(solo_path, prefixed);
+  const teacher::MappedBackbone by_layout = teacher::map_resnet18_backbone(solo_path);
+  EXPECT_EQ(by_layout.arch, "resnet18:8:cifar:pad2");
+  expect_same_features(solo.encoder, by_layout.encoder, 3);
+  const teacher::MappedBackbone told = teacher::map_resnet18_backbone(solo_path, "", 1);
+  EXPECT_EQ(told.arch, "resnet18:8:cifar");
+  {
+    torch::NoGradGuard no_grad;
+    const auto x = torch::randn({2, 3, 32, 32});
+    EXPECT_FALSE(torch::allclose(solo.encoder->features(x), told.encoder->features(x), 1e-3, 1e-4));
+  }
+  const Reference plain = make_reference("resnet18:8:cifar", 3);
+  const std::string plain_path = dir.path() + "/plain.pt";
+  io::save_tensors(plain_path, plain.torchvision);
+  EXPECT_EQ(teacher::map_resnet18_backbone(plain_path).arch, "resnet18:8:cifar");
+  EXPECT_EQ(teacher::map_resnet18_backbone(plain_path, "", 2).arch, "resnet18:8:cifar:pad2");
+  const Reference imagenet = make_reference("resnet18:8:imagenet", 3);  // 7x7 stems always pad 3
+  io::save_tensors(plain_path, imagenet.torchvision);
+  EXPECT_EQ(teacher::map_resnet18_backbone(plain_path, "", 2).arch, "resnet18:8:imagenet");
+  EXPECT_THROW(teacher::map_resnet18_backbone(plain_path, "", 3), ConfigError);
 }
 
 TEST(TeacherImport, OneLineListsMissingUnexpectedAndMisshapedKeys) {
@@ -218,31 +248,38 @@ TEST(TeacherImport, PythonTorchvisionResnet18GivesPythonsFeatures) {
   io::write_file_atomic(script, R"(import sys, torch, torchvision
 out = sys.argv[1]
 torch.manual_seed(0)
-model = torchvision.models.resnet18()
-model.conv1 = torch.nn.Conv2d(3, 64, 3, 1, 1, bias=False)
-model.maxpool = torch.nn.Identity()
-with torch.no_grad():  # batch-norm statistics of their own
-    model.train()
-    model(torch.randn(8, 3, 32, 32))
-model.eval()
-sd = model.state_dict()
-torch.save(sd, out + '/state_dict.pt')
-torch.save({'state_dict': {'backbone.' + k: v for k, v in sd.items()}, 'epoch': 3,
-            'hyper_parameters': {'lr': 0.1, 'name': 'bt'}, 'loops': [1, 2.5, 'x', None]}, out + '/lightning.ckpt')
-model.fc = torch.nn.Identity()
 x = torch.randn(4, 3, 32, 32)
-with torch.no_grad():
-    f = model(x)
-torch.save({'x': x, 'f': f}, out + '/features.pt')
+features = {'x': x}
+# A torchvision model given a CIFAR stem by hand (padding 1), and solo-learn's (padding 2)
+# inside a Lightning checkpoint.
+for padding, name in [(1, 'state_dict.pt'), (2, 'lightning.ckpt')]:
+    model = torchvision.models.resnet18()
+    model.conv1 = torch.nn.Conv2d(3, 64, 3, 1, padding, bias=False)
+    model.maxpool = torch.nn.Identity()
+    with torch.no_grad():  # batch-norm statistics of their own
+        model.train()
+        model(torch.randn(8, 3, 32, 32))
+    model.eval()
+    sd = model.state_dict()
+    if padding == 1:
+        torch.save(sd, out + '/' + name)
+    else:
+        torch.save({'state_dict': {'backbone.' + k: v for k, v in sd.items()}, 'epoch': 3,
+                    'hyper_parameters': {'lr': 0.1, 'name': 'bt'}, 'loops': [1, 2.5, 'x', None]}, out + '/' + name)
+    model.fc = torch.nn.Identity()
+    with torch.no_grad():
+        features[name] = model(x)
+torch.save(features, out + '/features.pt')
 )");
   ASSERT_EQ(std::system(("/usr/bin/python3 " + script + " " + dir.path()).c_str()), 0);
   const io::TensorMap expected = io::load_tensors(dir.path() + "/features.pt");
-  for (const std::string file : {"state_dict.pt", "lightning.ckpt"}) {
+  for (const auto& [file, arch] : {std::pair<std::string, std::string>{"state_dict.pt", "resnet18:64:cifar"},
+                                   {"lightning.ckpt", "resnet18:64:cifar:pad2"}}) {
     const teacher::MappedBackbone mapped = teacher::map_resnet18_backbone(dir.path() + "/" + file);
-    EXPECT_EQ(mapped.arch, "resnet18:64:cifar") << file;
+    EXPECT_EQ(mapped.arch, arch) << file;
     torch::NoGradGuard no_grad;
-    const at::Tensor f = mapped.encoder->features(expected.at("x"));
-    const double relative = ((f - expected.at("f")).abs().max() / expected.at("f").abs().max()).item<double>();
+    const at::Tensor f = mapped.encoder->features(expected.at("x")), want = expected.at(file);
+    const double relative = ((f - want).abs().max() / want.abs().max()).item<double>();
     EXPECT_LT(relative, 1e-4) << file;
   }
   EXPECT_EQ(teacher::map_resnet18_backbone(dir.path() + "/lightning.ckpt").format, "lightning checkpoint (backbone.)");

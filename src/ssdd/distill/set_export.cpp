@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,7 @@
 #include "ssdd/distill/distilled_set.h"
 #include "ssdd/distill/view_pairs.h"
 #include "ssdd/io/atomic_file.h"
+#include "ssdd/io/folder_lock.h"
 #include "ssdd/io/json_file.h"
 #include "ssdd/io/owned_folder.h"
 #include "ssdd/io/png_write.h"
@@ -50,11 +52,12 @@ Normalisation normalisation_of(const DistilledSet& set, const std::string& path,
 
 // "0012-rot90-i0003.png": fixed-width numbers, so the names sort in row order.
 std::string png_name(int64_t row, int64_t rows, const std::string& view, int64_t index, int64_t images) {
-  const auto width = [](int64_t count) { return std::max<int>(4, static_cast<int>(std::to_string(count - 1).size())); };
-  char name[160];
-  std::snprintf(name, sizeof name, "%0*lld-%s-i%0*lld.png", width(rows), static_cast<long long>(row), view.c_str(),
-                width(images), static_cast<long long>(index));
-  return name;
+  const auto padded = [](int64_t value, int64_t count) {
+    const size_t width = std::max<size_t>(4, std::to_string(count - 1).size());
+    const std::string digits = std::to_string(value);
+    return std::string(width - std::min(width, digits.size()), '0') + digits;
+  };
+  return padded(row, rows) + "-" + view + "-i" + padded(index, images) + ".png";
 }
 
 // images/*.png and targets.csv, one row each.
@@ -182,6 +185,11 @@ ExportSummary export_set(const std::string& set_path, const std::string& out_dir
   fs::path dir = fs::absolute(out_dir).lexically_normal();
   if (!dir.has_filename()) dir = dir.parent_path();  // "runs/export/"
   check_destination(dir, options);
+  // Replacing an earlier export goes entry by entry: a second export into the same folder
+  // must wait its turn (refused, naming the holder). A new folder needs no lock: it appears
+  // by one rename, and a second rename onto it fails.
+  std::optional<io::FolderLock> lock;
+  if (fs::exists(dir)) lock.emplace(dir.string(), io::FolderLock::IfHeld::refuse);
   io::make_dirs(dir.parent_path().string());
   remove_abandoned_temporaries(dir);
   const fs::path temp = dir.parent_path() / ("." + dir.filename().string() + kTempInfix + std::to_string(::getpid()));

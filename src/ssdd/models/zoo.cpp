@@ -83,6 +83,7 @@ Encoder make_encoder(const std::string& arch, const ImageShape& shape, const Zoo
     ResNetOptions o;
     o.base_width = opts.base_width;
     o.imagenet_stem = opts.imagenet_stem;
+    o.stem_padding = opts.stem_padding;
     return std::make_shared<ResNet18Impl>(o, shape);
   }
   if (arch == "vgg11") return std::make_shared<Vgg11Impl>(VggOptions{opts.width_mult}, shape);
@@ -147,8 +148,13 @@ ArchSpec parse_arch_spec(const std::string& text) {
       } else if (looks_numeric(a)) {
         once("base width");
         o.base_width = positive_int(a, where, "resnet18 base width");
+      } else if (a.rfind("pad", 0) == 0 && a.size() > 3 && looks_numeric(a.substr(3))) {
+        once("stem padding");
+        o.stem_padding = positive_int(a.substr(3), where, "resnet18 stem padding");
+        if (o.stem_padding > 2) throw ConfigError(where, "the CIFAR stem's 3x3 conv pads 1 or 2, got '" + a + "'");
       } else {
-        throw ConfigError(where, "resnet18 takes a base width (e.g. 64) or a stem (cifar|imagenet); got '" + a + "'");
+        throw ConfigError(where, "resnet18 takes a base width (e.g. 64), a stem (cifar|imagenet) or the CIFAR "
+                                 "stem's padding (pad1|pad2); got '" + a + "'");
       }
     } else {
       once("width multiplier");
@@ -156,6 +162,9 @@ ArchSpec parse_arch_spec(const std::string& text) {
     }
   }
   if (spec.arch == "convnet" && o.widths.empty()) o.widths = {64, 64, 64};
+  if (spec.arch == "resnet18" && o.imagenet_stem && o.stem_padding != 1)
+    throw ConfigError(where, "pad" + std::to_string(o.stem_padding) + " sets the CIFAR stem's padding; the "
+                             "ImageNet stem's 7x7 conv always pads 3");
   return spec;
 }
 
@@ -170,6 +179,7 @@ std::string format_arch_spec(const ArchSpec& spec) {
     if (o.global_pool) s += ":gap";
   } else if (spec.arch == "resnet18") {
     s += ":" + std::to_string(o.base_width) + (o.imagenet_stem ? ":imagenet" : ":cifar");
+    if (o.stem_padding != 1) s += ":pad" + std::to_string(o.stem_padding);  // pad1 left out: specs stay as they were
   } else {
     s += ":" + number_text(o.width_mult);
   }

@@ -9,7 +9,8 @@
 //                  "gap"  global-average-pool the last map instead of flattening it
 //                  default: convnet:64-64-64:batch
 //   resnet18     args: INT (base width; 64 = standard) | "imagenet" | "cifar" (stem)
-//                  default: resnet18:64:cifar
+//                  | "pad" INT (the CIFAR stem's padding: pad2 is solo-learn's and KRR-ST's)
+//                  default: resnet18:64:cifar (pad1)
 //   vgg11, alexnet, mobilenetv2
 //                args: NUMBER (width multiplier > 0), default 1
 // Examples: "convnet:128-256-512", "convnet:128-256-512:instance", "resnet18:32", "vgg11",
@@ -31,6 +32,7 @@ struct ZooOptions {
   bool global_pool = false;     // convnet
   int64_t base_width = 64;      // resnet18
   bool imagenet_stem = false;   // resnet18
+  int64_t stem_padding = 1;     // resnet18, CIFAR stem
   double width_mult = 1.0;      // vgg11, alexnet, mobilenetv2
 };
 

@@ -9,6 +9,7 @@
 
 #include "ssdd/core/clock.h"
 #include "ssdd/core/error.h"
+#include "ssdd/core/hash.h"
 #include "ssdd/data/registry.h"
 #include "ssdd/io/owned_folder.h"
 #include "ssdd/io/pickle_tensors.h"
@@ -133,8 +134,8 @@ Scope find_backbone(const io::TensorMap& all, const std::string& path) {
 // The spec the weights describe: width, stem and input channels from conv1.weight
 // (out x in x k x k); the default resnet18 when there is none to read (the error then
 // lists what is missing).
-models::ArchSpec spec_from_weights(const io::TensorMap& tensors, const std::string& force_arch, int64_t& channels,
-                                   const std::string& path) {
+models::ArchSpec spec_from_weights(const io::TensorMap& tensors, const std::string& force_arch, int64_t stem_padding,
+                                   int64_t& channels, const std::string& path) {
   const auto stem = tensors.find("conv1.weight");
   const bool readable = stem != tensors.end() && stem->second.dim() == 4;
   channels = readable ? stem->second.size(1) : 3;
@@ -153,16 +154,24 @@ models::ArchSpec spec_from_weights(const io::TensorMap& tensors, const std::stri
   if (readable && stem->second.size(0) > 0) {
     spec.options.base_width = stem->second.size(0);
     spec.options.imagenet_stem = stem->second.size(2) == 7;
+    if (!spec.options.imagenet_stem) spec.options.stem_padding = stem_padding;
   }
   return spec;
 }
 
 }  // namespace
 
-MappedBackbone map_resnet18_backbone(const std::string& path, const std::string& force_arch) {
+MappedBackbone map_resnet18_backbone(const std::string& path, const std::string& force_arch, int64_t stem_padding) {
+  if (stem_padding < 0 || stem_padding > 2)
+    throw ConfigError("--stem-padding", "the CIFAR stem's 3x3 conv pads 1 or 2 (0: by the file's layout), got " +
+                                            std::to_string(stem_padding));
   const Scope scope = find_backbone(io::load_tensors_anywhere(path), path);
   MappedBackbone out;
-  const models::ArchSpec spec = spec_from_weights(scope.tensors, force_arch, out.channels, path);
+  // The weights cannot tell a 3x3 stem's padding. solo-learn pads its CIFAR stem by 2
+  // (as KRR-ST's teacher code does); a torchvision model given a 3x3 stem by hand usually
+  // keeps the map size (1). [decision: docs/decisions.md, issue 24]
+  if (stem_padding == 0) stem_padding = scope.prefix.find("backbone.") != std::string::npos ? 2 : 1;
+  const models::ArchSpec spec = spec_from_weights(scope.tensors, force_arch, stem_padding, out.channels, path);
   out.arch = models::format_arch_spec(spec);
   out.format = scope.format;
   out.dropped = scope.dropped;
@@ -215,6 +224,19 @@ MappedBackbone map_resnet18_backbone(const std::string& path, const std::string&
   return out;
 }
 
+namespace {
+
+// Says how a 3x3 stem's padding was chosen, since the weights cannot show it.
+std::string stem_note(const std::string& arch, const ImportOptions& options) {
+  if (!options.arch.empty() || arch.find(":cifar") == std::string::npos) return "";
+  const bool pad2 = arch.find(":pad2") != std::string::npos;
+  if (options.stem_padding != 0) return " (CIFAR stem padded " + std::string(pad2 ? "2" : "1") + ", as --stem-padding says)";
+  return pad2 ? " (CIFAR stem padded 2, solo-learn's; --stem-padding 1 if yours keeps the map size)"
+              : " (CIFAR stem padded 1; --stem-padding 2 for solo-learn's or KRR-ST's)";
+}
+
+}  // namespace
+
 ImportResult import_teacher(const std::string& file, const std::string& out_dir, const ImportOptions& options) {
   // Everything that can fail on the input runs before out_dir is touched; the log's lines
   // wait until then.
@@ -226,11 +248,13 @@ ImportResult import_teacher(const std::string& file, const std::string& out_dir,
   };
   const std::string source = std::filesystem::absolute(file).lexically_normal().string();
   const io::FileDigest digest = io::sha256_of_file(source);
-  const MappedBackbone backbone = map_resnet18_backbone(source, options.arch);
+  const MappedBackbone backbone = map_resnet18_backbone(source, options.arch, options.stem_padding);
   ImportResult result;
-  result.id = "import-" + digest.sha256.substr(0, 16);
+  // The arch enters the id: the same weights read with another stem padding are another teacher.
+  result.id = "import-" + hash_hex(digest.sha256 + " " + backbone.arch);
   result.arch = backbone.arch;
-  say("teacher import: " + source + ", a " + backbone.format + ", mapped onto " + backbone.arch);
+  say("teacher import: " + source + ", a " + backbone.format + ", mapped onto " + backbone.arch +
+      stem_note(backbone.arch, options));
   if (!backbone.dropped.empty())
     say("teacher import: dropped " + listed(backbone.dropped) + " (not part of the backbone)");
 

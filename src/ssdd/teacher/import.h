@@ -26,12 +26,17 @@ struct MappedBackbone {
 // A classifier head (fc.) and whatever lies beside the backbone (projector., classifier.)
 // are dropped. DataError naming the file with the missing, unexpected and mis-shaped keys
 // (ten of each, then a count) otherwise: another architecture gets that one line.
-MappedBackbone map_resnet18_backbone(const std::string& path, const std::string& force_arch = "");
+// A 3x3 (CIFAR) stem's padding does not show in its weights: `stem_padding` 1 or 2, or 0
+// for 2 under a "backbone." prefix (solo-learn's layout, whose CIFAR stem pads 2) and 1
+// otherwise.
+MappedBackbone map_resnet18_backbone(const std::string& path, const std::string& force_arch = "",
+                                     int64_t stem_padding = 0);
 
 struct ImportOptions {
   std::string data;           // registry name of the data set the backbone reads (normalisation, shape, probe)
   std::string data_dir;
   std::string arch;           // a resnet18 spec to force; empty: read from the weights
+  int64_t stem_padding = 0;   // a 3x3 stem's padding, 1 or 2; 0: by the file's layout (map_resnet18_backbone)
   int64_t probe_epochs = 30;  // 0: no probe (the manifest then has no probe fields)
   uint64_t seed = 0;
   bool force = false;         // --force: write into a non-empty folder ssdd did not make
@@ -39,7 +44,7 @@ struct ImportOptions {
 };
 
 struct ImportResult {
-  std::string id;    // "import-" + the first 16 hex digits of the file's sha256
+  std::string id;    // "import-" + 16 hex digits hashing the file's sha256 and the arch it maps onto
   std::string arch;
   double probe_test_accuracy = 0;
   double probe_train_accuracy = 0;
