@@ -98,6 +98,11 @@ if [ "$write" = 1 ]; then
     echo "The phase table comes from \`ssdd bench --phases\` (a device sync after each phase, so its sum can exceed the"
     echo "plain median). Optimisation history: docs/performance-log.md. GPU figures and checks: docs/gpu.md."
     echo
+    echo "Both sides keep freed memory (glibc tunables on the reference, \`mallopt\` in ssdd). Tables before"
+    echo "2026-11-30 compared with a reference whose allocator returned large buffers to the kernel and"
+    echo "page-faulted them back every step; their ratios (0.44 at the cpu shape) measured that, not the"
+    echo "step (issue 28), and are withdrawn."
+    echo
     echo "$table"
   } > "$target"
   echo "compare: wrote $target" >&2

@@ -238,6 +238,31 @@ TEST(TeacherImport, ImportWritesATeacherFolderLoadTeacherReads) {
   EXPECT_FALSE(fs::exists(users + "/teacher.pt"));
 }
 
+// An RGB backbone on a grey data set: the images are read as three equal channels, with the
+// grey set's normalisation in each, and the teacher keeps three input channels.
+TEST(TeacherImport, AnRgbBackboneReadsAGreyDataSetAsThreeEqualChannels) {
+  TempDir dir;
+  const std::string data_dir = dir.path() + "/data";
+  fs::create_directories(data_dir);
+  write_tiny_idx(data_dir);
+  const Reference r = make_reference("resnet18:8:cifar", 3);
+  const std::string path = dir.path() + "/resnet.pt";
+  io::save_tensors(path, r.torchvision);
+  teacher::ImportOptions options;
+  options.data = "mnist";
+  options.data_dir = data_dir;
+  options.probe_epochs = 1;
+  const std::string out = dir.path() + "/teacher";
+  const teacher::ImportResult result = teacher::import_teacher(path, out, options);
+  EXPECT_GT(result.probe_test_accuracy, 0.0);
+  const teacher::Teacher t = teacher::load_teacher(out, torch::kCPU);
+  EXPECT_EQ(t.shape.channels, 3);
+  ASSERT_EQ(t.norm.mean.size(), 3u);
+  EXPECT_EQ(t.norm.mean[0], t.norm.mean[2]);
+  EXPECT_EQ(t.norm.std[0], t.norm.std[1]);
+  expect_same_features(r.encoder, t.encoder, 3);
+}
+
 // A torchvision ResNet18 (CIFAR stem) saved by Python: its state_dict, and the same weights
 // inside a Lightning-style checkpoint, give Python's features.
 TEST(TeacherImport, PythonTorchvisionResnet18GivesPythonsFeatures) {
