@@ -1,8 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "ssdd/core/bench_stats.h"
 #include "ssdd/core/error.h"
 #include "ssdd/distill/step_bench.h"
 #include "ssdd/distill/step_cost.h"
+#include "ssdd/evaluate/cell_bench.h"
+#include "ssdd/teacher/step_bench.h"
 
 using namespace ssdd;
 
@@ -51,4 +56,79 @@ TEST(StepBench, TimesTheProductionStepAndReportsEveryFigure) {
   EXPECT_EQ(row.rfind("| 6, 8, 8x8x1, 4-4, 2, 5 | 1 | cpu |", 0), 0u) << row;
   o.shape.views = 5;
   EXPECT_THROW(distill::run_step_bench(o), ConfigError);
+}
+
+TEST(TeacherStepBench, TimesTheViewsAndTheStepApartAndReportsEveryFigure) {
+  teacher::TeacherBenchOptions o;
+  o.config = teacher::teacher_preset("quick");
+  o.config.batch_size = 6;
+  o.channels = 3;
+  o.size = 12;
+  o.iterations = 3;
+  o.warmup = 1;
+  o.threads = 1;
+  const auto r = teacher::run_teacher_bench(o);
+  ASSERT_EQ(r.step_seconds.size(), 3u);
+  ASSERT_EQ(r.augment_seconds.size(), 3u);
+  EXPECT_GT(r.median_step, 0);
+  EXPECT_GT(r.median_augment, 0);
+  // The median of the sums lies between the sum of the smallest and of the largest parts.
+  const auto [step_low, step_high] = std::minmax_element(r.step_seconds.begin(), r.step_seconds.end());
+  const auto [aug_low, aug_high] = std::minmax_element(r.augment_seconds.begin(), r.augment_seconds.end());
+  EXPECT_GE(r.median_total, *step_low + *aug_low);
+  EXPECT_LE(r.median_total, *step_high + *aug_high);
+  EXPECT_DOUBLE_EQ(r.images_per_second(r.median_step), 6 / r.median_step);
+  const auto j = r.to_json();
+  EXPECT_EQ(j["settings"]["arch"], o.config.arch);
+  EXPECT_EQ(j["settings"]["channels"], 3);
+  EXPECT_EQ(j["step_seconds"].size(), 3u);
+  EXPECT_DOUBLE_EQ(j["images_per_s_with_augmentation"].get<double>(), 6 / r.median_total);
+  o.channels = 2;
+  EXPECT_THROW(teacher::run_teacher_bench(o), ConfigError);
+  o.channels = 1;
+  o.config.batch_size = 1;  // Barlow Twins standardises over the batch
+  EXPECT_THROW(teacher::run_teacher_bench(o), ConfigError);
+}
+
+TEST(GridCellBench, APretrainingCellCountsItsStepsAndLearns) {
+  evaluate::PretrainBenchOptions o;
+  o.arch = "convnet:8-8";
+  o.pairs = 40;
+  o.size = 8;
+  o.dim = 4;
+  o.epochs = 30;
+  o.batch = 16;  // 3 steps an epoch, the last one of 8 pairs
+  o.threads = 1;
+  const auto r = evaluate::run_pretrain_bench(o);
+  EXPECT_EQ(r.steps, 90);
+  EXPECT_GT(r.seconds, 0);
+  EXPECT_DOUBLE_EQ(r.seconds_per_step, r.seconds / 90);
+  EXPECT_LT(r.final_loss, 0.8 * r.first_loss);  // it regresses its targets
+  EXPECT_EQ(r.to_json()["steps"], 90);
+  o.pairs = 0;
+  EXPECT_THROW(evaluate::run_pretrain_bench(o), ConfigError);
+}
+
+TEST(GridCellBench, AProbeLearnsTheSyntheticLabelsFarAboveChance) {
+  evaluate::ProbeBenchOptions o;
+  o.train = 2000;
+  o.test = 500;
+  o.features = 16;
+  o.classes = 4;
+  o.epochs = 5;
+  o.threads = 1;
+  const auto r = evaluate::run_probe_bench(o);
+  EXPECT_GT(r.test_accuracy, 0.7);  // chance is 0.25; the labels are linear in the features
+  EXPECT_GT(r.seconds, 0);
+  EXPECT_DOUBLE_EQ(r.seconds_per_epoch, r.seconds / 5);
+  EXPECT_EQ(r.to_json()["settings"]["features"], 16);
+  o.classes = 1;
+  EXPECT_THROW(evaluate::run_probe_bench(o), ConfigError);
+}
+
+TEST(BenchStats, TheMedianOfOddAndEvenCountsAndOfNone) {
+  EXPECT_DOUBLE_EQ(median({3.0, 1.0, 2.0}), 2.0);
+  EXPECT_DOUBLE_EQ(median({4.0, 1.0, 3.0, 2.0}), 2.5);
+  EXPECT_DOUBLE_EQ(median({}), 0.0);
+  EXPECT_GT(peak_rss_mib(), 1.0);
 }

@@ -56,3 +56,24 @@ TEST_F(Cli, RuntimeErrorsExitOneWithOneClearLine) {
   EXPECT_EQ(o.code, 1);
   EXPECT_NE(o.output.find("nonesuch"), std::string::npos) << o.output;
 }
+
+TEST_F(Cli, BenchRunsTheStepAndTheTeacherGridSubcommandsEachInItsOwnShape) {
+  const std::string dir = testing::TempDir() + "/bench-cli";
+  std::system(("mkdir -p " + dir).c_str());
+  // The distillation step still answers at `ssdd bench` itself, beside its subcommands.
+  auto o = run_ssdd("bench --m 4 --batch 4 --res 8 --widths 4 --dim 3 --iters 1 --warmup 0 --threads 1 --matmul-size 32");
+  EXPECT_EQ(o.code, 0) << o.output;
+  o = run_ssdd("bench teacher --preset quick --batch 4 --res 12 --channels 3 --iters 1 --warmup 0 --threads 1 "
+               "--matmul-size 32 --json " + dir + "/teacher.json");
+  EXPECT_EQ(o.code, 0) << o.output;
+  EXPECT_NE(o.output.find("teacher step, convnet:32-64-128:gap, batch 4, 3x12x12"), std::string::npos) << o.output;
+  o = run_ssdd("bench pretrain --arch convnet:4-4 --pairs 10 --res 8 --dim 3 --epochs 2 --threads 1 --json " + dir +
+               "/pretrain.json");
+  EXPECT_EQ(o.code, 0) << o.output;
+  EXPECT_NE(o.output.find("2 steps"), std::string::npos) << o.output;
+  o = run_ssdd("bench probe --train 64 --test 16 --features 5 --epochs 1 --threads 1 --json " + dir + "/probe.json");
+  EXPECT_EQ(o.code, 0) << o.output;
+  for (const char* f : {"teacher.json", "pretrain.json", "probe.json"})
+    EXPECT_EQ(std::system(("test -s " + dir + "/" + f).c_str()), 0) << f;
+  EXPECT_EQ(run_ssdd("bench teacher --channels 2 --iters 1 --matmul-size 0").code, 1);  // one clear line, exit 1
+}

@@ -50,6 +50,7 @@ void check_bench_memory(const distill::StepBenchOptions& o) {
   distill::check_memory(estimate, parse_device(o.device));
 }
 
+
 }  // namespace
 
 void add_bench_command(CLI::App& app, Action& action) {
@@ -86,7 +87,12 @@ void add_bench_command(CLI::App& app, Action& action) {
   cmd->add_option("--seed", o.seed, "Seed of the synthetic tensors and the model")->capture_default_str();
   cmd->add_flag("--header", s->header, "Print the table's header before the row");
   cmd->add_option("--json", s->json, "Also write every figure (per-iteration times included) to this JSON file");
-  cmd->callback([s, &action] {
+  cmd->require_subcommand(0, 1);
+  add_bench_teacher_command(*cmd, action);
+  add_bench_pretrain_command(*cmd, action);
+  add_bench_probe_command(*cmd, action);
+  cmd->callback([cmd, s, &action] {
+    if (!cmd->get_subcommands().empty()) return;  // `ssdd bench teacher|pretrain|probe` set the action
     action = [s] {
       auto& o = s->o;
       o.shape.width = o.shape.height;

@@ -25,6 +25,10 @@ void add_baseline_command(CLI::App& app, Action& action);
 void add_evaluate_command(CLI::App& app, Action& action);
 void add_run_command(CLI::App& app, Action& action);
 void add_bench_command(CLI::App& app, Action& action);
+// Under `ssdd bench`: the teacher's step, an evaluation pretraining cell, a linear probe.
+void add_bench_teacher_command(CLI::App& bench, Action& action);
+void add_bench_pretrain_command(CLI::App& bench, Action& action);
+void add_bench_probe_command(CLI::App& bench, Action& action);
 void add_export_command(CLI::App& app, Action& action);
 
 // Parses argv and runs the chosen subcommand; returns the process exit code

@@ -1,7 +1,5 @@
 #include "ssdd/distill/step_bench.h"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -10,6 +8,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/cuda.h>
 
+#include "ssdd/core/bench_stats.h"
 #include "ssdd/core/error.h"
 #include "ssdd/core/runtime.h"
 #include "ssdd/core/upload.h"
@@ -27,18 +26,6 @@ double seconds_since(Clock::time_point start) { return std::chrono::duration<dou
 
 void synchronize(const c10::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-double peak_rss_mib() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux: KiB
 }
 
 std::string widths_text(const std::vector<int64_t>& widths, const char* sep) {

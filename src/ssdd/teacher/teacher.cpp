@@ -26,8 +26,8 @@
 #include "ssdd/models/zoo.h"
 #include "ssdd/teacher/backbone_probe.h"
 #include "ssdd/teacher/barlow_twins.h"
+#include "ssdd/teacher/teacher_step.h"
 #include "ssdd/train/fit.h"
-#include "ssdd/train/lars.h"
 #include "ssdd/train/run_setup.h"
 #include "ssdd/train/schedule.h"
 #include "ssdd/train/state.h"
@@ -135,10 +135,8 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
   model->to(device);
   model->train();
   const auto params = model->parameters();
-  const double lr = config.lr * static_cast<double>(config.batch_size) / 256.0;
-  // LARS = a gradient transform in front of SGD, which then must not decay again.
-  torch::optim::SGD optimizer(params, torch::optim::SGDOptions(lr).momentum(config.momentum).weight_decay(
-                                          config.optimizer == "sgd" ? config.weight_decay : 0.0));
+  const double lr = teacher_base_lr(config);
+  const auto optimizer = make_teacher_optimizer(params, config);
   data::SslAugmentOptions aug;
   aug.view1.scale_min = aug.view2.scale_min = config.crop_scale_min;
   const data::SslAugment augment(aug, shape.channels);
@@ -155,20 +153,14 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
   fit.config_hash = id;  // a checkpoint of other settings or other data is refused
   train::FitHooks hooks;
   hooks.batch_loss = [&](const at::Tensor& index, at::Generator& gen) {
-    const at::Tensor x = images.index_select(0, index.to(device)).to(torch::kFloat).div_(255.0);
-    auto [v1, v2] = augment.two_views(x, gen);
-    const auto z1 = model->forward(data::normalize(v1, splits.norm));
-    const auto z2 = model->forward(data::normalize(v2, splits.norm));
-    return barlow_twins_loss(z1, z2, config.lambda, config.loss_scale);
+    const auto [v1, v2] = teacher_views(images.index_select(0, index.to(device)), augment, gen);
+    return teacher_views_loss(model, v1, v2, splits.norm, config);
   };
   const int64_t steps_per_epoch = splits.train.size() / std::min(config.batch_size, splits.train.size());
   hooks.learning_rate = [&](int64_t step, int64_t total) {
     return train::warmup_cosine(step, total, config.warmup_epochs * steps_per_epoch, lr, 0.002);
   };
-  if (config.optimizer == "lars")
-    hooks.after_backward = [&] {
-      train::lars_adapt_gradients(params, {config.weight_decay, config.lars_eta, /*exclude_bias_and_norm=*/true});
-    };
+  hooks.after_backward = [&] { teacher_after_backward(params, config); };
   // The linear probe of the backbone, used at the end and, with probe_every, during
   // training. Eval mode for the features, then back: batch-norm statistics are untouched,
   // and the probe draws from its own generator, so the weights do not depend on probing.
@@ -198,7 +190,7 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
   hooks.save_state = [&] { return train::module_state(*model); };
   hooks.load_state = [&](const io::TensorMap& s) { train::load_module_state(*model, s, out_dir + "/checkpoints"); };
   hooks.log = [&](const std::string& line) { log.line(line); };
-  const train::FitResult trained = train::fit(splits.train.size(), optimizer, fit, hooks);
+  const train::FitResult trained = train::fit(splits.train.size(), *optimizer, fit, hooks);
 
   // The teacher's representation is the backbone output; the projector is kept only
   // so the weights are complete.

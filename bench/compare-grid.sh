@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The evaluation grid's two costs, ssdd beside a PyTorch version written as a careful user
+# would (bench/pytorch_grid_cell.py), same shapes, same threads, same allocator settings, same
+# machine, one run (issue 28): a pretraining cell (a fresh ConvNet + linear head regressing a
+# set's targets by MSE, SGD, batch 256) and a linear probe (30 epochs of SGD on frozen features).
+#   bench/compare-grid.sh [--threads N] [--only NAME] [--write]
+# --write puts the table into docs/performance-grid.md with the date and the machine.
+# Shapes (the grids of configs/fashion-mnist-cpu.toml and configs/cifar10-cpu.toml):
+#   pretrain fm-ours     convnet:64-64-64, 1036 pairs of 28x28x1, d 256, 10 epochs (`ours`' T x m)
+#   pretrain fm-krrst    convnet:64-64-64,  100 pairs of 28x28x1, d 256, 60 epochs (one step an epoch)
+#   pretrain cifar-ours  convnet:64-128-256, 1420 pairs of 32x32x3, d 128, 5 epochs
+#   probe    fm          60,000 x 576 features (ConvNet 64-64-64 at 28x28), 10,000 test, 30 epochs
+#   probe    cifar       50,000 x 4096 features (ConvNet 64-128-256 at 32x32), 10,000 test, 30 epochs
+# Environment: SSDD_BIN (default build/ssdd), PYTHON (default /usr/bin/python3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ssdd=${SSDD_BIN:-build/ssdd}
+python=${PYTHON:-/usr/bin/python3}
+threads=$(nproc); only=""; write=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --threads) threads=$2; shift ;;
+    --only) only=$2; shift ;;
+    --write) write=1 ;;
+    -h|--help) sed -n 2,15p "$0"; exit 0 ;;
+    *) echo "compare-grid.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ -x "$ssdd" ] || { echo "compare-grid.sh: $ssdd is not built (scripts/build.sh, or set SSDD_BIN)" >&2; exit 1; }
+"$python" -c 'import torch' 2>/dev/null || { echo "compare-grid.sh: $python has no torch (run scripts/setup-bench.sh)" >&2; exit 1; }
+
+cells=("pretrain fm-ours 64,64,64 1036 1 28 256 10" "pretrain fm-krrst 64,64,64 100 1 28 256 60"
+       "pretrain cifar-ours 64,128,256 1420 3 32 128 5"
+       "probe fm 60000 10000 576 30" "probe cifar 50000 10000 4096 30")
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+for cell in "${cells[@]}"; do
+  read -r what name a b c d e f <<<"$cell"
+  [ -n "$only" ] && [ "$only" != "$name" ] && continue
+  if [ "$what" = pretrain ]; then
+    ours=(--arch "convnet:${a//,/-}" --pairs "$b" --channels "$c" --res "$d" --dim "$e" --epochs "$f")
+    ref=(--arch "$a" --pairs "$b" --channels "$c" --res "$d" --dim "$e" --epochs "$f")
+  else
+    ours=(--train "$a" --test "$b" --features "$c" --epochs "$d"); ref=("${ours[@]}")
+  fi
+  echo "compare-grid: $what $name: ssdd" >&2
+  "$ssdd" bench "$what" "${ours[@]}" --threads "$threads" --json "$work/$what-$name.ssdd.json" >&2
+  echo "compare-grid: $what $name: PyTorch" >&2
+  "$python" bench/pytorch_grid_cell.py "$what" "${ref[@]}" --threads "$threads" > "$work/$what-$name.ref.json"
+  echo "$what-$name" >> "$work/names"
+done
+
+table=$("$python" - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+print("| cell | shape | ssdd s | PyTorch s | ssdd / PyTorch | ssdd per step or epoch | PyTorch per step or epoch | check (ssdd / PyTorch) |")
+print("|---|---|---|---|---|---|---|---|")
+for name in open(f"{work}/names").read().split():
+    s, r = json.load(open(f"{work}/{name}.ssdd.json")), json.load(open(f"{work}/{name}.ref.json"))
+    st = s["settings"]
+    if name.startswith("pretrain"):
+        shape = f'{st["arch"]}, {st["pairs"]} pairs of {st["size"]}x{st["size"]}x{st["channels"]}, d {st["dim"]}, {s["steps"]} steps'
+        per = (f'{s["s_per_step"]:.4f} s/step', f'{r["s_per_step"]:.4f} s/step')
+        check = f'loss {s["first_epoch_loss"]:.3f} -> {s["last_epoch_loss"]:.3f} / {r["first_epoch_loss"]:.3f} -> {r["last_epoch_loss"]:.3f}'
+    else:
+        shape = f'{st["train"]} x {st["features"]} features, {st["epochs"]} epochs'
+        per = (f'{s["s_per_epoch"]:.3f} s/epoch', f'{r["s_per_epoch"]:.3f} s/epoch')
+        check = f'test top-1 {100 * s["test_accuracy"]:.1f}% / {100 * r["test_accuracy"]:.1f}%'
+    print(f'| {name} | {shape} | {s["seconds"]:.2f} | {r["seconds"]:.2f} | {s["seconds"] / r["seconds"]:.2f} | {per[0]} | {per[1]} | {check} |')
+PY
+)
+echo "$table"
+if [ "$write" = 1 ]; then
+  {
+    echo "# The evaluation grid's cells against PyTorch"
+    echo
+    echo "Written by \`bench/compare-grid.sh --write --threads $threads\` on $(date -u +%Y-%m-%d), $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores,"
+    echo "PyTorch $("$python" -c 'import torch; print(torch.__version__)'). Each figure is one timed run of the whole cell"
+    echo "(network creation excluded); the last column shows both sides learn the same task."
+    echo "Target (issue 28): a pretraining cell and a probe at most 0.5x their references."
+    echo
+    echo "$table"
+  } > docs/performance-grid.md
+  echo "compare-grid: wrote docs/performance-grid.md" >&2
+fi

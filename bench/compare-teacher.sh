@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# ssdd's teacher training step beside the PyTorch yardstick, same shapes, same threads, same
+# allocator settings, same machine, one run (issue 28). For each shape it runs `ssdd bench
+# teacher` (the production step: two augmented views, forward, Barlow Twins loss, backward,
+# LARS, SGD) and ../shared/bench/pytorch_teacher_step.py (a plain PyTorch step, views
+# pre-made, plain SGD: a lower bound on a PyTorch user's time), the latter with and without
+# channels-last, and prints a markdown table. The ratio is against the faster reference.
+#   bench/compare-teacher.sh [--threads N] [--iters N] [--only NAME] [--write]
+# --write puts the table into docs/performance-teacher.md with the date and the machine.
+# Shapes (batch 256, projector 1024-1024-1024):
+#   fashion-mnist  28x28x1, resnet18:32  (the cpu preset's teacher)
+#   cifar10        32x32x3, resnet18:16  (configs/cifar10-cpu.toml's teacher)
+# Environment: SSDD_BIN (default build/ssdd), SSDD_REFERENCE_TEACHER (default
+# ../shared/bench/pytorch_teacher_step.py), PYTHON (default /usr/bin/python3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ssdd=${SSDD_BIN:-build/ssdd}
+reference=${SSDD_REFERENCE_TEACHER:-../shared/bench/pytorch_teacher_step.py}
+python=${PYTHON:-/usr/bin/python3}
+threads=$(nproc); iters=8; only=""; write=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --threads) threads=$2; shift ;;
+    --iters) iters=$2; shift ;;
+    --only) only=$2; shift ;;
+    --write) write=1 ;;
+    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
+    *) echo "compare-teacher.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ -x "$ssdd" ] || { echo "compare-teacher.sh: $ssdd is not built (scripts/build.sh, or set SSDD_BIN)" >&2; exit 1; }
+[ -f "$reference" ] || { echo "compare-teacher.sh: the reference $reference is absent (set SSDD_REFERENCE_TEACHER)" >&2; exit 1; }
+"$python" -c 'import torch' 2>/dev/null || { echo "compare-teacher.sh: $python has no torch (run scripts/setup-bench.sh)" >&2; exit 1; }
+
+shapes=("fashion-mnist 28 1 32" "cifar10 32 3 16")
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+matmul=4096
+for shape in "${shapes[@]}"; do
+  read -r name res ch width <<<"$shape"
+  [ -n "$only" ] && [ "$only" != "$name" ] && continue
+  echo "compare-teacher: $name: ssdd bench teacher" >&2
+  "$ssdd" bench teacher --preset cpu --arch "resnet18:$width" --projector 1024,1024,1024 --batch 256 \
+    --res "$res" --channels "$ch" --iters "$iters" --warmup 2 --threads "$threads" --matmul-size "$matmul" \
+    --json "$work/$name.ssdd.json" >&2
+  matmul=0  # measured once
+  for layout in plain channels-last; do
+    echo "compare-teacher: $name: PyTorch reference ($layout)" >&2
+    flag=(); [ "$layout" = channels-last ] && flag=(--channels-last)
+    "$python" "$reference" --width "$width" --channels "$ch" --size "$res" --batch 256 --projector 1024,1024,1024 \
+      --threads "$threads" --steps "$iters" "${flag[@]}" > "$work/$name.ref-$layout.json"
+  done
+  echo "$name" >> "$work/names"
+done
+
+table=$("$python" - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+names = open(f"{work}/names").read().split()
+rate = None
+print("| shape | ssdd step s | ssdd augmentation s | ssdd step + augmentation s (images/s) | PyTorch step s, plain / channels-last (images/s of the faster) | ssdd step / PyTorch | ssdd with augmentation / PyTorch | peak RSS MiB |")
+print("|---|---|---|---|---|---|---|---|")
+for name in names:
+    s = json.load(open(f"{work}/{name}.ssdd.json"))
+    plain = json.load(open(f"{work}/{name}.ref-plain.json"))
+    last = json.load(open(f"{work}/{name}.ref-channels-last.json"))
+    rate = s.get("matmul_gflops", rate)
+    st = s["settings"]
+    ref = min(plain["median_s_per_step"], last["median_s_per_step"])
+    shape = f'{name}: {st["arch"]}, {st["size"]}x{st["size"]}x{st["channels"]}, batch {st["batch"]}'
+    print(f'| {shape} | {s["median_s_per_step"]:.3f} | {s["median_s_augment"]:.3f} | '
+          f'{s["median_s_per_step_with_augmentation"]:.3f} ({s["images_per_s_with_augmentation"]:.0f}) | '
+          f'{plain["median_s_per_step"]:.3f} / {last["median_s_per_step"]:.3f} ({st["batch"] / ref:.0f}) | '
+          f'{s["median_s_per_step"] / ref:.2f} | {s["median_s_per_step_with_augmentation"] / ref:.2f} | {s["peak_rss_mib"]:.0f} |')
+torch = json.load(open(f"{work}/{names[0]}.ref-plain.json"))["torch"]
+print()
+print(f"Threads {json.load(open(f'{work}/{names[0]}.ssdd.json'))['settings']['threads']}; "
+      f"measured fp32 matrix-product rate {rate:.1f} GFLOP/s (ssdd, 4096x4096); PyTorch {torch}; "
+      "target (issue 28): ssdd's step with augmentation <= 0.7x the reference's step without.")
+PY
+)
+echo "$table"
+if [ "$write" = 1 ]; then
+  {
+    echo "# The teacher step against PyTorch"
+    echo
+    echo "Written by \`bench/compare-teacher.sh --write --threads $threads\` on $(date -u +%Y-%m-%d), $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores."
+    echo "Medians of $iters timed steps after 2 untimed ones, both sides with ssdd's allocator settings."
+    echo
+    echo "$table"
+  } > docs/performance-teacher.md
+  echo "compare-teacher: wrote docs/performance-teacher.md" >&2
+fi

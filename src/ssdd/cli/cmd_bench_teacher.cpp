@@ -1,0 +1,70 @@
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "ssdd/cli/commands.h"
+#include "ssdd/cli/overrides.h"
+#include "ssdd/core/runtime.h"
+#include "ssdd/distill/step_bench.h"
+#include "ssdd/io/atomic_file.h"
+#include "ssdd/teacher/step_bench.h"
+
+namespace ssdd::cli {
+
+// `ssdd bench teacher`: the teacher's training step, beside ../shared/bench/pytorch_teacher_step.py.
+void add_bench_teacher_command(CLI::App& bench, Action& action) {
+  auto* cmd = bench.add_subcommand(
+      "teacher", "Time `ssdd teacher`'s training step (two augmented views, forward, loss, backward, update)");
+  struct State {
+    std::string preset = "cpu";
+    teacher::TeacherBenchOptions o;
+    Overrides<teacher::TeacherConfig> overrides;
+    int64_t matmul_size = 4096;
+    std::string json;
+  };
+  auto s = std::make_shared<State>();
+  auto& o = s->o;
+  using C = teacher::TeacherConfig;
+  cmd->add_option("--preset", s->preset, "Teacher preset the step is taken from: cpu, quick or paper")
+      ->capture_default_str();
+  s->overrides.add(*cmd, "--arch", &C::arch, "Backbone spec (default: the preset's), e.g. resnet18:16");
+  s->overrides.add(*cmd, "--projector", &C::projector, "Projector widths (default: the preset's)")->delimiter(',');
+  s->overrides.add(*cmd, "--batch", &C::batch_size, "Images per batch (default: the preset's)");
+  s->overrides.add(*cmd, "--optimizer", &C::optimizer, "lars or sgd (default: the preset's)");
+  s->overrides.add(*cmd, "--crop-scale-min", &C::crop_scale_min, "Smallest crop area (default: the preset's)");
+  cmd->add_option("--channels", o.channels, "Image channels: 1 or 3")->capture_default_str();
+  cmd->add_option("--res", o.size, "Image side (square images)")->capture_default_str();
+  cmd->add_option("--iters", o.iterations, "Timed steps (the median is reported)")->capture_default_str();
+  cmd->add_option("--warmup", o.warmup, "Untimed steps first")->capture_default_str();
+  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--device", o.device, "cpu or cuda[:N]")->capture_default_str();
+  cmd->add_option("--seed", o.seed, "Seed of the synthetic images, the model and the views")->capture_default_str();
+  cmd->add_option("--matmul-size", s->matmul_size, "Side of the matrix product that measures the rate (0: skip)")
+      ->capture_default_str();
+  cmd->add_option("--json", s->json, "Also write every figure (per-step times included) to this JSON file");
+  cmd->callback([s, &action] {
+    action = [s] {
+      auto& o = s->o;
+      o.config = teacher::teacher_preset(s->preset);
+      s->overrides.apply(o.config);
+      o.config.validate("command line");
+      // The rate first, on a cool machine: after minutes of convolutions a shared host's cores
+      // can read a third slower (seen: 139-145 GFLOP/s alone, 94 right after the fashion-mnist step).
+      set_threads(o.threads);  // the bench sets them again; the rate is measured with the same count
+      const double matmul = s->matmul_size > 0 ? distill::measure_matmul_gflops(o.device, s->matmul_size) : 0.0;
+      const auto r = teacher::run_teacher_bench(o);
+      nlohmann::json j = r.to_json();
+      j["settings"]["preset"] = s->preset;
+      if (matmul > 0) j["matmul_gflops"] = matmul;
+      std::printf("teacher step, %s, batch %lld, %lldx%lldx%lld, %d threads: step %.4f s (%.1f images/s), "
+                  "augmentation %.4f s, both %.4f s (%.1f images/s)\n",
+                  o.config.arch.c_str(), static_cast<long long>(o.config.batch_size), static_cast<long long>(o.channels),
+                  static_cast<long long>(o.size), static_cast<long long>(o.size), r.threads, r.median_step,
+                  r.images_per_second(r.median_step), r.median_augment, r.median_total,
+                  r.images_per_second(r.median_total));
+      if (!s->json.empty()) io::write_file_atomic(s->json, j.dump(2) + "\n");
+    };
+  });
+}
+
+}  // namespace ssdd::cli

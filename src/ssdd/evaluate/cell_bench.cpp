@@ -1,0 +1,107 @@
+#include "ssdd/evaluate/cell_bench.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include "ssdd/core/error.h"
+#include "ssdd/core/runtime.h"
+#include "ssdd/evaluate/pretrain.h"
+#include "ssdd/measure/linear_probe.h"
+
+namespace ssdd::evaluate {
+namespace {
+
+void at_least(int64_t value, int64_t low, const char* what) {
+  if (value < low) throw ConfigError(what, "must be at least " + std::to_string(low) + ", got " + std::to_string(value));
+}
+
+}  // namespace
+
+PretrainBenchResult run_pretrain_bench(const PretrainBenchOptions& options) {
+  at_least(options.pairs, 1, "--pairs");
+  at_least(options.size, 1, "--res");
+  at_least(options.dim, 1, "--dim");
+  at_least(options.epochs, 1, "--epochs");
+  at_least(options.batch, 1, "--batch");
+  PretrainBenchResult result;
+  result.options = options;
+  result.threads = set_threads(options.threads);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+  const at::Tensor images = torch::randn({options.pairs, options.channels, options.size, options.size}, gen);
+  const at::Tensor targets = torch::randn({options.pairs, options.dim}, gen);
+
+  PretrainOptions p;
+  p.arch = options.arch;
+  p.epochs = options.epochs;
+  p.batch_size = options.batch;
+  p.seed = options.seed;
+  p.device = parse_device(options.device);
+  const Pretrained trained = pretrain(images, targets, p);
+  const int64_t batch = std::min(options.batch, options.pairs);
+  result.steps = options.epochs * ((options.pairs + batch - 1) / batch);  // fit's count, last batch kept
+  result.seconds = trained.seconds;
+  result.seconds_per_step = trained.seconds / static_cast<double>(result.steps);
+  result.first_loss = trained.loss.front();
+  result.final_loss = trained.loss.back();
+  return result;
+}
+
+nlohmann::json PretrainBenchResult::to_json() const {
+  const auto& o = options;
+  return {{"settings",
+           {{"arch", o.arch}, {"pairs", o.pairs}, {"channels", o.channels}, {"size", o.size}, {"dim", o.dim},
+            {"epochs", o.epochs}, {"batch", o.batch}, {"threads", threads}, {"device", o.device}, {"seed", o.seed}}},
+          {"steps", steps},
+          {"seconds", seconds},
+          {"s_per_step", seconds_per_step},
+          {"first_epoch_loss", first_loss},
+          {"last_epoch_loss", final_loss}};
+}
+
+ProbeBenchResult run_probe_bench(const ProbeBenchOptions& options) {
+  at_least(options.train, 2, "--train");
+  at_least(options.test, 1, "--test");
+  at_least(options.features, 1, "--features");
+  at_least(options.classes, 2, "--classes");
+  at_least(options.epochs, 1, "--epochs");
+  at_least(options.batch, 1, "--batch");
+  ProbeBenchResult result;
+  result.options = options;
+  result.threads = set_threads(options.threads);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+  // Non-negative features of uneven scale, like a ReLU network's, and labels a linear
+  // classifier can learn: the argmax of a fixed random map.
+  const int64_t n = options.train + options.test;
+  const at::Tensor scale = torch::rand({1, options.features}, gen) * 3;
+  const at::Tensor features = torch::relu(torch::randn({n, options.features}, gen)) * scale;
+  const at::Tensor labels = features.matmul(torch::randn({options.features, options.classes}, gen)).argmax(1);
+
+  measure::ProbeOptions p;
+  p.epochs = options.epochs;
+  p.batch_size = options.batch;
+  p.standardize = options.standardize;
+  p.seed = options.seed;
+  p.device = parse_device(options.device);
+  const auto train = torch::indexing::Slice(0, options.train);
+  const auto test = torch::indexing::Slice(options.train, n);
+  const measure::ProbeResult r = measure::linear_probe(features.index({train}), labels.index({train}),
+                                                       features.index({test}), labels.index({test}),
+                                                       options.classes, p);
+  result.seconds = r.seconds;
+  result.seconds_per_epoch = r.seconds / static_cast<double>(options.epochs);
+  result.test_accuracy = r.test_accuracy;
+  return result;
+}
+
+nlohmann::json ProbeBenchResult::to_json() const {
+  const auto& o = options;
+  return {{"settings",
+           {{"train", o.train}, {"test", o.test}, {"features", o.features}, {"classes", o.classes},
+            {"epochs", o.epochs}, {"batch", o.batch}, {"standardize", o.standardize}, {"threads", threads},
+            {"device", o.device}, {"seed", o.seed}}},
+          {"seconds", seconds},
+          {"s_per_epoch", seconds_per_epoch},
+          {"test_accuracy", test_accuracy}};
+}
+
+}  // namespace ssdd::evaluate

@@ -1,0 +1,43 @@
+// `ssdd bench teacher`: times `ssdd teacher`'s training step (teacher_step.h) on synthetic
+// uint8 images of a given shape, the way ../shared/bench/pytorch_teacher_step.py times a
+// plain PyTorch Barlow Twins step: the augmentation (two views of the batch) and the step
+// proper (forward of both views, loss, backward, LARS, SGD) are timed apart, so the step
+// can be set beside the reference's, which makes no views.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ssdd/teacher/teacher.h"
+
+namespace ssdd::teacher {
+
+struct TeacherBenchOptions {
+  TeacherConfig config;  // arch, projector, batch size, optimiser, crop scale (a preset's)
+  int64_t channels = 1;
+  int64_t size = 28;     // square images
+  int64_t iterations = 8;
+  int64_t warmup = 2;
+  int threads = 0;
+  std::string device = "cpu";
+  uint64_t seed = 0;
+};
+
+struct TeacherBenchResult {
+  TeacherBenchOptions options;
+  int threads = 0;                      // as set
+  std::vector<double> augment_seconds;  // per timed iteration: the two views of the batch
+  std::vector<double> step_seconds;     // per timed iteration: forward, loss, backward, update
+  double median_augment = 0;
+  double median_step = 0;
+  double median_total = 0;              // median over iterations of augment + step
+  double peak_rss_mib = 0;
+
+  double images_per_second(double seconds) const;
+  nlohmann::json to_json() const;
+};
+
+TeacherBenchResult run_teacher_bench(const TeacherBenchOptions& options);
+
+}  // namespace ssdd::teacher

@@ -1,0 +1,36 @@
+#include "ssdd/teacher/teacher_step.h"
+
+#include "ssdd/train/lars.h"
+
+namespace ssdd::teacher {
+
+std::pair<at::Tensor, at::Tensor> teacher_views(const at::Tensor& batch_uint8, const data::SslAugment& augment,
+                                                at::Generator& gen) {
+  return augment.two_views(batch_uint8.to(at::kFloat).div_(255.0), gen);
+}
+
+at::Tensor teacher_views_loss(BarlowTwins& model, const at::Tensor& view1, const at::Tensor& view2,
+                              const data::Normalization& norm, const TeacherConfig& config) {
+  const auto z1 = model->forward(data::normalize(view1, norm));
+  const auto z2 = model->forward(data::normalize(view2, norm));
+  return barlow_twins_loss(z1, z2, config.lambda, config.loss_scale);
+}
+
+double teacher_base_lr(const TeacherConfig& config) {
+  return config.lr * static_cast<double>(config.batch_size) / 256.0;
+}
+
+std::unique_ptr<torch::optim::SGD> make_teacher_optimizer(const std::vector<at::Tensor>& params,
+                                                          const TeacherConfig& config) {
+  // LARS = a gradient transform in front of SGD, which then must not decay again.
+  const double decay = config.optimizer == "sgd" ? config.weight_decay : 0.0;
+  return std::make_unique<torch::optim::SGD>(
+      params, torch::optim::SGDOptions(teacher_base_lr(config)).momentum(config.momentum).weight_decay(decay));
+}
+
+void teacher_after_backward(const std::vector<at::Tensor>& params, const TeacherConfig& config) {
+  if (config.optimizer != "lars") return;
+  train::lars_adapt_gradients(params, {config.weight_decay, config.lars_eta, /*exclude_bias_and_norm=*/true});
+}
+
+}  // namespace ssdd::teacher
