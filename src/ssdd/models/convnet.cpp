@@ -1,6 +1,7 @@
 #include "ssdd/models/convnet.h"
 
 #include "ssdd/core/error.h"
+#include "ssdd/models/channels_last.h"
 
 namespace ssdd::models {
 
@@ -82,7 +83,7 @@ torch::Tensor ConvNetImpl::features(const torch::Tensor& x) {
   // Channels-last activations: oneDNN's convolutions run on NHWC without re-ordering, and
   // the element-wise passes follow the layout (1.3-1.6x on 2 cores at the ConvNet-3
   // shapes; docs/performance-log.md). The features come out in the usual order.
-  auto y = x.contiguous(at::MemoryFormat::ChannelsLast);
+  auto y = to_channels_last(x);
   for (int64_t i = 0; i < depth(); ++i) y = block(i, y);
   return options_.global_pool ? y.mean({2, 3}) : y.flatten(1);
 }

@@ -1,6 +1,7 @@
 #include "ssdd/models/resnet.h"
 
 #include "ssdd/core/error.h"
+#include "ssdd/models/channels_last.h"
 
 namespace ssdd::models {
 
@@ -64,7 +65,7 @@ ResNet18Impl::ResNet18Impl(const ResNetOptions& options, const ImageShape& shape
 torch::Tensor ResNet18Impl::features(const torch::Tensor& x) {
   // Channels-last activations suit oneDNN's convolutions (as in the ConvNet; about 1.15x
   // for a training step of ResNet18:16 at 28x28, docs/performance-log.md).
-  auto y = torch::relu(bn1_->forward(conv1_->forward(x.contiguous(at::MemoryFormat::ChannelsLast))));
+  auto y = torch::relu(bn1_->forward(conv1_->forward(to_channels_last(x))));
   if (options_.imagenet_stem) y = torch::max_pool2d(y, {3, 3}, {2, 2}, {1, 1});
   y = layer4_->forward(layer3_->forward(layer2_->forward(layer1_->forward(y))));
   return y.mean({2, 3});
