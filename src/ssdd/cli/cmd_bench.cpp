@@ -50,7 +50,6 @@ void check_bench_memory(const distill::StepBenchOptions& o) {
   distill::check_memory(estimate, parse_device(o.device));
 }
 
-
 }  // namespace
 
 void add_bench_command(CLI::App& app, Action& action) {

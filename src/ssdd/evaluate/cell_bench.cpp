@@ -3,26 +3,19 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
-#include "ssdd/core/error.h"
+#include "ssdd/core/limits.h"
 #include "ssdd/core/runtime.h"
 #include "ssdd/evaluate/pretrain.h"
 #include "ssdd/measure/linear_probe.h"
 
 namespace ssdd::evaluate {
-namespace {
-
-void at_least(int64_t value, int64_t low, const char* what) {
-  if (value < low) throw ConfigError(what, "must be at least " + std::to_string(low) + ", got " + std::to_string(value));
-}
-
-}  // namespace
 
 PretrainBenchResult run_pretrain_bench(const PretrainBenchOptions& options) {
-  at_least(options.pairs, 1, "--pairs");
-  at_least(options.size, 1, "--res");
-  at_least(options.dim, 1, "--dim");
-  at_least(options.epochs, 1, "--epochs");
-  at_least(options.batch, 1, "--batch");
+  check_counts("bench pretrain", {{"--pairs", options.pairs, 1},
+                                   {"--res", options.size, 1},
+                                   {"--dim", options.dim, 1},
+                                   {"--epochs", options.epochs, 1},
+                                   {"--batch", options.batch, 1}});
   PretrainBenchResult result;
   result.options = options;
   result.threads = set_threads(options.threads);
@@ -59,12 +52,12 @@ nlohmann::json PretrainBenchResult::to_json() const {
 }
 
 ProbeBenchResult run_probe_bench(const ProbeBenchOptions& options) {
-  at_least(options.train, 2, "--train");
-  at_least(options.test, 1, "--test");
-  at_least(options.features, 1, "--features");
-  at_least(options.classes, 2, "--classes");
-  at_least(options.epochs, 1, "--epochs");
-  at_least(options.batch, 1, "--batch");
+  check_counts("bench probe", {{"--train", options.train, 2},
+                                {"--test", options.test, 1},
+                                {"--features", options.features, 1},
+                                {"--classes", options.classes, 2},
+                                {"--epochs", options.epochs, 1},
+                                {"--batch", options.batch, 1}});
   ProbeBenchResult result;
   result.options = options;
   result.threads = set_threads(options.threads);

@@ -8,6 +8,7 @@
 
 #include "ssdd/core/bench_stats.h"
 #include "ssdd/core/error.h"
+#include "ssdd/core/limits.h"
 #include "ssdd/core/runtime.h"
 #include "ssdd/models/zoo.h"
 #include "ssdd/teacher/teacher_step.h"
@@ -24,13 +25,10 @@ double seconds_since(Clock::time_point start, const c10::Device& device) {
 }
 
 void check(const TeacherBenchOptions& o) {
-  auto at_least = [](int64_t v, int64_t low, const char* what) {
-    if (v < low) throw ConfigError(what, "must be at least " + std::to_string(low) + ", got " + std::to_string(v));
-  };
-  at_least(o.config.batch_size, 2, "--batch");
-  at_least(o.size, 8, "--res");
-  at_least(o.iterations, 1, "--iters");
-  at_least(o.warmup, 0, "--warmup");
+  check_counts("bench teacher", {{"--batch", o.config.batch_size, 2},
+                                 {"--res", o.size, 8},
+                                 {"--iters", o.iterations, 1},
+                                 {"--warmup", o.warmup, 0}});
   if (o.channels != 1 && o.channels != 3) throw ConfigError("--channels", "expected 1 or 3, got " + std::to_string(o.channels));
 }
 
