@@ -219,6 +219,61 @@ TEST_F(EvaluateRun, BaselineFilesHoldTeacherTargetsOfDistinctImages) {
   }
 }
 
+TEST_F(EvaluateRun, RandomRotKeepsRandomsImagesAndStoresTheTeachersTargetOfEveryView) {
+  TempDir out;
+  evaluate::BaselineConfig b;
+  b.method = "random-rot";
+  b.views = "rot0,rot90,rot180";
+  b.teacher = dirs_->teacher.path();
+  b.data_dir = dirs_->data.path();
+  b.budget = 12;
+  b.threads = 2;
+  evaluate::make_baseline(b, out.path());
+  auto rot = distill::DistilledSet::load(out.path() + "/distilled.pt");
+  const auto random = distill::DistilledSet::load(set_path("random"));
+  EXPECT_EQ(rot.meta.at("source_indices"), random.meta.at("source_indices"));  // same seed, same images
+  ASSERT_EQ(rot.views(), 3);
+  const auto t = teacher::load_teacher(dirs_->teacher.path(), torch::kCPU);
+  torch::NoGradGuard no_grad;
+  const auto views = rot.view_images();  // 3 x 12 images, view-major
+  const auto expected = t.encoder->features(views);
+  EXPECT_TRUE(torch::allclose(rot.view_targets(), expected, 1e-4, 1e-5));
+  const double image_floats = static_cast<double>(t.shape.channels * t.shape.height * t.shape.width);
+  EXPECT_NEAR(rot.storage().image_equivalents(), 12 * (image_floats + 3.0 * t.feature_dim) / image_floats, 1e-9);
+
+  // Storage-equal: targets counted too, so fewer images, still the first of the same draw.
+  TempDir equal_out;
+  b.count_targets = true;
+  evaluate::make_baseline(b, equal_out.path());
+  auto equal = distill::DistilledSet::load(equal_out.path() + "/distilled.pt");
+  EXPECT_LE(equal.storage().image_equivalents(), 12.0);
+  const auto m = evaluate::baseline_images(b, static_cast<int64_t>(image_floats), t.feature_dim);
+  EXPECT_EQ(equal.size(), m);
+  EXPECT_GT(equal.storage().image_equivalents() + (image_floats + 3.0 * t.feature_dim) / image_floats, 12.0);  // m is the most
+  const auto all = random.meta.at("source_indices").get<std::vector<int64_t>>();
+  EXPECT_EQ(equal.meta.at("source_indices").get<std::vector<int64_t>>(),
+            std::vector<int64_t>(all.begin(), all.begin() + m));
+}
+
+TEST(Baselines, StorageEqualImageCountsForCifarAndFashionMnistShapes) {
+  evaluate::BaselineConfig b;
+  b.budget = 100;
+  EXPECT_EQ(evaluate::baseline_images(b, 3072, 128), 100);  // KRR-ST's count: targets free
+  b.count_targets = true;
+  EXPECT_EQ(evaluate::baseline_images(b, 3072, 128), 96);   // 96 x 3200 <= 307200 < 97 x 3200
+  EXPECT_EQ(evaluate::baseline_images(b, 784, 256), 75);    // 75 x 1040 <= 78400 < 76 x 1040
+  b.method = "random-rot";                                  // four views' targets per image
+  EXPECT_EQ(evaluate::baseline_images(b, 3072, 128), 85);   // 85 x 3584 <= 307200 < 86 x 3584
+  b.budget = 1;
+  EXPECT_THROW(evaluate::baseline_images(b, 784, 256), ConfigError);
+  b.method = "median";
+  EXPECT_THROW(b.validate("test"), ConfigError);
+  // Defaults stay out of the JSON, so baseline stages made before these options keep their hashes.
+  const auto plain = evaluate::BaselineConfig{}.to_json();
+  EXPECT_FALSE(plain.contains("views"));
+  EXPECT_FALSE(plain.contains("count_targets"));
+}
+
 TEST_F(EvaluateRun, RandomBaselineRoundTripsThroughTheGridWithTeacherAndNoneFirst) {
   TempDir out;
   auto g = grid();
@@ -296,6 +351,56 @@ TEST_F(EvaluateRun, ResumeSkipsFinishedCellsAndTableAgreesWithJson) {
       }
   }
   EXPECT_EQ(matched, 2);  // random and km
+}
+
+TEST_F(EvaluateRun, EqualStepsAndTwoProbeProtocolsEachGetTheirTableBesideTheStoredColumn) {
+  TempDir out;
+  auto g = grid();
+  g.distilled = {set_path("random"), "km=" + set_path("kmeans")};
+  g.teacher_row = false;
+  g.pretrain_steps = 7;  // 12 pairs in one batch: 7 epochs of 1 step (the epochs setting, 5, is ignored)
+  g.probes = {"standardized", "krrst"};
+  g.probe_steps = 40;  // KRR-ST's 5,000 would take minutes here
+  const auto r = evaluate::run_grid(g, out.path());
+  for (const auto& rec : r.results.at("records")) {
+    ASSERT_TRUE(rec.contains("probes")) << rec.dump();
+    for (const char* protocol : {"standardized", "krrst"}) {
+      const double acc = rec.at("probes").at(protocol).at("test_accuracy");
+      EXPECT_GE(acc, 0.0);
+      EXPECT_LE(acc, 1.0);
+    }
+    EXPECT_EQ(rec.at("probe_test_accuracy"), rec.at("probes").at("standardized").at("test_accuracy"));
+    if (rec.at("kind") == "set") {
+      EXPECT_EQ(rec.at("pretrain_steps").get<int64_t>(), 7) << rec.dump();
+    }
+  }
+  // Stored: 12 images + 12 targets of the teacher's d floats, in image-equivalents.
+  const auto t = teacher::load_teacher(dirs_->teacher.path(), torch::kCPU);
+  const double image_floats = static_cast<double>(t.shape.channels * t.shape.height * t.shape.width);
+  const double expected = 12 * (image_floats + static_cast<double>(t.feature_dim)) / image_floats;
+  EXPECT_TRUE(r.results.at("row_stored")[0].is_null());  // none
+  EXPECT_NEAR(r.results.at("row_stored")[1].get<double>(), expected, 1e-9);
+  const std::string md = io::read_file(out.path() + "/results.md");
+  EXPECT_NE(md.find("7 SGD steps"), std::string::npos) << md;
+  EXPECT_NE(md.find("raw features, 40 SGD steps of batch 512"), std::string::npos) << md;
+  EXPECT_NE(md.find("## Linear probe, KRR-ST's protocol"), std::string::npos) << md;
+  EXPECT_NE(md.find("## Linear probe, standardised features"), std::string::npos) << md;
+  EXPECT_NE(md.find("stored (image-equivalents)"), std::string::npos) << md;
+  char stored_text[32];
+  std::snprintf(stored_text, sizeof stored_text, "| %.1f |", expected);
+  EXPECT_NE(md.find(stored_text), std::string::npos) << md;
+
+  // The defaults leave config.json and stage hashes as they were before these options.
+  const auto plain = evaluate::GridConfig{}.to_json();
+  EXPECT_FALSE(plain.contains("pretrain_steps"));
+  EXPECT_FALSE(plain.contains("probes"));
+  auto bad = grid();
+  bad.probes = {"standardized", "lbfgs"};
+  EXPECT_THROW(bad.validate("test"), ConfigError);
+  bad.probes = {"krrst", "krrst"};
+  EXPECT_THROW(bad.validate("test"), ConfigError);
+  bad.probes = {};
+  EXPECT_THROW(bad.validate("test"), ConfigError);
 }
 
 TEST_F(EvaluateRun, CommandLineMakesABaselineAndEvaluatesIt) {

@@ -86,6 +86,29 @@ archs = ["convnet:8-8"]
   EXPECT_EQ(c.grids[1].config.archs, std::vector<std::string>{"convnet:8-8"});
 }
 
+TEST(ExperimentConfig, BaselineSubTablesAddLabelledVariants) {
+  const auto c = parse(R"(
+preset = "quick"
+budget = 40
+[baselines]
+methods = ["random", "random-rot"]
+seed = 3
+[baselines.random-eq]
+method = "random"
+count_targets = true
+)");
+  ASSERT_EQ(c.baselines.size(), 3u);
+  EXPECT_EQ(c.baselines[1].label, "random-rot");
+  EXPECT_EQ(c.baselines[1].config.method, "random-rot");
+  EXPECT_EQ(c.baselines[2].label, "random-eq");
+  EXPECT_EQ(c.baselines[2].config.method, "random");
+  EXPECT_TRUE(c.baselines[2].config.count_targets);
+  EXPECT_EQ(c.baselines[2].config.seed, 3u);    // the section's keys are inherited
+  EXPECT_EQ(c.baselines[2].config.budget, 40);  // and the top level's
+  EXPECT_NE(error_of("[baselines.x]\ncount_targets = true\n").find("needs 'method'"), std::string::npos);
+  EXPECT_NE(error_of("[baselines.x]\nmethod = \"random\"\ncolour = 1\n").find("'colour'"), std::string::npos);
+}
+
 TEST(ExperimentConfig, ErrorsNameTheFileTheSectionAndTheKey) {
   EXPECT_NE(error_of("colour = 1").find("exp.toml"), std::string::npos);
   EXPECT_NE(error_of("colour = 1").find("'colour'"), std::string::npos);

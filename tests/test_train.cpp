@@ -90,10 +90,12 @@ struct TinyRun {
     x = torch::randn({64, 4}, gen);
     y = x.matmul(torch::tensor({1.0f, -2.0f, 0.5f, 3.0f})).unsqueeze(1) + 0.1 * torch::randn({64, 1}, gen);
   }
-  train::FitResult run(const std::string& ckpt_dir, int64_t epochs, std::function<void(int64_t)> on_epoch = {}) {
+  train::FitResult run(const std::string& ckpt_dir, int64_t epochs, std::function<void(int64_t)> on_epoch = {},
+                       int64_t steps = 0) {
     torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
     train::FitOptions o;
     o.epochs = epochs;
+    o.steps = steps;
     o.batch_size = 16;
     o.seed = 5;
     o.checkpoint_dir = ckpt_dir;
@@ -105,7 +107,10 @@ struct TinyRun {
       auto noise = 0.01 * torch::randn({idx.size(0), 4}, gen);
       return torch::mse_loss(model(x.index_select(0, idx) + noise), y.index_select(0, idx));
     };
-    h.learning_rate = [](int64_t step, int64_t total) { return train::warmup_cosine(step, total, 2, 0.05); };
+    h.learning_rate = [this](int64_t step, int64_t total) {
+      rates_asked.emplace_back(step, total);
+      return train::warmup_cosine(step, total, 2, 0.05);
+    };
     h.save_state = [&] { return train::module_state(*model); };
     h.load_state = [&](const io::TensorMap& s) { train::load_module_state(*model, s, "ckpt"); };
     if (on_epoch) h.on_epoch_end = [&](int64_t e, double) { on_epoch(e); };
@@ -114,6 +119,7 @@ struct TinyRun {
   static train::FitResult run_fit(torch::optim::Optimizer& opt, const train::FitOptions& o, const train::FitHooks& h) {
     return train::fit(64, opt, o, h);
   }
+  std::vector<std::pair<int64_t, int64_t>> rates_asked;  // (step, total) of every learning_rate call
 };
 
 }  // namespace
@@ -144,6 +150,30 @@ TEST(Fit, ResumeAfterAKillReproducesTheUninterruptedRun) {
   EXPECT_EQ(result.epoch_loss.size(), 6u);
   EXPECT_TRUE(torch::equal(resumed.model->weight, full.model->weight));
   EXPECT_TRUE(torch::equal(resumed.model->bias, full.model->bias));
+}
+
+TEST(Fit, AStepBudgetEndsInsideAnEpochAndResumesToTheSameWeights) {
+  // 64 items in batches of 16: 4 steps an epoch, so 10 steps are 2 epochs and half of a third.
+  TempDir full_dir, cut_dir;
+  TinyRun full;
+  const auto result = full.run(full_dir.path(), /*epochs, ignored=*/100, {}, /*steps=*/10);
+  EXPECT_EQ(result.steps, 10);
+  EXPECT_EQ(result.epoch_loss.size(), 3u);
+  ASSERT_EQ(full.rates_asked.size(), 10u);
+  EXPECT_EQ(full.rates_asked.back(), std::make_pair(int64_t{9}, int64_t{10}));  // the schedule spans the budget
+  {
+    TinyRun first;
+    struct Killed {};
+    EXPECT_THROW(first.run(cut_dir.path(), 100, [](int64_t e) { if (e == 1) throw Killed{}; }, 10), Killed);
+  }
+  TinyRun resumed;
+  const auto again = resumed.run(cut_dir.path(), 100, {}, 10);
+  EXPECT_EQ(again.resumed_from_epoch, 1);
+  EXPECT_EQ(again.steps, 10);
+  EXPECT_TRUE(torch::equal(resumed.model->weight, full.model->weight));
+  EXPECT_EQ(train::steps_per_epoch(64, 16, true), 4);
+  EXPECT_EQ(train::steps_per_epoch(70, 16, false), 5);
+  EXPECT_EQ(train::steps_per_epoch(70, 16, true), 4);
 }
 
 TEST(Fit, RefusesACheckpointOfAnotherConfig) {

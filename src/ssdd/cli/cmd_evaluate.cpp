@@ -14,11 +14,13 @@ namespace ssdd::cli {
 
 void add_baseline_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand(
-      "baseline", "Make a real-image baseline set (random or kmeans) in the distilled-set file format");
+      "baseline", "Make a real-image baseline set (random, kmeans or random-rot) in the distilled-set file format");
   auto c = std::make_shared<evaluate::BaselineConfig>();
   auto out = std::make_shared<std::string>();
   auto force = std::make_shared<bool>(false);
-  cmd->add_option("method", c->method, "random (N images drawn at random) or kmeans (nearest to k-means centroids)")
+  cmd->add_option("method", c->method,
+                  "random (N images drawn at random), kmeans (nearest to k-means centroids) or random-rot (random's "
+                  "images with every view's teacher target stored: a control for ours' views)")
       ->required()
       ->check(CLI::IsMember(evaluate::baseline_methods()));
   cmd->add_option("--teacher", c->teacher, "Teacher folder (its representations are the targets)")->required();
@@ -30,6 +32,9 @@ void add_baseline_command(CLI::App& app, Action& action) {
   cmd->add_option("--resolution", c->resolution, "Square side the data set is read at, resized once at load (0: its own size, or the teacher's)")
       ->check(CLI::Range(0, 16384));
   cmd->add_option("--iterations", c->kmeans_iterations, "Lloyd iterations of kmeans")->capture_default_str();
+  cmd->add_option("--views", c->views, "random-rot: the views whose targets are stored")->capture_default_str();
+  cmd->add_flag("--count-targets", c->count_targets,
+                "Storage-equal: count the targets against the budget too (fewer images); default: KRR-ST's count, images only");
   cmd->add_option("--seed", c->seed, "Random seed")->capture_default_str();
   cmd->add_option("--threads", c->threads, "CPU threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--device", c->device, "cpu or cuda[:N]")->capture_default_str();
@@ -73,12 +78,19 @@ void add_evaluate_command(CLI::App& app, Action& action) {
       ->delimiter(',');
   o.add(*cmd, "--seeds", &C::seeds, "Seeds per cell (0 .. S-1): mean and std over them");
   o.add(*cmd, "--pretrain-epochs", &C::pretrain_epochs, "Pretraining epochs (paper: 1000)");
+  o.add(*cmd, "--pretrain-steps", &C::pretrain_steps,
+        "Pretrain every set for exactly this many SGD steps instead (equal compute; 0: epochs)");
   o.add(*cmd, "--pretrain-batch", &C::pretrain_batch, "Pretraining mini-batch");
   o.add(*cmd, "--pretrain-lr", &C::pretrain_lr, "Pretraining SGD learning rate (constant)");
   o.add(*cmd, "--weight-decay", &C::weight_decay, "Pretraining weight decay");
   o.add(*cmd, "--probe-epochs", &C::probe_epochs, "Linear-probe epochs");
   o.add(*cmd, "--probe-max-train", &C::probe_max_train, "Fit probes on this many train images (0: all)");
+  o.add(*cmd, "--probes", &C::probes, "Probe protocols, comma-separated: standardized, krrst (KRR-ST's); first: headline")
+      ->delimiter(',');
+  o.add(*cmd, "--probe-steps", &C::probe_steps, "Every probe trains this many SGD steps (0: each protocol's own)");
   o.add(*cmd, "--finetune", &C::finetune, "Also fine-tune every network fully on each target, own table (true/false)");
+  o.add(*cmd, "--finetune-protocol", &C::finetune_protocol,
+        "ssdd (finetune-epochs, no augmentation) or krrst (10,000 steps, crop + flip)");
   o.add(*cmd, "--finetune-epochs", &C::finetune_epochs, "Fine-tuning epochs over the target's train split");
   o.add(*cmd, "--finetune-lr", &C::finetune_lr, "Fine-tuning SGD learning rate (cosine; KRR-ST: 0.01)");
   o.add(*cmd, "--teacher-row", &C::teacher_row, "Include the teacher row (true/false)");

@@ -45,9 +45,16 @@ at::Tensor assign(const at::Tensor& x, const at::Tensor& centroids) {
 }  // namespace
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BaselineConfig, method, teacher, data, data_dir, resolution, budget,
-                                                kmeans_iterations, seed, threads, device)
+                                                kmeans_iterations, views, count_targets, seed, threads, device)
 
-nlohmann::json BaselineConfig::to_json() const { return data::without_native_resolution(*this); }
+nlohmann::json BaselineConfig::to_json() const {
+  nlohmann::json j = data::without_native_resolution(*this);
+  // Options added after runs were made appear only away from their defaults, so those
+  // runs' baseline stages keep their hashes.
+  if (views == BaselineConfig{}.views) j.erase("views");
+  if (!count_targets) j.erase("count_targets");
+  return j;
+}
 
 BaselineConfig BaselineConfig::from_json(const nlohmann::json& j, const std::string& where) {
   return validated(config_from_json<BaselineConfig>(j, where), where);
@@ -55,11 +62,27 @@ BaselineConfig BaselineConfig::from_json(const nlohmann::json& j, const std::str
 
 void BaselineConfig::validate(const std::string& where) const {
   check_counts(where, {{"budget", budget, 1}, {"kmeans_iterations", kmeans_iterations, 0}});
+  const auto methods = baseline_methods();
+  if (std::find(methods.begin(), methods.end(), method) == methods.end())
+    throw ConfigError(where, "'method' must be one of random, kmeans, random-rot; found '" + method + "'");
+  data::parse_views(views, where + ": 'views'");
   data::check_resolution(where, resolution);
   check_threads(where, threads);
 }
 
-std::vector<std::string> baseline_methods() { return {"random", "kmeans"}; }
+std::vector<std::string> baseline_methods() { return {"random", "kmeans", "random-rot"}; }
+
+int64_t baseline_images(const BaselineConfig& config, int64_t image_floats, int64_t rep_dim) {
+  if (!config.count_targets) return config.budget;
+  const int64_t views = config.method == "random-rot" ? static_cast<int64_t>(data::parse_views(config.views).size()) : 1;
+  const int64_t per_image = image_floats + views * rep_dim;
+  const int64_t m = config.budget * image_floats / per_image;
+  if (m < 1)
+    throw ConfigError("budget", "a budget of " + std::to_string(config.budget) + " image-equivalents holds no " +
+                                    config.method + " image with its " + std::to_string(views) + " target(s) of " +
+                                    std::to_string(rep_dim) + " floats");
+  return m;
+}
 
 at::Tensor random_subset(int64_t n, int64_t budget, uint64_t seed) {
   if (budget < 1 || budget > n)
@@ -151,10 +174,8 @@ at::Tensor nearest_distinct(const at::Tensor& points, const at::Tensor& centroid
 }
 
 BaselineResult make_baseline(const BaselineConfig& config, const std::string& out_dir) {
-  if (config.method != "random" && config.method != "kmeans")
-    throw ConfigError("baseline", "expected random or kmeans, found '" + config.method + "'");
+  config.validate("baseline");
   if (config.teacher.empty()) throw ConfigError("--teacher", "a teacher folder is required");
-  if (config.kmeans_iterations < 0) throw ConfigError("--iterations", "must not be negative");
   const auto start = std::chrono::steady_clock::now();
   io::claim_folder(out_dir, "baseline");  // never a folder of the user's
   const io::FolderLock lock(out_dir, io::FolderLock::IfHeld::refuse);
@@ -170,29 +191,38 @@ BaselineResult make_baseline(const BaselineConfig& config, const std::string& ou
   const auto& train = splits.train;
   models::check_image_shape("--data", data_name + " holds", models::shape_of_images(train.images),
                             "the teacher in " + config.teacher + " takes", t.shape);
-  if (config.budget > train.size())  // before the teacher's pass over the whole split
-    throw ConfigError("budget", "a " + config.method + " budget of " + std::to_string(config.budget) +
+  const int64_t m = baseline_images(config, t.shape.channels * t.shape.height * t.shape.width, t.feature_dim);
+  if (m > train.size())  // before the teacher's pass over the whole split
+    throw ConfigError("budget", "a " + config.method + " budget of " + std::to_string(m) +
                                     " images exceeds the " + std::to_string(train.size()) +
                                     " images of the source's training set");
   if (config.method == "kmeans")
-    distill::check_memory(distill::kmeans_memory(train.size(), t.feature_dim, config.budget), c10::Device(c10::kCPU));
-  log.say("baseline " + config.method + ": " + std::to_string(config.budget) + " of " +
-          std::to_string(train.size()) + " " + data_name + " images, seed " + std::to_string(config.seed) + ", " +
-          std::to_string(threads) + " thread(s)");
+    distill::check_memory(distill::kmeans_memory(train.size(), t.feature_dim, m), c10::Device(c10::kCPU));
+  log.say("baseline " + config.method + ": " + std::to_string(m) + " of " + std::to_string(train.size()) + " " +
+          data_name + " images" + (config.count_targets ? " (targets counted against the budget)" : "") + ", seed " +
+          std::to_string(config.seed) + ", " + std::to_string(threads) + " thread(s)");
   const data::View identity;
   const at::Tensor reps =
       distill::teacher_representations(t, config.teacher, data_name, "train", train.images, identity, device);
 
   BaselineResult result;
-  if (config.method == "random") {
-    result.indices = random_subset(train.size(), config.budget, config.seed);
-  } else {
-    const auto centroids = kmeans(reps, config.budget, config.kmeans_iterations, config.seed);
+  if (config.method == "kmeans") {
+    const auto centroids = kmeans(reps, m, config.kmeans_iterations, config.seed);
     result.indices = nearest_distinct(reps, centroids);
+  } else {  // random, random-rot: the first m of the seed's permutation, so the same seed shares images
+    result.indices = random_subset(train.size(), m, config.seed);
   }
   const auto images = data::normalize(train.images.index_select(0, result.indices), splits.norm);
-  const auto targets = reps.index_select(0, result.indices).contiguous();
-  auto set = distill::DistilledSet::explicit_form(images, targets, {identity});
+  std::vector<data::View> views = {identity};
+  std::vector<at::Tensor> view_targets = {reps.index_select(0, result.indices)};
+  if (config.method == "random-rot") {
+    views = data::parse_views(config.views, "baseline views");
+    for (size_t v = 1; v < views.size(); ++v)  // every view's target stored, view-major (T*m rows)
+      view_targets.push_back(distill::teacher_representations(t, config.teacher, data_name, "train", train.images,
+                                                              views[v], device)
+                                 .index_select(0, result.indices));
+  }
+  auto set = distill::DistilledSet::explicit_form(images, torch::cat(view_targets).contiguous(), views);
   set.meta = {{"method", config.method},
               {"budget", config.budget},
               {"data", data_name},
@@ -207,6 +237,7 @@ BaselineResult make_baseline(const BaselineConfig& config, const std::string& ou
               {"source_indices", std::vector<int64_t>(result.indices.data_ptr<int64_t>(),
                                                       result.indices.data_ptr<int64_t>() + result.indices.numel())}};
   if (config.method == "kmeans") set.meta["kmeans_iterations"] = config.kmeans_iterations;
+  if (config.count_targets) set.meta["count_targets"] = true;
   set.meta["storage"] = set.storage().to_json();
   set.save(out_dir + "/distilled.pt");
 

@@ -3,8 +3,13 @@
 // scores them by the same protocol:
 //   random   N real images of the source train split, drawn with a seeded generator;
 //   kmeans   k-means (k = N) on the teacher's representations of the source train
-//            split, then for each centroid the nearest real image (distinct images).
+//            split, then for each centroid the nearest real image (distinct images);
+//   random-rot  the images of `random` (same seed) with every predefined view of `ours`
+//            and the teacher's target of each view stored: a control that separates
+//            "rotated views of real images" from distillation (issue 23).
 // Targets are the teacher's representations of the chosen images (the teacher cache).
+// m is the budget (KRR-ST counts images only), or with count_targets the most images whose
+// images and targets together fit the budget in floats (storage-equal with `ours`).
 // ("none", the untrained network, needs no file: the grid adds that row itself.)
 #pragma once
 #include <string>
@@ -16,13 +21,15 @@
 namespace ssdd::evaluate {
 
 struct BaselineConfig {
-  std::string method = "random";  // random | kmeans
+  std::string method = "random";  // random | kmeans | random-rot
   std::string teacher;            // teacher folder
   std::string data;               // source data set; empty: the teacher's
   std::string data_dir;
   int resolution = 0;             // square side the data is read at; 0: its own, or the teacher's input size
   int64_t budget = 100;           // N images
   int64_t kmeans_iterations = 50; // Lloyd iterations after k-means++ seeding
+  std::string views = "rot0,rot90,rot180,rot270";  // random-rot: the views stored (ours' default)
+  bool count_targets = false;     // storage-equal: targets count against the budget too
   uint64_t seed = 0;
   int threads = 0;
   std::string device = "cpu";
@@ -35,7 +42,13 @@ struct BaselineConfig {
   void validate(const std::string& where) const;
 };
 
-std::vector<std::string> baseline_methods();  // {"random", "kmeans"}
+std::vector<std::string> baseline_methods();  // {"random", "kmeans", "random-rot"}
+
+// m: the images a baseline of this config keeps for source images of C x H x W = image_floats
+// floats and a teacher of `rep_dim`: the budget, or with count_targets the largest m with
+// m * (image_floats + T * rep_dim) <= budget * image_floats (T: views stored per image).
+// ConfigError when not even one image fits.
+int64_t baseline_images(const BaselineConfig& config, int64_t image_floats, int64_t rep_dim);
 
 // N distinct indices of [0, n), uniformly at random.
 at::Tensor random_subset(int64_t n, int64_t budget, uint64_t seed);

@@ -30,8 +30,7 @@ PretrainBenchResult run_pretrain_bench(const PretrainBenchOptions& options) {
   p.seed = options.seed;
   p.device = parse_device(options.device);
   const Pretrained trained = pretrain(images, targets, p);
-  const int64_t batch = std::min(options.batch, options.pairs);
-  result.steps = options.epochs * ((options.pairs + batch - 1) / batch);  // fit's count, last batch kept
+  result.steps = trained.steps;
   result.seconds = trained.seconds;
   result.seconds_per_step = trained.seconds / static_cast<double>(result.steps);
   result.first_loss = trained.loss.front();

@@ -5,17 +5,45 @@
 #include <torch/nn/modules/linear.h>
 
 #include "ssdd/core/error.h"
+#include "ssdd/data/crop_flip.h"
 #include "ssdd/data/registry.h"
 #include "ssdd/measure/linear_probe.h"
 #include "ssdd/train/classifier_fit.h"
 
 namespace ssdd::evaluate {
 
-FinetuneResult finetune(models::Encoder encoder, const data::ImageSet& train, const data::ImageSet& test,
-                        const data::Normalization& norm, const FinetuneOptions& options) {
+namespace {
+
+constexpr int64_t kCropPadding = 4;  // KRR-ST's RandomCrop(padding=4)
+
+void check(const data::ImageSet& train, const data::ImageSet& test, const FinetuneOptions& options) {
   if (!train.has_labels() || !test.has_labels())
     throw ConfigError("finetune", "the target data set needs labels on its train and test splits");
-  if (options.epochs < 1) throw ConfigError("finetune_epochs", "must be at least 1");
+  if (options.steps == 0 && options.epochs < 1) throw ConfigError("finetune_epochs", "must be at least 1");
+  if (options.augment != "none" && options.augment != "crop-flip")
+    throw ConfigError("finetune_augment", "expected none or crop-flip, found '" + options.augment + "'");
+}
+
+}  // namespace
+
+std::vector<std::string> finetune_protocols() { return {"ssdd", "krrst"}; }
+
+FinetuneOptions finetune_protocol(const std::string& name) {
+  FinetuneOptions o;
+  if (name == "ssdd") return o;
+  if (name == "krrst") {
+    o.steps = 10000;
+    o.augment = "crop-flip";
+    return o;
+  }
+  std::string names;
+  for (const auto& n : finetune_protocols()) names += (names.empty() ? "" : ", ") + n;
+  throw ConfigError("finetune_protocol", "expected one of " + names + "; found '" + name + "'");
+}
+
+FinetuneResult finetune(models::Encoder encoder, const data::ImageSet& train, const data::ImageSet& test,
+                        const data::Normalization& norm, const FinetuneOptions& options) {
+  check(train, test, options);
   const auto start = std::chrono::steady_clock::now();
   const int64_t n = options.max_train > 0 ? std::min(options.max_train, train.size()) : train.size();
   const at::Tensor images = train.images.slice(0, 0, n).to(options.device);
@@ -29,12 +57,17 @@ FinetuneResult finetune(models::Encoder encoder, const data::ImageSet& train, co
   for (const auto& p : classifier->parameters()) params.push_back(p);
   const auto fit = train::fit_options_of(options, "fine-tune");
   auto logits = [&](const at::Tensor& x) { return classifier(encoder->features(x)); };
+  FinetuneResult result;
+  // Augmented on the uint8 pixels, so the padding is black, as KRR-ST pads before normalising.
+  auto batch_logits = [&](const at::Tensor& idx, at::Generator& gen) {
+    at::Tensor pixels = images.index_select(0, idx);
+    if (options.augment == "crop-flip") pixels = data::random_crop_flip(pixels, kCropPadding, gen);
+    ++result.steps;
+    return logits(data::normalize(pixels, norm));
+  };
   encoder->train();
   classifier->train();
-  FinetuneResult result;
-  result.final_loss = train::fit_classifier(
-      params, labels, [&](const at::Tensor& idx) { return logits(data::normalize(images.index_select(0, idx), norm)); },
-      fit);
+  result.final_loss = train::fit_classifier(params, labels, batch_logits, fit);
   encoder->eval();
   classifier->eval();
 

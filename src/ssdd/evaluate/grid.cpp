@@ -45,12 +45,21 @@
 namespace ssdd::evaluate {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GridConfig, distilled, teacher, archs, targets, seeds,
-                                                pretrain_epochs, pretrain_batch, pretrain_lr, weight_decay,
-                                                probe_epochs, probe_max_train, teacher_row, none_row, alignment,
-                                                finetune, finetune_epochs, finetune_lr, data_dir, resolution, threads, device,
+                                                pretrain_epochs, pretrain_steps, pretrain_batch, pretrain_lr, weight_decay,
+                                                probe_epochs, probe_max_train, probes, probe_steps, teacher_row, none_row,
+                                                alignment, finetune, finetune_protocol, finetune_epochs, finetune_lr, data_dir, resolution, threads, device,
                                                 verbose)
 
-nlohmann::json GridConfig::to_json() const { return data::without_native_resolution(*this); }
+nlohmann::json GridConfig::to_json() const {
+  nlohmann::json j = data::without_native_resolution(*this);
+  // Options added after grids were run appear only when set away from their defaults, so
+  // those grids (and `ssdd run`'s stage hashes) stay current.
+  if (pretrain_steps == 0) j.erase("pretrain_steps");
+  if (probes == GridConfig{}.probes) j.erase("probes");
+  if (probe_steps == 0) j.erase("probe_steps");
+  if (finetune_protocol == GridConfig{}.finetune_protocol) j.erase("finetune_protocol");
+  return j;
+}
 
 GridConfig GridConfig::from_json(const nlohmann::json& j, const std::string& where) {
   return validated(config_from_json<GridConfig>(j, where), where);
@@ -59,12 +68,29 @@ GridConfig GridConfig::from_json(const nlohmann::json& j, const std::string& whe
 void GridConfig::validate(const std::string& where) const {
   check_counts(where, {{"seeds", seeds, 1},
                        {"pretrain_epochs", pretrain_epochs, 1},
+                       {"pretrain_steps", pretrain_steps, 0},
                        {"pretrain_batch", pretrain_batch, 1},
                        {"probe_epochs", probe_epochs, 1},
                        {"probe_max_train", probe_max_train, 0},
+                       {"probe_steps", probe_steps, 0},
                        {"finetune_epochs", finetune_epochs, finetune ? 1 : 0}});
+  if (probes.empty()) throw ConfigError(where, "'probes' must name at least one protocol (standardized, krrst)");
+  std::set<std::string> seen;
+  for (const auto& name : probes) {
+    measure::probe_protocol(name);  // ConfigError naming the valid ones
+    if (!seen.insert(name).second) throw ConfigError(where, "'probes' names '" + name + "' twice");
+  }
+  finetune_protocol_options(*this);  // ConfigError naming the valid protocols
   data::check_resolution(where, resolution);
   check_threads(where, threads);
+}
+
+FinetuneOptions finetune_protocol_options(const GridConfig& config) {
+  FinetuneOptions o = evaluate::finetune_protocol(config.finetune_protocol);
+  if (config.finetune_protocol == "ssdd") o.epochs = config.finetune_epochs;
+  o.lr = config.finetune_lr;
+  o.max_train = config.probe_max_train;
+  return o;
 }
 
 std::vector<std::string> grid_presets() { return {"cpu", "quick", "paper"}; }
@@ -229,18 +255,33 @@ void terminate_last_line(const std::string& path) {
   }
 }
 
+// A record's test accuracy under a probe protocol; records written before "probes" existed
+// hold the first (then only) protocol's as probe_test_accuracy.
+std::optional<double> probe_accuracy(const nlohmann::json& record, const std::string& protocol, bool first) {
+  if (record.contains("probes")) {
+    const auto& p = record.at("probes");
+    if (p.contains(protocol)) return p.at(protocol).at("test_accuracy").get<double>();
+    return std::nullopt;
+  }
+  if (first) return record.at("probe_test_accuracy").get<double>();
+  return std::nullopt;
+}
+
 nlohmann::json summarise(const std::vector<nlohmann::json>& records, const std::vector<Row>& rows,
                          const std::vector<std::string>& archs, const std::string& teacher_arch,
-                         const std::vector<Target>& targets) {
+                         const std::vector<Target>& targets, const std::vector<std::string>& probes) {
   nlohmann::json summary = nlohmann::json::array();
   for (const auto& row : rows) {
     const std::vector<std::string> row_archs = row.kind == "teacher" ? std::vector<std::string>{teacher_arch} : archs;
     for (const auto& arch : row_archs)
       for (const auto& target : targets) {
         std::vector<double> acc, r2, cka, hprobe, pre, tuned;
+        std::map<std::string, std::vector<double>> by_probe;
         for (const auto& r : records) {
           if (r.at("row") != row.label || r.at("arch") != arch || r.at("target") != target.name) continue;
           acc.push_back(r.at("probe_test_accuracy").get<double>());
+          for (size_t i = 0; i < probes.size(); ++i)
+            if (const auto a = probe_accuracy(r, probes[i], i == 0)) by_probe[probes[i]].push_back(*a);
           if (r.contains("pretrain_seconds")) pre.push_back(r.at("pretrain_seconds").get<double>());
           if (r.contains("finetune")) tuned.push_back(r.at("finetune").at("test_accuracy").get<double>());
           if (r.contains("alignment")) {
@@ -256,6 +297,10 @@ nlohmann::json summarise(const std::vector<nlohmann::json>& records, const std::
         const auto [m, sd] = mean_std(acc);
         s["probe_mean"] = m;
         s["probe_std"] = sd;
+        for (const auto& [protocol, values] : by_probe) {
+          const auto [pm, ps] = mean_std(values);
+          s["probes"][protocol] = {{"mean", pm}, {"std", ps}, {"n", values.size()}};
+        }
         if (!r2.empty()) {
           const auto [rm, rs] = mean_std(r2);
           const auto [cm, cs] = mean_std(cka);
@@ -272,6 +317,39 @@ nlohmann::json summarise(const std::vector<nlohmann::json>& records, const std::
       }
   }
   return summary;
+}
+
+std::string fixed1(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", value);
+  return text;
+}
+
+// How the networks were pretrained: the paper's epochs, or equal steps for every set.
+std::string pretrain_caption(const nlohmann::json& p) {
+  std::ostringstream out;
+  const int64_t steps = p.value("pretrain_steps", int64_t{0});
+  if (steps > 0)
+    out << "pretrain " << steps << " SGD steps on every set's (view, target) pairs, the same for every set "
+        << "(equal-compute protocol)";
+  else
+    out << "pretrain " << p.at("pretrain_epochs").get<int64_t>() << " epochs on every (view, target) pair of a set "
+        << "(the paper's protocol: a set of more pairs gets more steps)";
+  out << " (SGD lr " << p.at("pretrain_lr").get<double>() << ", momentum 0.9, weight decay "
+      << p.at("weight_decay").get<double>() << ", batch " << p.at("pretrain_batch").get<int64_t>()
+      << ", MSE, constant lr)";
+  return out.str();
+}
+
+std::string probe_caption(const std::string& protocol, const nlohmann::json& p) {
+  const int64_t steps = p.value("probe_steps", int64_t{0});  // >0: every protocol's length
+  const measure::ProbeOptions o = measure::probe_protocol(protocol);
+  const std::string length = steps > 0    ? std::to_string(steps) + " SGD steps"
+                             : o.steps > 0 ? std::to_string(o.steps) + " SGD steps"
+                                           : std::to_string(p.at("probe_epochs").get<int64_t>()) + " epochs";
+  const std::string rest = length + " of batch " + std::to_string(o.batch_size) + ", lr 0.2 cosine";
+  if (protocol == "krrst") return "KRR-ST's protocol (raw features, " + rest + ")";
+  return "standardised features, " + rest;
 }
 
 const nlohmann::json* find_summary(const nlohmann::json& summary, const std::string& row, const std::string* arch,
@@ -313,41 +391,52 @@ std::string results_markdown(const nlohmann::json& results) {
   md << "Source data set: " << source << "; teacher " << results.at("teacher").at("arch").get<std::string>() << " ("
      << results.at("teacher").at("feature_dim").get<int64_t>() << "-d, id "
      << results.at("teacher").at("id").get<std::string>() << ").\n";
-  md << "Protocol: pretrain " << p.at("pretrain_epochs").get<int64_t>()
-     << " epochs on every (view, target) pair of a set (SGD lr " << p.at("pretrain_lr").get<double>()
-     << ", momentum 0.9, weight decay " << p.at("weight_decay").get<double>() << ", batch "
-     << p.at("pretrain_batch").get<int64_t>() << ", MSE, constant lr), then a linear probe of the frozen features ("
-     << p.at("probe_epochs").get<int64_t>() << " epochs";
+  md << "Protocol: " << pretrain_caption(p) << ", then a linear probe of the frozen features";
   if (p.at("probe_max_train").get<int64_t>() > 0)
-    md << " on " << p.at("probe_max_train").get<int64_t>() << " train images";
-  md << ")";
+    md << " fitted on " << p.at("probe_max_train").get<int64_t>() << " train images";
   if (p.value("finetune", false))
-    md << "; and full fine-tuning of the network with a new linear classifier (" << p.at("finetune_epochs").get<int64_t>()
-       << " epochs, SGD lr " << p.at("finetune_lr").get<double>() << " cosine, momentum 0.9, weight decay "
+    md << "; and full fine-tuning of the network with a new linear classifier ("
+       << (p.value("finetune_protocol", "ssdd") == "krrst"
+               ? "KRR-ST's protocol: " + std::to_string(p.at("finetune_steps").get<int64_t>()) +
+                     " SGD steps, random crop (padding 4) and flip"
+               : std::to_string(p.at("finetune_epochs").get<int64_t>()) + " epochs, no augmentation")
+       << ", SGD lr " << p.at("finetune_lr").get<double>() << " cosine, momentum 0.9, weight decay "
        << p.at("finetune_weight_decay").get<double>() << ", batch " << p.at("finetune_batch").get<int64_t>() << ")";
   md << ". Top-1 test accuracy in %, mean ± sample std over " << p.at("seeds").get<int64_t>() << " seed(s).\n\n";
 
   // A methods x targets table for one architecture (the teacher row has its own); `cell`
   // turns a summary entry (null when absent) into the cell's text.
+  // Its last column: the image-equivalents each set ships, every float counted (storage.h).
+  const nlohmann::json stored = results.value("row_stored", nlohmann::json::array());
   auto method_table = [&](const std::string& title, const std::string& arch,
                           const std::function<std::string(const nlohmann::json*)>& cell) {
     md << "## " << title << ", " << arch << "\n\n| method |";
     for (const auto& t : targets) md << " " << t << " |";
-    md << "\n|---|";
-    for (size_t i = 0; i < targets.size(); ++i) md << "---|";
+    md << " stored (image-equivalents) |\n|---|";
+    for (size_t i = 0; i <= targets.size(); ++i) md << "---|";
     md << "\n";
     for (size_t r = 0; r < rows.size(); ++r) {
       md << "| " << rows[r] << " |";
       for (const auto& t : targets)
         md << " " << cell(find_summary(summary, rows[r], kinds[r] == "teacher" ? nullptr : &arch, t)) << " |";
-      md << "\n";
+      const bool known = r < stored.size() && stored[r].is_number();
+      md << " " << (known ? fixed1(stored[r].get<double>()) : "—") << " |\n";
     }
     md << "\n";
   };
-  if (!archs.empty())
-    method_table("Linear probe", archs.front(), [](const nlohmann::json* s) {
-      return s ? percent(s->at("probe_mean"), s->at("probe_std")) : "—";
+  // One table per probe protocol; a grid of one protocol keeps the plain title.
+  const auto probes = results.value("probes", std::vector<std::string>{"standardized"});
+  for (size_t i = 0; i < probes.size() && !archs.empty(); ++i) {
+    const std::string title = probes.size() == 1 ? "Linear probe" : "Linear probe, " + probe_caption(probes[i], p);
+    method_table(title, archs.front(), [&, i](const nlohmann::json* s) {
+      if (!s) return std::string("—");
+      if (i == 0) return percent(s->at("probe_mean"), s->at("probe_std"));
+      if (!s->contains("probes") || !s->at("probes").contains(probes[i])) return std::string("—");
+      const auto& e = s->at("probes").at(probes[i]);
+      return percent(e.at("mean"), e.at("std"));
     });
+  }
+  if (probes.size() == 1) md << "Probe: " << probe_caption(probes.front(), p) << ".\n\n";
 
   if (archs.size() > 1) {
     md << "## Cross-architecture, linear probe on " << source << "\n\n| method |";
@@ -405,7 +494,7 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
   if (config.targets.empty()) throw ConfigError("--targets", "give at least one target data set");
   if (config.pretrain_epochs < 1) throw ConfigError("--pretrain-epochs", "must be at least 1");
   if (config.probe_epochs < 1) throw ConfigError("--probe-epochs", "must be at least 1");
-  if (config.finetune && config.finetune_epochs < 1) throw ConfigError("finetune_epochs", "must be at least 1");
+  config.validate("evaluate config");
   if (config.distilled.empty() && !config.none_row && !config.teacher_row)
     throw ConfigError("--distilled", "nothing to evaluate");
   io::claim_folder(out_dir, "evaluate");  // never a folder of the user's
@@ -490,18 +579,28 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
   }
 
   // Protocol settings that change a cell's numbers, per row kind.
-  const nlohmann::json probe_protocol = {{"probe_epochs", config.probe_epochs},
-                                         {"probe_max_train", config.probe_max_train}};
+  // Settings added later enter only away from their defaults, so older cells keep their keys.
+  nlohmann::json probe_protocol = {{"probe_epochs", config.probe_epochs},
+                                   {"probe_max_train", config.probe_max_train}};
+  if (config.probes != GridConfig{}.probes) probe_protocol["probes"] = config.probes;
+  if (config.probe_steps > 0) probe_protocol["probe_steps"] = config.probe_steps;
   nlohmann::json pretrain_protocol = {{"pretrain_epochs", config.pretrain_epochs},
                                       {"pretrain_batch", config.pretrain_batch},
                                       {"pretrain_lr", config.pretrain_lr},
                                       {"weight_decay", config.weight_decay}};
+  if (config.pretrain_steps > 0) pretrain_protocol["pretrain_steps"] = config.pretrain_steps;
   // Present only when asked for, so the cells of linear-only grids keep their keys.
-  const nlohmann::json finetune_protocol = {{"finetune_epochs", config.finetune_epochs},
-                                            {"finetune_lr", config.finetune_lr},
-                                            {"finetune_weight_decay", FinetuneOptions{}.weight_decay},
-                                            {"finetune_batch", FinetuneOptions{}.batch_size},
-                                            {"finetune_max_train", config.probe_max_train}};
+  const FinetuneOptions finetune_options = finetune_protocol_options(config);
+  nlohmann::json finetune_protocol = {{"finetune_epochs", config.finetune_epochs},
+                                      {"finetune_lr", config.finetune_lr},
+                                      {"finetune_weight_decay", finetune_options.weight_decay},
+                                      {"finetune_batch", finetune_options.batch_size},
+                                      {"finetune_max_train", config.probe_max_train}};
+  if (config.finetune_protocol != GridConfig{}.finetune_protocol) {  // older cells keep their keys
+    finetune_protocol["finetune_protocol"] = config.finetune_protocol;
+    finetune_protocol["finetune_steps"] = finetune_options.steps;
+    finetune_protocol["finetune_augment"] = finetune_options.augment;
+  }
   auto cell_key = [&](const Row& row, const std::string& arch, const Target& target, int64_t seed) {
     nlohmann::json k = {{"row", row.label}, {"kind", row.kind}, {"arch", arch}, {"target", target.name},
                         {"target_data", target.digest}, {"seed", seed}, {"probe", probe_protocol}};
@@ -576,12 +675,28 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
                                                            target_of(t).test.images, data::View{}, device);
     return teacher_test_reps;
   };
-  auto probe_options = [&](int64_t seed) {
-    measure::ProbeOptions p;
-    p.epochs = config.probe_epochs;
+  auto probe_options = [&](const std::string& protocol, int64_t seed) {
+    measure::ProbeOptions p = measure::probe_protocol(protocol);
+    if (protocol == "standardized") p.epochs = config.probe_epochs;
+    if (config.probe_steps > 0) p.steps = config.probe_steps;
     p.seed = static_cast<uint64_t>(seed);
     p.device = device;
     return p;
+  };
+  // Every probe protocol on the same features: the first is the cell's headline number.
+  auto probe_all = [&](const at::Tensor& train_f, const at::Tensor& test_f, const TargetData& td, int64_t seed) {
+    nlohmann::json record, each = nlohmann::json::object();
+    for (const auto& protocol : config.probes) {
+      const auto p = measure::linear_probe(train_f, td.train.labels, test_f, td.test.labels, td.train.num_classes,
+                                           probe_options(protocol, seed));
+      if (record.empty())
+        record = {{"probe_test_accuracy", p.test_accuracy},
+                  {"probe_train_accuracy", p.train_accuracy},
+                  {"feature_dim", p.feature_dim}};
+      each[protocol] = {{"test_accuracy", p.test_accuracy}, {"train_accuracy", p.train_accuracy}};
+    }
+    record["probes"] = each;
+    return record;
   };
   auto features = [&](const measure::FeatureFn& fn, const at::Tensor& images, const data::Normalization& norm) {
     return measure::extract_features(fn, images, norm, 512, device);
@@ -611,19 +726,10 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
                   100 * record.at("probe_test_accuracy").get<double>());
     progress.update(finished, std::string(fields), 60.0);  // 60 per cell: the rate reads in cells/min
   };
-  auto probe_record = [&](const measure::ProbeResult& p, double seconds) {
-    return nlohmann::json{{"probe_test_accuracy", p.test_accuracy},
-                          {"probe_train_accuracy", p.train_accuracy},
-                          {"feature_dim", p.feature_dim},
-                          {"seconds", seconds}};
-  };
   // Fine-tunes `encoder` (a copy, given up by the caller) on a target: a cell's
   // "finetune" record.
   auto finetune_record = [&](models::Encoder encoder, const TargetData& td, int64_t seed) {
-    FinetuneOptions o;
-    o.epochs = config.finetune_epochs;
-    o.lr = config.finetune_lr;
-    o.max_train = config.probe_max_train;
+    FinetuneOptions o = finetune_options;
     o.seed = static_cast<uint64_t>(seed);
     o.device = device;
     torch::AutoGradMode grad(true);
@@ -667,9 +773,7 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
           it = feats.emplace(cell->target, std::make_pair(features(fn, td.train.images, td.norm),
                                                           features(fn, td.test.images, td.norm)))
                    .first;
-        const auto p = measure::linear_probe(it->second.first, td.train.labels, it->second.second, td.test.labels,
-                                             td.train.num_classes, probe_options(cell->seed));
-        nlohmann::json record = probe_record(p, 0);
+        nlohmann::json record = probe_all(it->second.first, it->second.second, td, cell->seed);
         if (config.finetune)
           record["finetune"] = finetune_record(teacher::load_teacher(config.teacher, device).encoder, td, cell->seed);
         record["seconds"] = since(t0);
@@ -715,6 +819,7 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
         PretrainOptions o;
         o.arch = arch;
         o.epochs = config.pretrain_epochs;
+        o.steps = config.pretrain_steps;
         o.batch_size = config.pretrain_batch;
         o.lr = config.pretrain_lr;
         o.weight_decay = config.weight_decay;
@@ -729,8 +834,9 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
         std::error_code ec;
         std::filesystem::remove_all(stem + ".ckpt", ec);
         char text[200];
-        std::snprintf(text, sizeof text, "evaluate: pretrained %s on %s (%lld pairs), seed %lld: loss %.4f -> %.4f, %.0f s",
-                      arch.c_str(), row.label.c_str(), static_cast<long long>(pairs),
+        std::snprintf(text, sizeof text,
+                      "evaluate: pretrained %s on %s (%lld pairs, %lld steps), seed %lld: loss %.4f -> %.4f, %.0f s",
+                      arch.c_str(), row.label.c_str(), static_cast<long long>(pairs), static_cast<long long>(net.steps),
                       static_cast<long long>(group_seed), net.loss.front(), net.loss.back(), net.seconds);
         log.say(text);
       }
@@ -739,6 +845,7 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
                        {"pretrain_pairs", pairs},
                        {"pretrain_first_loss", net.loss.empty() ? NAN : net.loss.front()},
                        {"pretrain_final_loss", net.loss.empty() ? NAN : net.loss.back()}};
+      if (net.steps > 0) pretrain_info["pretrain_steps"] = net.steps;  // weights saved before steps were kept: absent
     }
     auto fn = [&](const at::Tensor& x) { return net.encoder->features(x); };
     for (const Cell* cell : pending) {
@@ -747,14 +854,13 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
       const TargetData& td = target_of(cell->target);
       const auto train_f = features(fn, td.train.images, td.norm);
       const auto test_f = features(fn, td.test.images, td.norm);
-      const auto p = measure::linear_probe(train_f, td.train.labels, test_f, td.test.labels, td.train.num_classes,
-                                           probe_options(cell->seed));
-      nlohmann::json record = probe_record(p, 0);
+      nlohmann::json record = probe_all(train_f, test_f, td, cell->seed);
       for (const auto& item : pretrain_info.items()) record[item.key()] = item.value();
       if (row.align && targets[cell->target].source) {
         const auto a = teacher_alignment(apply_head(net.head, train_f, device), td.train.labels,
                                          apply_head(net.head, test_f, device), td.test.labels,
-                                         teacher_test(cell->target), td.train.num_classes, probe_options(cell->seed));
+                                         teacher_test(cell->target), td.train.num_classes,
+                                         probe_options(config.probes.front(), cell->seed));
         record["alignment"] = {{"r2", a.r2},
                                {"cka", a.cka},
                                {"probe_test_accuracy", a.probe_test_accuracy},
@@ -773,9 +879,11 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
   std::vector<nlohmann::json> records;
   for (const auto& c : plan) records.push_back(done.at(c.key));
   std::vector<std::string> row_labels, row_kinds, target_names;
+  nlohmann::json row_stored = nlohmann::json::array();  // image-equivalents each set ships; null: no set
   for (const auto& r : rows) {
     row_labels.push_back(r.label);
     row_kinds.push_back(r.kind);
+    row_stored.push_back(r.set ? nlohmann::json(r.set->storage().image_equivalents()) : nlohmann::json());
   }
   for (const auto& t : targets) target_names.push_back(t.name);
   nlohmann::json protocol = pretrain_protocol;
@@ -795,7 +903,9 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
          {"protocol", protocol},
          {"config", config.to_json()},
          {"records", records},
-         {"summary", summarise(records, rows, archs, teacher_arch, targets)}};
+         {"row_stored", row_stored},
+         {"probes", config.probes},
+         {"summary", summarise(records, rows, archs, teacher_arch, targets, config.probes)}};
   io::write_json_file(out_dir + "/results.json", res);
   const std::string md = results_markdown(res);
   io::write_file_atomic(out_dir + "/results.md", md);

@@ -41,7 +41,8 @@ Pretrained pretrain(const at::Tensor& images, const at::Tensor& targets, const P
     throw ConfigError("pretrain", "expected one target row per image, found " +
                                       (targets.defined() ? std::to_string(targets.size(0)) : std::string("none")) +
                                       " for " + std::to_string(images.size(0)) + " images");
-  if (options.epochs < 1) throw ConfigError("--pretrain-epochs", "must be at least 1");
+  if (options.steps < 0) throw ConfigError("--pretrain-steps", "must not be negative");
+  if (options.steps == 0 && options.epochs < 1) throw ConfigError("--pretrain-epochs", "must be at least 1");
   const models::ImageShape shape{images.size(1), images.size(2), images.size(3)};
   Pretrained p = fresh_network(options.arch, shape, targets.size(1), options.seed, options.device);
   const at::Tensor x = images.detach().to(options.device, torch::kFloat).contiguous();
@@ -55,22 +56,21 @@ Pretrained pretrain(const at::Tensor& images, const at::Tensor& targets, const P
   train::FitOptions fit;
   fit.stage = "pretrain " + options.arch;
   fit.epochs = options.epochs;
+  fit.steps = options.steps;
   fit.batch_size = options.batch_size;
   fit.drop_last = false;  // a 100-image set is one batch of 100
   fit.seed = options.seed;
   fit.quiet = options.quiet;
   fit.checkpoint_dir = options.checkpoint_dir;
-  fit.checkpoint_every_epochs = std::max<int64_t>(1, options.epochs / 20);
-  fit.config_hash = hash_hex(nlohmann::json{{"arch", options.arch},
-                                            {"epochs", options.epochs},
-                                            {"batch", options.batch_size},
-                                            {"lr", options.lr},
-                                            {"momentum", options.momentum},
-                                            {"wd", options.weight_decay},
-                                            {"seed", options.seed},
-                                            {"n", x.size(0)},
-                                            {"d", y.size(1)}}
-                                .dump());
+  const int64_t per_epoch = train::steps_per_epoch(x.size(0), options.batch_size, fit.drop_last);
+  const int64_t epochs = options.steps > 0 ? (options.steps + per_epoch - 1) / per_epoch : options.epochs;
+  fit.checkpoint_every_epochs = std::max<int64_t>(1, epochs / 20);
+  nlohmann::json key = {{"arch", options.arch},       {"epochs", options.epochs}, {"batch", options.batch_size},
+                        {"lr", options.lr},           {"momentum", options.momentum},
+                        {"wd", options.weight_decay}, {"seed", options.seed},     {"n", x.size(0)},
+                        {"d", y.size(1)}};
+  if (options.steps > 0) key["steps"] = options.steps;  // absent at 0: older checkpoints stay current
+  fit.config_hash = hash_hex(key.dump());
   fit.unit = "pairs/s";
   train::FitHooks hooks;
   hooks.batch_loss = [&](const at::Tensor& index, at::Generator&) {
@@ -90,6 +90,7 @@ Pretrained pretrain(const at::Tensor& images, const at::Tensor& targets, const P
   p.encoder->eval();
   p.head->eval();
   p.loss = r.epoch_loss;
+  p.steps = r.steps;
   p.seconds = r.seconds;
   return p;
 }
@@ -101,7 +102,8 @@ Pretrained pretrain_on_set(distill::DistilledSet& set, const PretrainOptions& op
 
 void save_pretrained(const std::string& path, const Pretrained& p) {
   io::TensorMap t = p.state();
-  t["__meta__"] = io::text_to_tensor(nlohmann::json{{"loss", p.loss}, {"seconds", p.seconds}}.dump());
+  t["__meta__"] =
+      io::text_to_tensor(nlohmann::json{{"loss", p.loss}, {"seconds", p.seconds}, {"steps", p.steps}}.dump());
   io::save_tensors_checksummed(path, std::move(t));
 }
 
@@ -120,6 +122,7 @@ Pretrained load_pretrained(const std::string& path, const std::string& arch, con
     const auto j = nlohmann::json::parse(io::tensor_to_text(meta->second));
     p.loss = j.at("loss").get<std::vector<double>>();
     p.seconds = j.at("seconds").get<double>();
+    p.steps = j.value("steps", int64_t{0});  // weights saved before steps were counted: 0
   } catch (const nlohmann::json::exception& e) {
     throw DataError(path, "loss and seconds in __meta__", e.what());
   }

@@ -26,6 +26,10 @@ namespace ssdd::evaluate {
 struct PretrainOptions {
   std::string arch = "convnet:64-64-64";  // zoo spec
   int64_t epochs = 1000;
+  // >0: exactly this many SGD steps whatever the set's size, `epochs` ignored: the
+  // equal-compute protocol (issue 23). At 0 a set of T*m pairs gets epochs x ceil(T*m /
+  // batch) steps, so a 4-view set trains on several times the steps of a 1-view one.
+  int64_t steps = 0;
   int64_t batch_size = 256;
   double lr = 0.1;
   double momentum = 0.9;
@@ -41,6 +45,7 @@ struct Pretrained {
   models::Encoder encoder;      // eval mode, on the options' device
   torch::nn::Linear head{nullptr};  // feature_dim -> d, eval mode
   std::vector<double> loss;     // mean MSE of each epoch
+  int64_t steps = 0;            // SGD steps taken (0 for a network loaded from a file)
   double seconds = 0;           // training wall time
 
   // h(F(x)): the student's predicted representation of a normalised batch.

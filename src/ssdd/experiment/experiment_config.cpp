@@ -178,11 +178,13 @@ ExperimentConfig parse_experiment(const nlohmann::json& file, const std::string&
     }
   }
 
-  // Baselines: one per entry of [baselines] methods.
+  // Baselines: one per entry of [baselines] methods, labelled by the method, and one per
+  // sub-table [baselines.LABEL] (method = ..., and its own keys: e.g. count_targets = true
+  // for a storage-equal variant), inheriting the section's keys.
   {
     const std::string where = source + ": [baselines]";
     const auto section = section_of(file, "baselines", source);
-    if (!sub_tables(section).empty()) throw ConfigError(where, "takes no sub-tables");
+    const nlohmann::json known = evaluate::BaselineConfig{}.to_json();
     std::vector<std::string> methods;
     if (section.contains("methods")) {
       try {
@@ -191,19 +193,24 @@ ExperimentConfig parse_experiment(const nlohmann::json& file, const std::string&
         throw ConfigError(where, "'methods' must be a list of strings, found " + section["methods"].dump());
       }
     }
-    const auto shared = settings_of(section, {"methods"});
-    for (const auto& method : methods) {
-      const auto known = evaluate::baseline_methods();
-      if (std::find(known.begin(), known.end(), method) == known.end())
-        throw ConfigError(where, "unknown baseline '" + method + "' (known: random, kmeans)");
+    const auto shared = settings_of(section, {"methods"}, known);
+    auto add = [&](const std::string& label, const nlohmann::json& own, const std::string& at) {
       BaselineStage stage;
-      stage.label = method;
+      stage.label = label;
       nlohmann::json j = evaluate::BaselineConfig{}.to_json();
       j.merge_patch(pick(file, kBaselineShared));
       j.merge_patch(shared);
-      j["method"] = method;
-      stage.config = evaluate::BaselineConfig::from_json(j, where);
+      j.merge_patch(own);
+      stage.config = evaluate::BaselineConfig::from_json(j, at);  // names the valid methods
       c.baselines.push_back(std::move(stage));
+    };
+    for (const auto& method : methods) add(method, {{"method", method}}, where);
+    for (const auto& label : sub_tables(section, known)) {
+      const std::string at = source + ": [baselines." + label + "]";
+      if (!is_valid_label(label)) throw ConfigError(at, "a baseline's name must start with a letter or digit and hold only letters, digits, '-', '_' or '.' (at most 64), found '" + label + "'");
+      const auto& sub = section[label];
+      if (!sub.contains("method")) throw ConfigError(at, "needs 'method' (random, kmeans or random-rot)");
+      add(label, sub, at);
     }
   }
 

@@ -22,6 +22,20 @@ at::Tensor extract_features(const FeatureFn& fn, const at::Tensor& images_u8, co
   return torch::cat(parts);
 }
 
+std::vector<std::string> probe_protocols() { return {"standardized", "krrst"}; }
+
+ProbeOptions probe_protocol(const std::string& name) {
+  ProbeOptions o;
+  if (name == "standardized") return o;
+  if (name == "krrst") {
+    o.standardize = false;
+    o.steps = 5000;
+    o.batch_size = 512;
+    return o;
+  }
+  throw ConfigError("probe", "expected one of standardized, krrst; found '" + name + "'");
+}
+
 ProbeResult linear_probe(const at::Tensor& train_features, const at::Tensor& train_labels,
                          const at::Tensor& test_features, const at::Tensor& test_labels, int64_t num_classes,
                          const ProbeOptions& options) {

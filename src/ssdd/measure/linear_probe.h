@@ -6,6 +6,7 @@
 #pragma once
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
@@ -23,6 +24,7 @@ at::Tensor extract_features(const FeatureFn& fn, const at::Tensor& images_u8, co
 
 struct ProbeOptions {
   int64_t epochs = 30;
+  int64_t steps = 0;  // >0: this many SGD steps instead of `epochs`
   int64_t batch_size = 256;
   double lr = 0.2;
   double momentum = 0.9;
@@ -34,6 +36,14 @@ struct ProbeOptions {
   uint64_t seed = 0;
   c10::Device device = c10::Device(c10::kCPU);
 };
+
+// The two probe protocols a grid can name [decision, issue 23]:
+//   "standardized"  ssdd's default above: standardised features, 30 epochs, batch 256;
+//   "krrst"         KRR-ST's linear_eval.py (SPEC 7): raw features, batch 512, 5,000 SGD
+//                   steps, lr 0.2 cosine, momentum 0.9, no weight decay.
+// Throws ConfigError naming the valid names for another.
+ProbeOptions probe_protocol(const std::string& name);
+std::vector<std::string> probe_protocols();
 
 struct ProbeResult {
   double test_accuracy = 0;   // top-1, in [0, 1]

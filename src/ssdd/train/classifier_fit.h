@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
@@ -15,6 +16,7 @@ namespace ssdd::train {
 struct ClassifierFitOptions {
   std::string stage;  // names the loop in progress lines and errors
   int64_t epochs = 1;
+  int64_t steps = 0;  // >0: exactly this many SGD steps instead of `epochs` (KRR-ST counts iterations)
   int64_t batch_size = 256;
   double lr = 0.1;
   double momentum = 0.9;
@@ -30,6 +32,7 @@ ClassifierFitOptions fit_options_of(const ProtocolOptions& o, std::string stage)
   ClassifierFitOptions fit;
   fit.stage = std::move(stage);
   fit.epochs = o.epochs;
+  fit.steps = o.steps;
   fit.batch_size = o.batch_size;
   fit.lr = o.lr;
   fit.momentum = o.momentum;
@@ -44,6 +47,13 @@ ClassifierFitOptions fit_options_of(const ProtocolOptions& o, std::string stage)
 // mean loss of the last epoch.
 double fit_classifier(const std::vector<at::Tensor>& params, const at::Tensor& labels,
                       const std::function<at::Tensor(const at::Tensor& index)>& logits_of,
+                      const ClassifierFitOptions& options);
+
+// The same, for batches that need randomness (augmentation): logits_of also gets the fit
+// loop's generator, seeded from options.seed, the only one a batch may draw from so that
+// the same seed gives the same numbers.
+double fit_classifier(const std::vector<at::Tensor>& params, const at::Tensor& labels,
+                      const std::function<at::Tensor(const at::Tensor& index, at::Generator& gen)>& logits_of,
                       const ClassifierFitOptions& options);
 
 // Fraction of rows whose largest logit is at the label (labels on the logits' device).

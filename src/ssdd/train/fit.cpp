@@ -16,6 +16,12 @@
 
 namespace ssdd::train {
 
+int64_t steps_per_epoch(int64_t num_items, int64_t batch_size, bool drop_last) {
+  const int64_t batch = std::min(batch_size, num_items);
+  if (batch <= 0) return 0;
+  return drop_last ? num_items / batch : (num_items + batch - 1) / batch;
+}
+
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
   for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
 }
@@ -95,12 +101,17 @@ FitResult fit(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOp
   const bool checkpoints = !options.checkpoint_dir.empty();
   if (checkpoints && (!hooks.save_state || !hooks.load_state))
     throw Error(options.stage + ": checkpoints need save_state and load_state");
-  if (options.epochs < 1)
+  if (options.steps < 0)
+    throw ConfigError(options.stage, "steps must not be negative, found " + std::to_string(options.steps));
+  if (options.steps == 0 && options.epochs < 1)
     throw ConfigError(options.stage, "epochs must be at least 1, found " + std::to_string(options.epochs));
   const int64_t batch = std::min(options.batch_size, num_items);
   if (batch <= 0) throw ConfigError(options.stage, "no items to train on");
-  const int64_t steps_per_epoch = options.drop_last ? num_items / batch : (num_items + batch - 1) / batch;
-  const int64_t total_steps = steps_per_epoch * options.epochs;
+  const int64_t batches_per_epoch = steps_per_epoch(num_items, batch, options.drop_last);
+  const int64_t epochs = options.steps > 0 ? (options.steps + batches_per_epoch - 1) / batches_per_epoch : options.epochs;
+  const int64_t total_steps = options.steps > 0 ? options.steps : batches_per_epoch * epochs;
+  // Batches of an epoch: all of them, but for a step budget's last epoch.
+  auto batches_of = [&](int64_t epoch) { return std::min(batches_per_epoch, total_steps - epoch * batches_per_epoch); };
 
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options.seed);
   FitResult result;
@@ -112,7 +123,7 @@ FitResult fit(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOp
         throw ConfigError(options.checkpoint_dir, "the checkpoint belongs to another configuration (config hash " +
                                                       c->meta.value("config_hash", "") + ", this run " +
                                                       options.config_hash + "); use a new output folder");
-      resume_at = resume_position(*c, num_items, steps_per_epoch, options.checkpoint_dir);
+      resume_at = resume_position(*c, num_items, batches_per_epoch, options.checkpoint_dir);
       hooks.load_state(c->tensors);
       load_optimizer_state(optimizer, c->tensors.at(kOptimizerKey));
       gen.set_state(c->tensors.at(kGeneratorKey));
@@ -126,7 +137,7 @@ FitResult fit(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOp
     }
   }
 
-  int64_t step = resume_at.epoch * steps_per_epoch + resume_at.next_batch;
+  int64_t step = resume_at.epoch * batches_per_epoch + resume_at.next_batch;
   Progress progress(options.stage, total_steps, options.unit, step);
   if (hooks.log) progress.set_log(hooks.log);
   double items_this_process = 0;
@@ -143,7 +154,8 @@ FitResult fit(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOp
     }
     throw Stopped(stop_signal(), options.stage, step);
   };
-  for (int64_t epoch = resume_at.epoch; epoch < options.epochs; ++epoch) {
+  for (int64_t epoch = resume_at.epoch; epoch < epochs; ++epoch) {
+    const int64_t batches = batches_of(epoch);
     const bool resumed_inside = epoch == resume_at.epoch && resume_at.order.defined();
     const auto epoch_start = std::chrono::steady_clock::now();
     const double earlier_seconds = resumed_inside ? resume_at.seconds : 0.0;
@@ -152,7 +164,7 @@ FitResult fit(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOp
     auto position = [&](int64_t next_batch) {
       return EpochPosition{epoch, next_batch, order, loss_sum, earlier_seconds + seconds_since(epoch_start)};
     };
-    for (int64_t b = resumed_inside ? resume_at.next_batch : 0; b < steps_per_epoch; ++b) {
+    for (int64_t b = resumed_inside ? resume_at.next_batch : 0; b < batches; ++b) {
       const int64_t begin = b * batch;
       const at::Tensor index = order.slice(0, begin, std::min(begin + batch, num_items));
       set_learning_rate(optimizer, hooks.learning_rate(step, total_steps));
@@ -170,15 +182,15 @@ FitResult fit(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOp
         auto fields = [&] {
           char text[96];
           std::snprintf(text, sizeof text, "epoch %lld/%lld | loss %.4f", static_cast<long long>(epoch + 1),
-                        static_cast<long long>(options.epochs), loss.item<double>());
+                        static_cast<long long>(epochs), loss.item<double>());
           return std::string(text);
         };
         progress.update(step, fields, static_cast<double>(index.size(0)));
       }
       // After the epoch's last batch the stop waits for the epoch's own checkpoint.
-      if (stop_requested() && b + 1 < steps_per_epoch) stop_inside(position(b + 1));
+      if (stop_requested() && b + 1 < batches) stop_inside(position(b + 1));
     }
-    const double mean_loss = loss_sum.item<double>() / static_cast<double>(steps_per_epoch);
+    const double mean_loss = loss_sum.item<double>() / static_cast<double>(batches);
     if (!std::isfinite(mean_loss))
       throw NumericsError(options.stage, step, "the loss became " + std::to_string(mean_loss) + " in epoch " +
                                                    std::to_string(epoch + 1));
@@ -187,7 +199,7 @@ FitResult fit(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOp
       try {
         hooks.on_epoch_end(epoch, mean_loss);
       } catch (const Stopped& stopped) {  // inside the hook (a probe): the epoch's batches are kept
-        const EpochPosition batches_done = position(steps_per_epoch);
+        const EpochPosition batches_done = position(batches);
         if (checkpoints) write_checkpoint(options, hooks, optimizer, gen, epoch, step, result, &batches_done);
         throw Stopped(stopped.signal(), options.stage, step);  // named by the loop that resumes
       }
@@ -195,7 +207,7 @@ FitResult fit(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOp
     result.epoch_loss.push_back(mean_loss);
     result.epoch_seconds.push_back(epoch_seconds);
     result.seconds += epoch_seconds;
-    const bool last = epoch + 1 == options.epochs;
+    const bool last = epoch + 1 == epochs;
     const bool stopping = stop_requested() && !last;
     if (checkpoints && ((epoch + 1) % options.checkpoint_every_epochs == 0 || last || stopping))
       write_checkpoint(options, hooks, optimizer, gen, epoch + 1, step, result);

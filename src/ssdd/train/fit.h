@@ -21,6 +21,9 @@ namespace ssdd::train {
 struct FitOptions {
   std::string stage = "train";     // names the stage in progress lines and errors
   int64_t epochs = 1;
+  // >0: train for exactly this many optimiser steps instead (the last epoch is cut short);
+  // `epochs` is then ignored. Equal-compute protocols count steps, not epochs.
+  int64_t steps = 0;
   int64_t batch_size = 256;
   bool drop_last = true;           // SSL losses want full batches
   uint64_t seed = 0;
@@ -51,7 +54,7 @@ struct FitHooks {
 };
 
 struct FitResult {
-  std::vector<double> epoch_loss;       // every epoch, including those before a resume
+  std::vector<double> epoch_loss;       // every epoch (a cut-short last one too), including those before a resume
   std::vector<double> epoch_seconds;
   int64_t steps = 0;
   double seconds = 0;                    // wall time over all pieces of the run
@@ -61,6 +64,10 @@ struct FitResult {
 
 FitResult fit(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOptions& options,
               const FitHooks& hooks);
+
+// Batches per epoch of `num_items` in batches of `batch_size` (the last one short
+// unless drop_last).
+int64_t steps_per_epoch(int64_t num_items, int64_t batch_size, bool drop_last);
 
 // Sets every parameter group's learning rate.
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
