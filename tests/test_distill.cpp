@@ -2,9 +2,11 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 
 #include "ssdd/core/error.h"
 #include "ssdd/core/hash.h"
@@ -218,7 +220,8 @@ TEST(DistillConfig, AblationOptionsChangeTheHashOnlyWhenSet) {
   // Options at their defaults are left out of the hash, so runs made before the options
   // existed keep their hashes (and their cached stages).
   nlohmann::json j = c.to_json();
-  for (const char* k : {"teacher", "threads", "device", "data_dir", "checkpoint_every", "parameterization", "augmentation"})
+  for (const char* k : {"teacher", "threads", "device", "data_dir", "checkpoint_every", "parameterization", "augmentation",
+                        "krr_precision"})
     j.erase(k);
   EXPECT_EQ(base, hash_hex(j.dump()));
   // The teacher counts by its id, not its folder: a moved cache keeps the hash.
@@ -234,7 +237,7 @@ TEST(DistillConfig, AblationOptionsChangeTheHashOnlyWhenSet) {
   c.approx_fit = "joint";
   nlohmann::json joint = c.to_json();
   for (const char* k : {"teacher", "threads", "device", "data_dir", "checkpoint_every", "parameterization", "augmentation",
-                        "approx_fit"})
+                        "krr_precision", "approx_fit"})
     joint.erase(k);
   EXPECT_EQ(c.hash(), hash_hex(joint.dump()));
   EXPECT_NE(c.hash(), base);
@@ -356,5 +359,165 @@ TEST(DistilledSetFile, MetadataOfTheWrongTypeIsADataError) {
                             {"targets", torch::zeros({2, 3})},
                             {"__meta__", io::text_to_tensor(meta)}});
     EXPECT_THROW(distill::DistilledSet::load(path), DataError) << meta;
+  }
+}
+
+// Issue 23: kernel health.
+TEST(Krr, ConditionEstimateIsExactForADiagonalKernelAndALowerBoundOtherwise) {
+  // A diagonal kernel: its factor's diagonal is the square roots, cond = 9 / 0.25.
+  const auto diagonal = torch::diag(torch::tensor({4.0, 1.0, 0.25, 9.0}, torch::kDouble));
+  const auto diag_factor = torch::diag(torch::tensor({2.0, 1.0, 0.5, 3.0}, torch::kDouble));
+  const auto exact = distill::condition_estimate(diagonal, diag_factor);
+  EXPECT_EQ(exact.scalar_type(), torch::kDouble);
+  EXPECT_NEAR(exact.item<double>(), 36.0, 1e-12);
+  // A known triangular factor: the estimate lies between (max L_ii / min L_ii)^2 and the
+  // true condition number.
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(9);
+  const auto l = torch::randn({30, 30}, gen, torch::kDouble).tril(-1) +
+                 torch::diag(torch::linspace(0.1, 3.0, 30, torch::kDouble));
+  const auto a = l.matmul(l.t());
+  const double estimate = distill::condition_estimate(a, l).item<double>();
+  const auto eigen = torch::linalg_eigvalsh(a);
+  EXPECT_GE(estimate, 30.0 * 30.0 * (1 - 1e-12));
+  EXPECT_LE(estimate, (eigen.max() / eigen.min()).item<double>());
+}
+
+namespace {
+// Positive (ReLU-like) features of `rows` x `features`, float32.
+at::Tensor relu_features(int64_t rows, int64_t features, at::Generator& gen) {
+  return torch::relu(torch::randn({rows, features}, gen) + 0.3);
+}
+}  // namespace
+
+TEST(Krr, Float64AgreesWithFloat32WhenWellConditionedAndHelpsWhenRankDeficient) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(6);
+  for (const auto& [rows, features] : std::vector<std::pair<int64_t, int64_t>>{{20, 60}, {300, 40}}) {
+    SCOPED_TRACE(std::to_string(rows) + " rows, " + std::to_string(features) + " features");
+    const auto fs = relu_features(rows, features, gen), ft = relu_features(50, features, gen);
+    const auto ys = torch::randn({rows, 6}, gen);
+    distill::KernelHealth h32, h64;
+    distill::KrrOptions options;
+    options.ridge = rows > features ? 1e-6 : 1e-2;
+    options.health = &h32;
+    const auto p32 = distill::krr_predict(fs, ft, ys, options);
+    options.float64 = true;
+    options.health = &h64;
+    const auto p64 = distill::krr_predict(fs, ft, ys, options);
+    EXPECT_EQ(p64.scalar_type(), torch::kFloat);  // cast back to the features' type
+    // The reference: the same float32 inputs, solved in double by a general solver.
+    const auto f1 = distill::with_bias_column(fs.to(torch::kDouble));
+    const auto kss = f1.matmul(f1.t());
+    const auto want = distill::with_bias_column(ft.to(torch::kDouble))
+                          .matmul(f1.t())
+                          .matmul(torch::linalg_solve(kss + options.ridge * kss.trace() * torch::eye(rows, torch::kDouble),
+                                                      ys.to(torch::kDouble)));
+    const double scale = want.abs().max().item<double>();
+    const double error32 = (p32.to(torch::kDouble) - want).abs().max().item<double>() / scale;
+    const double error64 = (p64.to(torch::kDouble) - want).abs().max().item<double>() / scale;
+    EXPECT_LT(error64, 1e-6);
+    if (rows < features) {
+      EXPECT_LT(error32, 1e-4);
+    } else {
+      EXPECT_GT(error32, 100 * error64);  // float32 loses digits to the ridge-sized pivots
+    }
+    for (const auto* h : {&h32, &h64}) {
+      EXPECT_EQ(h->rows, rows);
+      EXPECT_EQ(h->features, features + 1);
+      EXPECT_EQ(h->condition.scalar_type(), torch::kDouble);
+    }
+    EXPECT_NEAR(h32.condition.item<double>() / h64.condition.item<double>(), 1.0, 0.1);
+    EXPECT_GT(h64.condition.item<double>(), rows > features ? 1e3 : 1.0);
+  }
+}
+
+// The float64 path's closed-form gradient, reaching float32 features through the casts,
+// against autograd through the plain formula in double.
+TEST(Krr, Float64ClosedFormGradientMatchesAutograd) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(8);
+  const int64_t s = 15, r = 25;
+  const auto fs = torch::randn({s, 9}, gen).requires_grad_(true);
+  const auto ft = torch::randn({r, 9}, gen).requires_grad_(true);
+  const auto ys = torch::randn({s, 4}, gen).requires_grad_(true);
+  const auto weights = torch::randn({r, 4}, gen, torch::kDouble);
+  distill::KrrOptions options;
+  options.ridge = 1e-2;
+  options.float64 = true;
+  const auto got =
+      torch::autograd::grad({(distill::krr_predict(fs, ft, ys, options).to(torch::kDouble) * weights).sum()}, {fs, ft, ys});
+  const auto fs64 = fs.detach().to(torch::kDouble).requires_grad_(true);
+  const auto ft64 = ft.detach().to(torch::kDouble).requires_grad_(true);
+  const auto ys64 = ys.detach().to(torch::kDouble).requires_grad_(true);
+  const auto fs1 = distill::with_bias_column(fs64), ft1 = distill::with_bias_column(ft64);
+  const auto kss = fs1.matmul(fs1.t());
+  const auto a = kss + options.ridge * kss.detach().trace() * torch::eye(s, torch::kDouble);
+  const auto plain = ft1.matmul(fs1.t()).matmul(torch::linalg_solve(a, ys64));
+  const auto want = torch::autograd::grad({(plain * weights).sum()}, {fs64, ft64, ys64});
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(got[i].scalar_type(), torch::kFloat) << "input " << i;
+    EXPECT_LT((got[i].to(torch::kDouble) - want[i]).abs().max().item<double>(), 1e-6 * (1 + want[i].abs().max().item<double>()))
+        << "input " << i;
+  }
+}
+
+TEST(DistillConfig, KrrPrecisionIsValidatedAndLeavesTheDefaultHash) {
+  const auto c = distill::distill_preset("cpu");
+  // A config.json written before the option existed, and one naming the default, keep the hash.
+  nlohmann::json old = c.to_json();
+  old.erase("krr_precision");
+  nlohmann::json explicit_default = c.to_json();
+  explicit_default["krr_precision"] = "float32";
+  EXPECT_EQ(distill::DistillConfig::from_json(old).hash(), c.hash());
+  EXPECT_EQ(distill::DistillConfig::from_json(explicit_default).hash(), c.hash());
+  auto f64 = c;
+  f64.krr_precision = "float64";
+  EXPECT_NE(f64.hash(), c.hash());
+  EXPECT_TRUE(f64.krr_float64());
+  EXPECT_FALSE(c.krr_float64());
+  nlohmann::json bad = c.to_json();
+  bad["krr_precision"] = "float16";
+  try {
+    distill::DistillConfig::from_json(bad, "run.json [distill]");
+    FAIL() << "float16 was accepted";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    for (const char* part : {"run.json [distill]", "krr_precision", "float32 or float64", "float16"})
+      EXPECT_NE(what.find(part), std::string::npos) << part << " not in: " << what;
+  }
+}
+
+TEST_F(DistillRun, KernelHealthIsWarnedLoggedAndWritten) {
+  for (const std::string method : {"ours", "krrst"}) {
+    SCOPED_TRACE(method);
+    TempDir out;
+    auto c = config(method);
+    c.iterations = 10;
+    if (method == "krrst") c.krr_precision = "float64";
+    distill::run_distill(c, out.path(), false);
+    const auto metrics = io::parse_json_file(out.path() + "/metrics.json");
+    const auto& kernel = metrics.at("kernel");
+    const int64_t rows = kernel.at("rows"), features = kernel.at("features");
+    EXPECT_EQ(kernel.at("precision"), c.krr_precision);
+    // ours: every rotation of every image; krrst: the budget's images.
+    auto set = distill::DistilledSet::load(out.path() + "/distilled.pt");
+    EXPECT_EQ(rows, method == "ours" ? 4 * set.size() : c.budget);
+    const std::string log = io::read_file(out.path() + "/log");
+    const std::string warning = "kernel: " + std::to_string(rows) + " rows from " + std::to_string(features) +
+                                " features (rank <= " + std::to_string(features) + "): K_ss is singular";
+    EXPECT_EQ(log.find(warning) != std::string::npos, features < rows) << log;
+    EXPECT_EQ(method == "ours", features < rows);  // the tiny ConvNet 8-8 has 129 features
+    EXPECT_NE(log.find("| kernel cond "), std::string::npos);
+    // loss.csv: one condition per iteration, each at least 1; metrics.json summarises them.
+    std::istringstream csv(io::read_file(out.path() + "/loss.csv"));
+    std::string line;
+    std::getline(csv, line);
+    EXPECT_EQ(line, "iteration,loss,kernel_cond");
+    std::vector<double> conditions;
+    while (std::getline(csv, line)) conditions.push_back(std::stod(line.substr(line.rfind(',') + 1)));
+    ASSERT_EQ(conditions.size(), 10u);
+    for (double k : conditions) EXPECT_GE(k, 1.0);
+    EXPECT_NEAR(kernel.at("condition_first").get<double>(), conditions.front(), 1e-5 * conditions.front());
+    EXPECT_NEAR(kernel.at("condition_last").get<double>(), conditions.back(), 1e-5 * conditions.back());
+    const double largest = *std::max_element(conditions.begin(), conditions.end());
+    EXPECT_NEAR(kernel.at("condition_max").get<double>(), largest, 1e-5 * largest);
   }
 }

@@ -48,6 +48,10 @@ void add_distill_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--real-batch", &C::real_batch, "Real images per outer step (before views)");
   o.add(*cmd, "--lr", &C::lr, "AdamW learning rate of the distilled parameters (linear decay)");
   o.add(*cmd, "--ridge", &C::ridge, "KRR ridge: lambda = ridge * trace(K_ss)");
+  o.add(*cmd, "--krr-precision", &C::krr_precision,
+        "Type of the kernels, their Cholesky factor and the solve: float32, or float64 for kernels with more rows "
+        "than features (the log warns)")
+      ->check(CLI::IsMember({"float32", "float64"}));
   o.add(*cmd, "--real-augment", &C::real_augment, "krrst's real batch: crop-flip (KRR-ST) or none (cached targets)");
   o.add(*cmd, "--views", &C::views, "Predefined views of `ours`, e.g. rot0,rot90,rot180,rot270 or none");
   o.add(*cmd, "--image-bases", &C::image_bases, "Image bases k_x (ours)");

@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -46,10 +47,24 @@ namespace ssdd::distill {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolOptions, arch, size, max_steps, lr, momentum, weight_decay)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DistillConfig, teacher, data, data_dir, resolution, method, budget, iterations,
-                                                real_batch, lr, lr_end_factor, ridge, pool, real_augment, views, image_bases,
-                                                rep_bases, base_scale, approx_hidden, approximation, random_bases,
+                                                real_batch, lr, lr_end_factor, ridge, krr_precision, pool, real_augment,
+                                                views, image_bases, rep_bases, base_scale, approx_hidden, approximation, random_bases,
                                                 parameterization, augmentation, pca_pool, approx_fit, approx_fit_steps, approx_refit_steps,
                                                 checkpoint_every, seed, threads, device)
+
+namespace {
+// The types the kernel regression may be computed in (krr_precision), the default first.
+const std::vector<std::string> kKrrPrecisions = {"float32", "float64"};
+}  // namespace
+
+bool DistillConfig::krr_float64(const std::string& where) const {
+  if (std::find(kKrrPrecisions.begin(), kKrrPrecisions.end(), krr_precision) == kKrrPrecisions.end()) {
+    std::string valid;
+    for (const auto& name : kKrrPrecisions) valid += (valid.empty() ? "" : " or ") + name;
+    throw ConfigError(where, "'krr_precision' must be " + valid + ", found '" + krr_precision + "'");
+  }
+  return krr_precision == kKrrPrecisions[1];
+}
 
 nlohmann::json DistillConfig::to_json() const { return data::without_native_resolution(*this); }
 
@@ -72,6 +87,7 @@ void DistillConfig::validate(const std::string& where) const {
                        {"pool.size", pool.size, 1},
                        {"pool.max_steps", pool.max_steps, 2}});
   data::check_resolution(where, resolution);
+  krr_float64(where);
   // KRR-ST keeps 10 models. Every pool model is staggered (trained for up to Z steps) before
   // the first outer step, so a pool of thousands spends hours there with no output even where
   // the memory estimate lets it fit; 1,000 leaves room for any experiment (issue 27).
@@ -91,6 +107,7 @@ std::string DistillConfig::hash() const {
   // those runs (and their cached stages) keep their hashes.
   if (parameterization) j.erase("parameterization");
   if (augmentation == "predefined") j.erase("augmentation");
+  if (krr_precision == kKrrPrecisions.front()) j.erase("krr_precision");
   // Sets made before approx_fit existed were all "joint": they keep their hashes; krrst and
   // sets without approximation networks ignore it.
   if (approx_fit == "joint" || method == "krrst" || !approximation) j.erase("approx_fit");
@@ -402,6 +419,49 @@ DistilledSet approximate_learned_views(DistilledSet& set, const DistillConfig& c
   return shipped;
 }
 
+// A kernel with more rows than features has rank <= features: K_ss + lambda I is positive
+// definite only through the ridge, and lambda = 1e-6 trace(K_ss) lies close to float32's
+// rounding (issue 23). Said once, before the pool's staggered start.
+void warn_if_rank_deficient(int64_t rows, int64_t features, const DistillConfig& c, io::RunLog& log) {
+  if (features >= rows) return;
+  std::ostringstream line;
+  line << "distill: kernel: " << rows << " rows from " << features << " features (rank <= " << features
+       << "): K_ss is singular but for the ridge (lambda = " << c.ridge << " x trace(K_ss), condition up to "
+       << 1 / c.ridge << ")";
+  if (c.krr_float64())
+    line << "; solved in float64 (krr_precision)";
+  else
+    line << ", near float32's rounding; widen the inner model (--pool-arch, more than " << rows
+         << " features) or solve in float64 (--krr-precision float64)";
+  log.say(line.str());
+}
+
+// The per-iteration condition estimates a checkpoint holds: JSON keeps NaN as null, and a
+// checkpoint made before they were recorded holds none (NaN for each of its iterations).
+std::vector<double> saved_kernel_conditions(const nlohmann::json& meta, size_t iterations) {
+  std::vector<double> conditions(iterations, std::numeric_limits<double>::quiet_NaN());
+  const auto saved = meta.find("kernel_cond");
+  if (saved == meta.end() || !saved->is_array()) return conditions;
+  for (size_t i = 0; i < std::min(iterations, saved->size()); ++i)
+    if ((*saved)[i].is_number()) conditions[i] = (*saved)[i].get<double>();
+  return conditions;
+}
+
+// metrics.json's summary of the kernel: its size and the condition estimates' first, last
+// and largest value (null when none was recorded).
+nlohmann::json kernel_summary(int64_t rows, int64_t features, const std::string& precision,
+                              const std::vector<double>& conditions) {
+  nlohmann::json first, last, largest;
+  for (double c : conditions) {
+    if (!std::isfinite(c)) continue;
+    if (first.is_null()) first = c;
+    last = c;
+    if (largest.is_null() || c > largest.get<double>()) largest = c;
+  }
+  return {{"rows", rows}, {"features", features}, {"precision", precision},
+          {"condition_first", first}, {"condition_last", last}, {"condition_max", largest}};
+}
+
 }  // namespace
 
 int64_t distilled_images(const DistillConfig& config, const models::ImageShape& image, int64_t rep_dim) {
@@ -418,6 +478,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   if (config.augmentation != "predefined" && config.augmentation != "random")
     throw ConfigError("--augmentation", "expected predefined or random, found '" + config.augmentation + "'");
   if (config.iterations < 1) throw ConfigError("--iterations", "must be at least 1");
+  const bool krr_float64 = config.krr_float64("--krr-precision");
   // The outer step needs autograd whatever the caller's mode (a caller in a no-grad
   // region would otherwise get "does not require grad" at the first backward).
   torch::AutoGradMode grad_on(true);
@@ -453,9 +514,14 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
               {"data_digest", data_digest}};
   torch::optim::AdamW optimizer(set.parameters(), torch::optim::AdamWOptions(config.lr).weight_decay(0.0));
   ModelPool pool(config.pool, t.shape, t.feature_dim, device, config.seed + 1);
+  const bool random_views = config.method == "ours" && config.augmentation == "random" && views.size() > 1;
+  // K_ss of each step: every view of every distilled image, or one view of each.
+  const int64_t kernel_rows = random_views ? set.size() : set.size() * set.views();
+  const int64_t kernel_features = pool.feature_dim() + 1;  // the bias column
+  warn_if_rank_deficient(kernel_rows, kernel_features, config, log);
 
   const std::string ckpt_dir = out_dir + "/checkpoints";
-  std::vector<double> losses;
+  std::vector<double> losses, kernel_conditions;  // per iteration
   int64_t start = 0;
   double previous_seconds = 0;
   std::string note;
@@ -475,6 +541,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
     gen.set_state(checkpoint->tensors.at("generator"));
     start = checkpoint->meta.at("iteration");
     losses = checkpoint->meta.at("loss").get<std::vector<double>>();
+    kernel_conditions = saved_kernel_conditions(checkpoint->meta, losses.size());
     previous_seconds = checkpoint->meta.at("seconds");
     log.say("distill: " + note + " at iteration " + std::to_string(start));
   } else {
@@ -493,7 +560,6 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   const at::Tensor train_images = train.images.to(device);
   std::vector<at::Tensor> device_reps;
   for (const auto& r : reps) device_reps.push_back(r.to(device));
-  const bool random_views = config.method == "ours" && config.augmentation == "random" && views.size() > 1;
   train::Progress progress("distill " + config.method, config.iterations, "it/s", start);
   progress.set_log([&](const std::string& line) { log.line(line); });
   const auto started = std::chrono::steady_clock::now();
@@ -505,7 +571,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
     for (auto& [k, v] : pool.state()) c.tensors[k] = v;
     c.tensors["generator"] = gen.get_state();
     const double seconds = previous_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    c.meta = {{"iteration", iteration}, {"loss", losses},    {"seconds", seconds},
+    c.meta = {{"iteration", iteration}, {"loss", losses},    {"kernel_cond", kernel_conditions}, {"seconds", seconds},
               {"config_hash", config.hash()}, {"teacher_id", t.id}, {"data_digest", data_digest}};
     train::save_checkpoint(ckpt_dir, c);
   };
@@ -513,16 +579,20 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   // them in one transfer: reading each one would stall a GPU every iteration. A non-finite
   // loss is caught at that read, before any checkpoint could keep it.
   // Each iteration's gradient norm is checked at the same read: a non-finite or huge one
-  // means divergence even while AdamW's normalised steps keep the loss looking sane.
-  std::vector<at::Tensor> pending, pending_norms;
+  // means divergence even while AdamW's normalised steps keep the loss looking sane. The
+  // kernel's condition estimates are read there too.
+  std::vector<at::Tensor> pending, pending_norms, pending_conditions;
   auto read_losses = [&] {
     if (pending.empty()) return;
     const at::Tensor values = torch::stack(pending).to(torch::kCPU, torch::kDouble);
     const at::Tensor norms = torch::stack(pending_norms).to(torch::kCPU, torch::kDouble);
+    const at::Tensor conditions = torch::stack(pending_conditions).to(torch::kCPU, torch::kDouble);
     pending.clear();
     pending_norms.clear();
+    pending_conditions.clear();
     const auto v = values.accessor<double, 1>();
     const auto g = norms.accessor<double, 1>();
+    const auto k = conditions.accessor<double, 1>();
     for (int64_t i = 0; i < v.size(0); ++i) {
       const auto iteration = static_cast<long long>(losses.size());
       const std::string kept = "; the last good checkpoint is kept in " + ckpt_dir;
@@ -538,6 +608,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
                                 " (limit 1e12)" + kept);
       }
       losses.push_back(v[i]);
+      kernel_conditions.push_back(k[i]);
     }
   };
   for (int64_t it = start; it < config.iterations; ++it) {
@@ -549,6 +620,9 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
     OuterStepOptions step;
     step.ridge = config.ridge;
     step.iteration = it;
+    step.krr_float64 = krr_float64;
+    KernelHealth health;
+    step.kernel_health = &health;
     const at::Tensor pixels = train_images.index_select(0, index);
     if (config.method == "krrst" && config.real_augment == "crop-flip") {
       real.images = data::normalize(data::random_crop_flip(pixels, 4, gen), splits.norm);
@@ -573,10 +647,12 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
     if (fault_at("distill.nan_loss", it)) loss = loss * std::numeric_limits<double>::quiet_NaN();
     pending.push_back(loss);
     pending_norms.push_back(gradient_norm);
+    pending_conditions.push_back(health.condition);
     progress.update(it + 1, [&] {
       read_losses();
-      char text[64];
-      std::snprintf(text, sizeof text, "loss %.5f | m %lld", losses.back(), static_cast<long long>(set.size()));
+      char text[96];
+      std::snprintf(text, sizeof text, "loss %.5f | m %lld | kernel cond %.3g", losses.back(),
+                    static_cast<long long>(set.size()), kernel_conditions.back());
       return std::string(text);
     });
     // A SIGINT/SIGTERM (core/stop.h) ends the run here, after a checkpoint of this step.
@@ -603,8 +679,12 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   set.save(out_dir + "/distilled.pt");
   log.say("distill: storage\n" + storage.table());
 
-  std::string csv = "iteration,loss\n";
-  for (size_t i = 0; i < losses.size(); ++i) csv += std::to_string(i + 1) + "," + std::to_string(losses[i]) + "\n";
+  std::string csv = "iteration,loss,kernel_cond\n";
+  for (size_t i = 0; i < losses.size(); ++i) {
+    char row[96];
+    std::snprintf(row, sizeof row, "%zu,%f,%.6g\n", i + 1, losses[i], kernel_conditions[i]);
+    csv += row;
+  }
   io::write_file_atomic(out_dir + "/loss.csv", csv);
   io::LinePlot plot;
   plot.title = "outer loss (" + config.method + ", budget " + std::to_string(config.budget) + ")";
@@ -628,6 +708,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   io::write_json_file(out_dir + "/metrics.json",
              {{"loss", losses},
               {"final_loss", losses.empty() ? 0.0 : losses.back()},
+              {"kernel", kernel_summary(kernel_rows, kernel_features, config.krr_precision, kernel_conditions)},
               {"m", set.size()},
               {"seconds", seconds},
               {"iterations_per_second", result.iterations_per_second},

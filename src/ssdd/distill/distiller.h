@@ -26,6 +26,9 @@ struct DistillConfig {
   double lr = 1e-3;               // AdamW, decayed linearly to lr * lr_end_factor
   double lr_end_factor = 1e-3;
   double ridge = 1e-6;            // lambda = ridge * trace(K_ss)
+  // The type the kernels, their Cholesky factor and the solve are computed in: float32 or
+  // float64 (for kernels with more rows than features, singular but for the ridge).
+  std::string krr_precision = "float32";
   PoolOptions pool;
   // krrst: KRR-ST's real batch is randomly cropped (zero padding 4) and flipped, its
   // targets recomputed by the teacher every step ("crop-flip"); "none" uses the cached
@@ -70,6 +73,9 @@ struct DistillConfig {
   // naming `where`, the key, the range and the value found.
   void validate(const std::string& where) const;
   std::string hash() const;
+  // Whether krr_precision is float64; ConfigError naming `where` and the valid precisions
+  // for an unknown one.
+  bool krr_float64(const std::string& where = "distill config") const;
 };
 
 DistillConfig distill_preset(const std::string& name);  // "cpu", "quick", "paper"

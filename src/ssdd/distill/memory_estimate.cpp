@@ -179,6 +179,7 @@ MemoryEstimate distill_memory(const DistillShape& s, const std::string& stage) {
   const double set = views * m;                                   // distilled views per step
   const double real = views * static_cast<double>(s.real_batch);  // real views per step
   const double p = static_cast<double>(net.feature_dim + 1);      // features with the bias column
+  const double kernel_float = s.krr_float64 ? kDouble : kFloat;    // the regression's type
   MemoryEstimate e(stage);
   if (n > 0)  // every view's representation of the train split, and one view read from the cache
     e.add("teacher representations " + count(views) + " x " + count(n) + " x " + count(d), (views + 1) * n * d * kFloat,
@@ -189,11 +190,11 @@ MemoryEstimate distill_memory(const DistillShape& s, const std::string& stage) {
         set * (2 * net.activation_bytes + 2 * image) + 4 * m * (image + views * d * kFloat),
         "lower " + s.images_flag + " (m = " + count(m) + " images)");
   // K_ss and (K_ss + lambda I), its Cholesky factor, and their gradients; features with gradients.
-  e.add("kernel " + count(set) + "x" + count(set), 5 * set * set * kFloat + 3 * set * p * kFloat,
+  e.add("kernel " + count(set) + "x" + count(set), 5 * set * set * kernel_float + 3 * set * p * kernel_float,
         "lower " + s.images_flag + " (m = " + count(m) + " images)");
   // Inputs and views, a forward without graph, features, targets, K_ts and its gradient.
   e.add("real batch " + count(real) + " views",
-        real * (2 * image + net.activation_bytes / 4 + (p + d) * kFloat) + 3 * real * set * kFloat,
+        real * (2 * image + net.activation_bytes / 4 + (p + d) * kFloat) + 3 * real * set * kernel_float,
         "lower " + s.batch_flag);
   // Weights, gradients, momentum, and their copies in a checkpoint.
   const double model = net.parameters + p * d + d;
@@ -219,6 +220,7 @@ DistillShape distill_shape(const DistillConfig& c, const models::ImageShape& ima
   shape.pca_images =
       c.method == "ours" && c.parameterization ? std::min(train_images, std::max(c.pca_pool, shape.distilled)) : 0;
   shape.pool_arch = c.pool.arch;
+  shape.krr_float64 = c.krr_float64();
   return shape;
 }
 

@@ -80,6 +80,7 @@ struct DistillShape {
   int64_t pool_size = 1;     // M
   int64_t pca_images = 0;    // ours: real images the bases are fitted on
   std::string pool_arch = "convnet:64-64-64";
+  bool krr_float64 = false;  // kernels, factor and solve in double (krr_precision)
   std::string images_flag = "--budget", batch_flag = "--real-batch";  // named by the advice
 };
 MemoryEstimate distill_memory(const DistillShape& shape, const std::string& stage = "distill");

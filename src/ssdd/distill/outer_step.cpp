@@ -5,7 +5,6 @@
 
 #include <torch/cuda.h>
 
-#include "ssdd/distill/krr.h"
 
 namespace ssdd::distill {
 namespace {
@@ -65,8 +64,12 @@ at::Tensor outer_step(DistilledSet& set, ModelPool& pool, const RealBatch& real,
     clock.lap(&StepPhases::real_forward);
     const at::Tensor feat_s = f.features(rows(set.view_images()));     // 3. distilled side, with graph
     clock.lap(&StepPhases::distilled_forward);
-    const at::Tensor prediction =                                       // 4-5
-        krr_predict(feat_s, feat_t, rows(set.view_targets()), options.ridge, options.iteration);
+    KrrOptions krr;
+    krr.ridge = options.ridge;
+    krr.iteration = options.iteration;
+    krr.float64 = options.krr_float64;
+    krr.health = options.kernel_health;
+    const at::Tensor prediction = krr_predict(feat_s, feat_t, rows(set.view_targets()), krr);  // 4-5
     loss = torch::mse_loss(prediction, real.targets);
     clock.lap(&StepPhases::regression);
     optimizer.zero_grad();                                              // 6. distilled parameters only

@@ -5,6 +5,7 @@
 #include <torch/optim/optimizer.h>
 
 #include "ssdd/distill/distilled_set.h"
+#include "ssdd/distill/krr.h"
 #include "ssdd/distill/model_pool.h"
 
 namespace ssdd::distill {
@@ -27,6 +28,7 @@ struct StepPhases {
 struct OuterStepOptions {
   double ridge = 1e-6;          // lambda = ridge * trace(K_ss)
   long long iteration = -1;     // named by a NumericsError
+  bool krr_float64 = false;     // the kernel regression in float64 (KrrOptions::float64)
   // Rows of the distilled set's view-major T*m stack that take part in this step (the
   // random-augmentation ablation draws one view per image); undefined: every view.
   at::Tensor set_rows;
@@ -36,6 +38,8 @@ struct OuterStepOptions {
   // When set, receives the norm of the distilled set's gradient (a device scalar: no sync),
   // for the divergence guard of the distiller.
   at::Tensor* gradient_norm = nullptr;
+  // When set, receives the kernel's size and condition estimate (a device scalar: no sync).
+  KernelHealth* kernel_health = nullptr;
   // Fault injection only (core/fault.h): the gradient is multiplied by this before the step.
   double gradient_scale = 1.0;
 };
