@@ -221,7 +221,7 @@ TEST(DistillConfig, AblationOptionsChangeTheHashOnlyWhenSet) {
   // existed keep their hashes (and their cached stages).
   nlohmann::json j = c.to_json();
   for (const char* k : {"teacher", "threads", "device", "data_dir", "checkpoint_every", "parameterization", "augmentation",
-                        "krr_precision"})
+                        "krr_precision", "count_targets"})
     j.erase(k);
   EXPECT_EQ(base, hash_hex(j.dump()));
   // The teacher counts by its id, not its folder: a moved cache keeps the hash.
@@ -237,7 +237,7 @@ TEST(DistillConfig, AblationOptionsChangeTheHashOnlyWhenSet) {
   c.approx_fit = "joint";
   nlohmann::json joint = c.to_json();
   for (const char* k : {"teacher", "threads", "device", "data_dir", "checkpoint_every", "parameterization", "augmentation",
-                        "krr_precision", "approx_fit"})
+                        "krr_precision", "approx_fit", "count_targets"})
     joint.erase(k);
   EXPECT_EQ(c.hash(), hash_hex(joint.dump()));
   EXPECT_NE(c.hash(), base);
@@ -246,6 +246,22 @@ TEST(DistillConfig, AblationOptionsChangeTheHashOnlyWhenSet) {
   const std::string krrst = c.hash();
   c.approx_fit = "after";
   EXPECT_EQ(c.hash(), krrst);
+}
+
+TEST(DistillConfig, StorageEqualKrrstCountsItsTargetsAgainstTheBudget) {
+  distill::DistillConfig c;
+  c.method = "krrst";
+  c.budget = 100;
+  const std::string plain = c.hash();
+  EXPECT_EQ(distill::distilled_images(c, {3, 32, 32}, 128), 100);  // KRR-ST's count: images only
+  c.count_targets = true;
+  EXPECT_EQ(distill::distilled_images(c, {3, 32, 32}, 128), 96);   // 96 x 3200 <= 307200 < 97 x 3200
+  EXPECT_EQ(distill::distilled_images(c, {1, 28, 28}, 256), 75);   // 75 x 1040 <= 78400 < 76 x 1040
+  EXPECT_NE(c.hash(), plain);
+  c.budget = 1;
+  EXPECT_THROW(distill::distilled_images(c, {1, 4, 4}, 256), ConfigError);
+  c.method = "ours";
+  EXPECT_THROW(c.validate("test"), ConfigError);  // ours counts every float anyway
 }
 
 TEST_F(DistillRun, StoredTargetsAblationRoundTripsThroughItsFile) {

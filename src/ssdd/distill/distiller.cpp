@@ -48,7 +48,7 @@ namespace ssdd::distill {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolOptions, arch, size, max_steps, lr, momentum, weight_decay)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DistillConfig, teacher, data, data_dir, resolution, method, budget, iterations,
                                                 real_batch, lr, lr_end_factor, ridge, krr_precision, pool, real_augment,
-                                                views, image_bases, rep_bases, base_scale, approx_hidden, approximation, random_bases,
+                                                count_targets, views, image_bases, rep_bases, base_scale, approx_hidden, approximation, random_bases,
                                                 parameterization, augmentation, pca_pool, approx_fit, approx_fit_steps, approx_refit_steps,
                                                 checkpoint_every, seed, threads, device)
 
@@ -95,6 +95,8 @@ void DistillConfig::validate(const std::string& where) const {
   if (pool.size > kMaxPoolSize)
     throw ConfigError(where, "'pool.size' must be at most " + std::to_string(kMaxPoolSize) + " (KRR-ST keeps 10), found " +
                                  std::to_string(pool.size));
+  if (count_targets && method != "krrst")
+    throw ConfigError(where, "'count_targets' applies to krrst only (ours counts every float it stores)");
   check_threads(where, threads);
 }
 
@@ -107,6 +109,7 @@ std::string DistillConfig::hash() const {
   // those runs (and their cached stages) keep their hashes.
   if (parameterization) j.erase("parameterization");
   if (augmentation == "predefined") j.erase("augmentation");
+  if (!count_targets) j.erase("count_targets");
   if (krr_precision == kKrrPrecisions.front()) j.erase("krr_precision");
   // Sets made before approx_fit existed were all "joint": they keep their hashes; krrst and
   // sets without approximation networks ignore it.
@@ -193,8 +196,10 @@ OursSizes ours_sizes(const DistillConfig& c, const models::ImageShape& image, in
 // estimated peak memory fits the machine (memory_estimate.h).
 void check_size_and_memory(const DistillConfig& c, const data::ImageSet& train, int64_t rep_dim, c10::Device device) {
   const int64_t n = train.size();
-  if (c.method == "krrst" && c.budget > n)
-    throw ConfigError("budget", "a krrst budget of " + std::to_string(c.budget) + " images exceeds the " +
+  const models::ImageShape image{train.channels(), train.height(), train.width()};
+  const int64_t krrst_m = c.method == "krrst" ? distilled_images(c, image, rep_dim) : 0;
+  if (krrst_m > n)
+    throw ConfigError("budget", "a krrst budget of " + std::to_string(krrst_m) + " images exceeds the " +
                                     std::to_string(n) + " images of the source's training set");
   const DistillShape shape = distill_shape(c, {train.channels(), train.height(), train.width()}, n, rep_dim);
   if (shape.distilled > n)
@@ -231,7 +236,7 @@ DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& spli
     return data::normalize(train.images.index_select(0, index), splits.norm);
   };
   if (c.method == "krrst") {
-    const int64_t m = c.budget;
+    const int64_t m = distilled_images(c, {train.channels(), train.height(), train.width()}, d);
     if (m > n) throw ConfigError("--budget", "exceeds the " + std::to_string(n) + " source images");
     const at::Tensor index = torch::randperm(n, gen, torch::kLong).slice(0, 0, m);
     auto images = normalised(index).to(device).requires_grad_(true);
@@ -240,7 +245,10 @@ DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& spli
     const auto report = set.storage();
     log.say("distill: krrst stores " + std::to_string(m) + " images + targets = " +
             std::to_string(report.total_floats()) + " floats (" + std::to_string(report.image_equivalents()) +
-            " image-equivalents; KRR-ST counts it as " + std::to_string(m) + " images)");
+            " image-equivalents; " +
+            (c.count_targets ? "targets counted against the budget of " + std::to_string(c.budget)
+                             : "KRR-ST counts it as " + std::to_string(m) + " images") +
+            ")");
     return set;
   }
   const OursSizes sizes = ours_sizes(c, {train.channels(), train.height(), train.width()}, d, views);
@@ -465,7 +473,16 @@ nlohmann::json kernel_summary(int64_t rows, int64_t features, const std::string&
 }  // namespace
 
 int64_t distilled_images(const DistillConfig& config, const models::ImageShape& image, int64_t rep_dim) {
-  if (config.method == "krrst") return config.budget;
+  if (config.method == "krrst") {
+    if (!config.count_targets) return config.budget;
+    const int64_t image_floats = image.channels * image.height * image.width;
+    const int64_t m = config.budget * image_floats / (image_floats + rep_dim);
+    if (m < 1)
+      throw ConfigError("budget", "a budget of " + std::to_string(config.budget) +
+                                      " image-equivalents holds no krrst image with its " + std::to_string(rep_dim) +
+                                      "-float target");
+    return m;
+  }
   return max_images_within_budget(ours_sizes(config, image, rep_dim, data::parse_views(config.views)), config.budget);
 }
 

@@ -34,6 +34,10 @@ struct DistillConfig {
   // targets recomputed by the teacher every step ("crop-flip"); "none" uses the cached
   // representations of the un-augmented images (cheaper). `ours` uses its views instead.
   std::string real_augment = "crop-flip";
+  // krrst: count the targets against the budget too (storage-equal with ours: m images of
+  // C*H*W + d floats within budget x C*H*W); false: m = budget, KRR-ST's count. ours
+  // always counts every float.
+  bool count_targets = false;
   // ours
   std::string views = "rot0,rot90,rot180,rot270";
   int64_t image_bases = 64;       // k_x
