@@ -403,6 +403,48 @@ TEST_F(EvaluateRun, EqualStepsAndTwoProbeProtocolsEachGetTheirTableBesideTheStor
   EXPECT_THROW(bad.validate("test"), ConfigError);
 }
 
+TEST_F(EvaluateRun, SetsGivenUnderOneLabelArePooledAsDistillationSeedsOfOneRow) {
+  TempDir second, out;
+  evaluate::BaselineConfig b;
+  b.teacher = dirs_->teacher.path();
+  b.data_dir = dirs_->data.path();
+  b.budget = 12;
+  b.seed = 1;  // another draw: the second "distillation seed" of the row
+  b.threads = 2;
+  evaluate::make_baseline(b, second.path());
+  auto g = grid();
+  g.teacher_row = false;
+  g.seeds = 2;
+  g.distilled = {"rnd=" + set_path("random"), "rnd=" + second.path() + "/distilled.pt"};
+  const auto r = evaluate::run_grid(g, out.path());
+  EXPECT_EQ(r.results.at("rows"), (std::vector<std::string>{"none", "rnd"}));
+  EXPECT_EQ(r.results.at("row_sets"), (nlohmann::json{0, 2}));
+  EXPECT_EQ(r.cells_run, 2 + 4);  // none x 2 seeds, 2 sets x 2 seeds
+  std::vector<double> accuracies;
+  std::set<int64_t> replicates;
+  for (const auto& rec : r.results.at("records"))
+    if (rec.at("row") == "rnd") {
+      accuracies.push_back(rec.at("probe_test_accuracy"));
+      replicates.insert(rec.at("replicate").get<int64_t>());
+    }
+  EXPECT_EQ(replicates, (std::set<int64_t>{0, 1}));
+  for (const auto& summary : r.results.at("summary"))
+    if (summary.at("row") == "rnd") {
+      EXPECT_EQ(summary.at("n"), 4);
+      EXPECT_NEAR(summary.at("probe_mean").get<double>(), evaluate::mean_std(accuracies).first, 1e-12);
+    }
+  EXPECT_NE(io::read_file(out.path() + "/results.md").find("distillation seeds"), std::string::npos);
+  // A label over sets of different methods is refused, naming both.
+  g.distilled = {"x=" + set_path("random"), "x=" + set_path("kmeans")};
+  TempDir other;
+  try {
+    evaluate::run_grid(g, other.path());
+    FAIL() << "mixed methods under one label were accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("random, kmeans"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(EvaluateRun, CommandLineMakesABaselineAndEvaluatesIt) {
   const std::string cli = SSDD_CLI_PATH;
   if (cli.empty()) GTEST_SKIP() << "the ssdd executable is not built";

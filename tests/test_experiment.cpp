@@ -109,6 +109,27 @@ count_targets = true
   EXPECT_NE(error_of("[baselines.x]\nmethod = \"random\"\ncolour = 1\n").find("'colour'"), std::string::npos);
 }
 
+TEST(ExperimentConfig, DistillSeedsReplicateEverySetAndBaselineWithTheNextSeeds) {
+  const auto c = parse(R"(
+preset = "quick"
+seed = 5
+distill_seeds = 3
+[distill.ours]
+method = "ours"
+[baselines]
+methods = ["random"]
+)");
+  ASSERT_EQ(c.distill.size(), 3u);
+  ASSERT_EQ(c.baselines.size(), 3u);
+  EXPECT_EQ(c.distill[0].name(), "ours");
+  EXPECT_EQ(c.distill[1].name(), "ours-seed6");
+  EXPECT_EQ(c.distill[2].name(), "ours-seed7");
+  EXPECT_EQ(c.distill[2].label, "ours");  // one row of the tables
+  EXPECT_EQ(c.distill[2].config.seed, 7u);
+  EXPECT_EQ(c.baselines[1].name(), "random-seed6");
+  EXPECT_NE(error_of("distill_seeds = 0\n").find("'distill_seeds'"), std::string::npos);
+}
+
 TEST(ExperimentConfig, ErrorsNameTheFileTheSectionAndTheKey) {
   EXPECT_NE(error_of("colour = 1").find("exp.toml"), std::string::npos);
   EXPECT_NE(error_of("colour = 1").find("'colour'"), std::string::npos);

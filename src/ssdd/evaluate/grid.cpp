@@ -147,11 +147,15 @@ namespace {
 
 // One row of the table.
 struct Row {
-  std::string label;
-  std::string kind;  // teacher | none | set
+  std::string label;  // unique: the table's row name, "#k" added for its k-th further set
+  std::string kind;   // teacher | none | set
   std::string path, file_hash, method;
   std::optional<distill::DistilledSet> set;
   bool align = false;
+  // The table row it counts in: sets given under one LABEL are replicates of it (distillation
+  // seeds), pooled with the student seeds into one mean ± std.
+  std::string group;
+  int64_t replicate = 0;
 };
 
 struct Target {
@@ -402,7 +406,12 @@ std::string results_markdown(const nlohmann::json& results) {
                : std::to_string(p.at("finetune_epochs").get<int64_t>()) + " epochs, no augmentation")
        << ", SGD lr " << p.at("finetune_lr").get<double>() << " cosine, momentum 0.9, weight decay "
        << p.at("finetune_weight_decay").get<double>() << ", batch " << p.at("finetune_batch").get<int64_t>() << ")";
-  md << ". Top-1 test accuracy in %, mean ± sample std over " << p.at("seeds").get<int64_t>() << " seed(s).\n\n";
+  int64_t most_sets = 1;
+  for (const auto& k : results.value("row_sets", nlohmann::json::array())) most_sets = std::max(most_sets, k.get<int64_t>());
+  md << ". Top-1 test accuracy in %, mean ± sample std over " << p.at("seeds").get<int64_t>() << " student seed(s)";
+  if (most_sets > 1)
+    md << " x each row's distilled sets (up to " << most_sets << " distillation seeds; row_sets in results.json)";
+  md << ".\n\n";
 
   // A methods x targets table for one architecture (the teacher row has its own); `cell`
   // turns a summary entry (null when absent) into the cell's text.
@@ -513,8 +522,8 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
 
   // Rows: teacher, none, then the distilled sets in the order given.
   std::vector<Row> rows;
-  if (config.teacher_row) rows.push_back({"teacher", "teacher", "", "", "teacher", std::nullopt, false});
-  if (config.none_row) rows.push_back({"none", "none", "", "", "none", std::nullopt, false});
+  if (config.teacher_row) rows.push_back({"teacher", "teacher", "", "", "teacher", std::nullopt, false, "teacher", 0});
+  if (config.none_row) rows.push_back({"none", "none", "", "", "none", std::nullopt, false, "none", 0});
   std::string source;
   models::ImageShape shape = teacher.shape;
   std::set<std::string> labels;
@@ -528,9 +537,21 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
     row.file_hash = hash_hex(io::read_file(path));
     const auto& meta = row.set->meta;
     row.method = meta.value("method", "set");
-    row.label = label.empty() ? row.method : label;
-    if (!labels.insert(row.label).second)
-      throw ConfigError("--distilled", "two rows are labelled '" + row.label + "'; name them as LABEL=PATH");
+    row.label = row.group = label.empty() ? row.method : label;
+    if (!labels.insert(row.label).second) {
+      // An explicit LABEL given again names one more set of that row (another distillation seed).
+      const Row* first = nullptr;
+      for (const auto& r : rows)
+        if (r.kind == "set" && r.group == row.group && r.replicate == 0) first = &r;
+      if (label.empty() || !first)
+        throw ConfigError("--distilled", "two rows are labelled '" + row.label + "'; name them as LABEL=PATH");
+      if (first->method != row.method)
+        throw ConfigError("--distilled", "the sets labelled '" + row.group + "' are of different methods (" +
+                                             first->method + ", " + row.method + ")");
+      for (const auto& r : rows) row.replicate += r.group == row.group ? 1 : 0;
+      row.label = row.group + "#" + std::to_string(row.replicate);
+      labels.insert(row.label);
+    }
     const std::string data = meta.value("data", "");
     if (data.empty()) throw DataError(path, "metadata naming the source data set", "no \"data\"");
     if (!source.empty() && data != source)
@@ -709,7 +730,8 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
   auto record_cell = [&](const Cell& cell, nlohmann::json record) {
     const Row& row = rows[cell.row];
     record["key"] = cell.key;
-    record["row"] = row.label;
+    record["row"] = row.group;
+    if (row.kind == "set") record["replicate"] = row.replicate;
     record["kind"] = row.kind;
     record["method"] = row.method;
     if (!row.path.empty()) record["file"] = row.path;
@@ -878,12 +900,21 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
   // Every planned cell's record, in plan order.
   std::vector<nlohmann::json> records;
   for (const auto& c : plan) records.push_back(done.at(c.key));
+  // The table's rows: one per group, its replicates pooled.
+  std::vector<Row> table;
   std::vector<std::string> row_labels, row_kinds, target_names;
   nlohmann::json row_stored = nlohmann::json::array();  // image-equivalents each set ships; null: no set
+  nlohmann::json row_sets = nlohmann::json::array();    // sets (distillation seeds) pooled per row
   for (const auto& r : rows) {
-    row_labels.push_back(r.label);
+    if (r.replicate > 0) {
+      row_sets[std::find(row_labels.begin(), row_labels.end(), r.group) - row_labels.begin()] = r.replicate + 1;
+      continue;
+    }
+    table.push_back({r.group, r.kind, "", "", r.method, std::nullopt, false, r.group, 0});
+    row_labels.push_back(r.group);
     row_kinds.push_back(r.kind);
     row_stored.push_back(r.set ? nlohmann::json(r.set->storage().image_equivalents()) : nlohmann::json());
+    row_sets.push_back(r.set ? 1 : 0);
   }
   for (const auto& t : targets) target_names.push_back(t.name);
   nlohmann::json protocol = pretrain_protocol;
@@ -904,8 +935,9 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
          {"config", config.to_json()},
          {"records", records},
          {"row_stored", row_stored},
+         {"row_sets", row_sets},
          {"probes", config.probes},
-         {"summary", summarise(records, rows, archs, teacher_arch, targets, config.probes)}};
+         {"summary", summarise(records, table, archs, teacher_arch, targets, config.probes)}};
   io::write_json_file(out_dir + "/results.json", res);
   const std::string md = results_markdown(res);
   io::write_file_atomic(out_dir + "/results.md", md);
@@ -916,15 +948,14 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
   chart.groups = target_names;
   chart.y_from_zero = false;
   chart.value_labels = true;
-  for (size_t r = 0; r < rows.size(); ++r) {
+  for (const auto& row : table) {
     std::vector<double> mean, std;
     for (const auto& t : targets) {
-      const auto* s = find_summary(res.at("summary"), rows[r].label,
-                                   rows[r].kind == "teacher" ? nullptr : &archs.front(), t.name);
+      const auto* s = find_summary(res.at("summary"), row.label, row.kind == "teacher" ? nullptr : &archs.front(), t.name);
       mean.push_back(s ? 100 * s->at("probe_mean").get<double>() : NAN);
       std.push_back(s ? 100 * s->at("probe_std").get<double>() : NAN);
     }
-    chart.add_series(rows[r].label, mean, std);
+    chart.add_series(row.label, mean, std);
   }
   chart.save(out_dir + "/results.png");
   result.seconds = since(started);

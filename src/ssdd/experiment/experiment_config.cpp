@@ -24,8 +24,9 @@ struct Builtin {
 };
 #include "ssdd_builtin_configs.inc"
 
-const std::set<std::string> kTopLevel = {"name",    "preset", "data",    "data_dir", "resolution", "budget",  "seed",
-                                         "threads", "device", "teacher", "distill",  "baselines",  "evaluate"};
+const std::set<std::string> kTopLevel = {"name",    "preset",  "data",    "data_dir",  "resolution", "budget",
+                                         "seed",    "distill_seeds", "threads", "device", "teacher", "distill",
+                                         "baselines", "evaluate"};
 // Top-level keys each stage takes, where the file gives them.
 const std::vector<std::string> kTeacherShared = {"data", "data_dir", "resolution", "seed", "threads", "device"};
 const std::vector<std::string> kDistillShared = {"data_dir", "resolution", "budget", "seed", "threads", "device"};
@@ -95,7 +96,24 @@ Config layered(Preset preset_of, Parse parse, const std::string& preset, const s
 // Names become folders of the run folder: plain names only, never "." or ".." (issue 27).
 bool is_valid_label(const std::string& s) { return io::is_plain_name(s); }
 
+// Replicates 1 .. k-1 of every distilled set and baseline, seeds counted on from each one's own.
+template <class Stage>
+void add_replicates(std::vector<Stage>& stages, int64_t k) {
+  const size_t originals = stages.size();
+  for (int64_t r = 1; r < k; ++r)
+    for (size_t i = 0; i < originals; ++i) {
+      Stage copy = stages[i];
+      copy.replicate = r;
+      copy.config.seed += static_cast<uint64_t>(r);
+      stages.push_back(copy);
+    }
+}
+
 }  // namespace
+
+std::string replicate_name(const std::string& label, int64_t replicate, uint64_t seed) {
+  return replicate == 0 ? label : label + "-seed" + std::to_string(seed);
+}
 
 void ExperimentConfig::set_runtime(int threads, const std::string& device) {
   auto apply = [&](auto& stage_config) {
@@ -112,8 +130,8 @@ nlohmann::json ExperimentConfig::to_json() const {
   nlohmann::json j;
   j["name"] = name;
   j["teacher"] = {{"reuse", teacher.reuse}, {"cache", teacher.cache}, {"config", teacher.config.to_json()}};
-  for (const auto& d : distill) j["distill"][d.label] = d.config.to_json();
-  for (const auto& b : baselines) j["baselines"][b.label] = b.config.to_json();
+  for (const auto& d : distill) j["distill"][d.name()] = d.config.to_json();
+  for (const auto& b : baselines) j["baselines"][b.name()] = b.config.to_json();
   for (const auto& g : grids) j["evaluate"][g.name] = g.config.to_json();
   return j;
 }
@@ -128,7 +146,7 @@ ExperimentConfig parse_experiment(const nlohmann::json& file, const std::string&
   for (const auto& item : file.items())
     if (!kTopLevel.count(item.key()))
       throw ConfigError(source, "unknown top-level key '" + item.key() + "' (known: name, preset, data, data_dir, resolution, "
-                                "budget, seed, threads, device, [teacher], [distill], [baselines], [evaluate])");
+                                "budget, seed, distill_seeds, threads, device, [teacher], [distill], [baselines], [evaluate])");
   ExperimentConfig c;
   c.source = source;
   c.text = text;
@@ -243,6 +261,20 @@ ExperimentConfig parse_experiment(const nlohmann::json& file, const std::string&
       throw ConfigError(source, "the name '" + b.label + "' is used by a distilled set and a baseline");
   for (const char* reserved : {"teacher", "none"})
     if (labels.count(reserved)) throw ConfigError(source, std::string("'") + reserved + "' is a reserved row name");
+  int64_t distill_seeds = 1;
+  if (file.contains("distill_seeds")) {
+    const auto& k = file["distill_seeds"];
+    if (!k.is_number_integer() || k.get<int64_t>() < 1 || k.get<int64_t>() > 100)
+      throw ConfigError(source, "'distill_seeds' must be a whole number from 1 to 100, found " + k.dump());
+    distill_seeds = k.get<int64_t>();
+  }
+  add_replicates(c.distill, distill_seeds);
+  add_replicates(c.baselines, distill_seeds);
+  std::set<std::string> names;  // stage folders: a replicate's name may not be another set's label
+  for (const auto& d : c.distill)
+    if (!names.insert(d.name()).second) throw ConfigError(source, "two sets would share the folder '" + d.name() + "'");
+  for (const auto& b : c.baselines)
+    if (!names.insert(b.name()).second) throw ConfigError(source, "two sets would share the folder '" + b.name() + "'");
   return c;
 }
 #pragma GCC diagnostic pop

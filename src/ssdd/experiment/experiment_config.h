@@ -7,6 +7,8 @@
 //   resolution = 0                # square side every stage reads the source at (0: its own)
 //   budget = 100
 //   seed = 0
+//   distill_seeds = 1             # each distilled set and baseline made this many times, with
+//                                 # seeds seed, seed+1, ...; a grid pools them into one row
 //   threads = 0
 //   device = "cpu"
 //
@@ -53,14 +55,22 @@ struct TeacherStage {
   teacher::TeacherConfig config;
 };
 
+// A set's stage folder and name: the label, or for a further distillation seed (replicate
+// k > 0, seed = the label's seed + k) "<label>-seed<seed>"; every replicate is one row.
+std::string replicate_name(const std::string& label, int64_t replicate, uint64_t seed);
+
 struct DistillStage {
   std::string label;     // the row's name in every table ("ours", "krrst", "ours-no-approx", ...)
   distill::DistillConfig config;  // `teacher` is filled in by the runner
+  int64_t replicate = 0;  // 0 .. distill_seeds - 1
+  std::string name() const { return replicate_name(label, replicate, config.seed); }
 };
 
 struct BaselineStage {
   std::string label;
   evaluate::BaselineConfig config;  // `teacher` is filled in by the runner
+  int64_t replicate = 0;
+  std::string name() const { return replicate_name(label, replicate, config.seed); }
 };
 
 struct GridStage {

@@ -248,10 +248,10 @@ class Runner {
       const std::string data = c.data.empty() ? source_data_ : c.data;
       const std::string hash = hash_hex(c.hash() + teacher_hash_ + "|data " + data_digest(data, c.data_dir));
       c.teacher = teacher_dir_;
-      const std::string dir = out_ + "/distill/" + d.label;
-      stages_.push_back({"distill " + d.label, dir, hash, [c, dir](bool resume) { distill::run_distill(c, dir, resume); }});
-      sets.push_back(d.label + "=" + dir + "/distilled.pt");
-      sets_hash += d.label + ":" + hash + ";";
+      const std::string dir = out_ + "/distill/" + d.name();
+      stages_.push_back({"distill " + d.name(), dir, hash, [c, dir](bool resume) { distill::run_distill(c, dir, resume); }});
+      sets.push_back(d.label + "=" + dir + "/distilled.pt");  // replicates share the row's label
+      sets_hash += d.name() + ":" + hash + ";";
     }
     for (const auto& b : config_.baselines) {
       auto c = b.config;
@@ -259,10 +259,10 @@ class Runner {
       const std::string hash = hash_hex(without(c.to_json(), {"teacher", "threads", "device", "data_dir"}) +
                                         teacher_hash_ + "|data " + data_digest(data, c.data_dir));
       c.teacher = teacher_dir_;
-      const std::string dir = out_ + "/baselines/" + b.label;
-      stages_.push_back({"baseline " + b.label, dir, hash, [c, dir](bool) { evaluate::make_baseline(c, dir); }});
+      const std::string dir = out_ + "/baselines/" + b.name();
+      stages_.push_back({"baseline " + b.name(), dir, hash, [c, dir](bool) { evaluate::make_baseline(c, dir); }});
       sets.push_back(b.label + "=" + dir + "/distilled.pt");
-      sets_hash += b.label + ":" + hash + ";";
+      sets_hash += b.name() + ":" + hash + ";";
     }
     // Grids. Their cells are keyed by the sets' content, so a changed grid is resumed, not
     // cleared: cells that still apply are reused.
