@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Writes docs/science.md (issue 23) from the run folders of configs/*-science.toml runs.
+
+For every grid of every run (`main`: the paper's epochs; `equal-steps`: the same SGD steps
+for every set) and every probe protocol it prints the table (mean ± sample std over student
+seeds x distillation seeds, n, stored image-equivalents), the improvement over random at equal
+storage, and one line per claim of the paper: holds / does not hold / not resolved. Nothing is
+typed by hand: every number comes from the grids' results.json.
+
+Usage: scripts/science_report.py RUN_DIR [RUN_DIR ...] [--out docs/science.md]
+"""
+import argparse
+import json
+import os
+import sys
+
+# The paper's claims as chains "a > b > c" and pairs; rows missing from a grid are skipped.
+ORDER_CLAIM = ["ours", "krrst", "random", "none"]
+ABLATIONS = ["ours-no-param", "ours-random-aug", "ours-stored-targets"]
+CONTROLS = [("ours", "random-rot"), ("ours", "krrst-eq"), ("random-rot", "random")]
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def summary_of(results, row, probe):
+    """(mean, std, n) of a row's first-architecture, source-target cell under a probe protocol."""
+    arch, source = results["archs"][0], results["source"]
+    first = results.get("probes", ["standardized"])[0]
+    for s in results["summary"]:
+        if s["row"] != row or s["target"] != source:
+            continue
+        if s["kind"] != "teacher" and s["arch"] != arch:
+            continue
+        if probe == first:
+            return s["probe_mean"], s["probe_std"], s["n"]
+        p = s.get("probes", {}).get(probe)
+        return (p["mean"], p["std"], p["n"]) if p else None
+    return None
+
+
+def verdict(a, b):
+    """Whether row a beats row b: holds when the gap exceeds both spreads, does not hold when
+    b leads by as much, not resolved otherwise (or with one value per row)."""
+    gap = 100 * (a[0] - b[0])
+    spread = 100 * max(a[1], b[1])
+    if a[2] < 2 or b[2] < 2:
+        return gap, spread, "not resolved (one value per row)"
+    if gap > spread:
+        return gap, spread, "holds"
+    if gap < -spread:
+        return gap, spread, "does not hold"
+    return gap, spread, "not resolved (gap within the spread)"
+
+
+def claim_line(results, probe, pair):
+    a, b = (summary_of(results, r, probe) for r in pair)
+    if not a or not b:
+        return None
+    gap, spread, word = verdict(a, b)
+    return f"- {pair[0]} > {pair[1]}: **{word}**: {gap:+.2f} points (larger std {spread:.2f})"
+
+
+def run_budget(run):
+    """The budget N of a run's sets, from its config.json (every set of a run shares it)."""
+    path = os.path.join(run, "config.json")
+    if not os.path.exists(path):
+        return None
+    config = load(path)
+    for section in ("distill", "baselines"):
+        for stage in config.get(section, {}).values():
+            if "budget" in stage:
+                return stage["budget"]
+    return None
+
+
+def grid_section(run_name, grid_name, results, budget):
+    out = []
+    p = results["protocol"]
+    steps = p.get("pretrain_steps", 0)
+    protocol = (f"equal compute: {steps} SGD steps for every set" if steps
+                else f"the paper's: {p['pretrain_epochs']} epochs over each set's (view, target) pairs")
+    stored = dict(zip(results["rows"], results.get("row_stored", [])))
+    sets = dict(zip(results["rows"], results.get("row_sets", [])))
+    out.append(f"### {run_name}, grid `{grid_name}`: pretraining {protocol}\n")
+    out.append(f"Source {results['source']}, student {results['archs'][0]}, teacher {results['teacher']['arch']} "
+               f"(id {results['teacher']['id']}); {p['seeds']} student seed(s) per set.\n")
+    for probe in results.get("probes", ["standardized"]):
+        length = f"{p['probe_steps']} steps" if p.get("probe_steps") else (
+            "5,000 steps" if probe == "krrst" else f"{p['probe_epochs']} epochs")
+        name = (f"KRR-ST's probe (raw features, {length})" if probe == "krrst"
+                else f"standardised probe ({length})")
+        out.append(f"#### {name}\n")
+        out.append("| row | top-1 % | n | sets | stored (image-equivalents) | over random at equal storage |")
+        out.append("|---|---|---|---|---|---|")
+        base = summary_of(results, "random-eq", probe)
+        for row in results["rows"]:
+            s = summary_of(results, row, probe)
+            if not s:
+                continue
+            st = stored.get(row)
+            over = ""
+            if base and st is not None and (budget is None or st <= budget + 1e-9):
+                over = f"{100 * (s[0] - base[0]):+.2f}"
+            elif base and st is not None:
+                over = f"(stores over {budget})"
+            out.append(f"| {row} | {100 * s[0]:.2f} ± {100 * s[1]:.2f} | {s[2]} | {sets.get(row) or ''} | "
+                       f"{'' if st is None else f'{st:.1f}'} | {over} |")
+        out.append("")
+        out.append("Claims (holds: the gap exceeds the larger std; does not hold: the other way round):\n")
+        lines = []
+        for i in range(len(ORDER_CLAIM) - 1):
+            lines.append(claim_line(results, probe, (ORDER_CLAIM[i], ORDER_CLAIM[i + 1])))
+        for ablation in ABLATIONS:
+            lines.append(claim_line(results, probe, ("ours", ablation)))
+        for pair in CONTROLS:
+            lines.append(claim_line(results, probe, pair))
+        out.extend(line for line in lines if line)
+        out.append("")
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", help="run folders of `ssdd run`")
+    parser.add_argument("--out", default="docs/science.md")
+    args = parser.parse_args()
+    out = ["# Is `ours`' lead real? (issue 23)", "",
+           "Generated by `scripts/science_report.py` from the run folders below; every number is a grid's "
+           "results.json. Rows ending in `-eq` count their targets against the budget (storage-equal with "
+           "`ours`); `random-rot` stores random's images with every rotation's teacher target; `sets` is the "
+           "number of distillation seeds pooled into a row's mean ± std.", ""]
+    found = 0
+    for run in args.runs:
+        evaluate = os.path.join(run, "evaluate")
+        if not os.path.isdir(evaluate):
+            print(f"science_report: {run} has no evaluate/ folder", file=sys.stderr)
+            return 1
+        run_json = os.path.join(run, "run.json")
+        meta = load(run_json) if os.path.exists(run_json) else {}
+        out.append(f"## {os.path.basename(os.path.normpath(run))}")
+        out.append("")
+        if meta:
+            machine = meta.get("machine", {})
+            out.append(f"Run updated {meta.get('updated', '?')}, config `{meta.get('config', '?')}`, machine "
+                       f"{machine.get('cpu', '?')}; finished: {meta.get('finished', False)}.")
+            out.append("")
+        for grid in sorted(os.listdir(evaluate)):
+            results_path = os.path.join(evaluate, grid, "results.json")
+            if os.path.exists(results_path):
+                out.extend(grid_section(os.path.basename(os.path.normpath(run)), grid, load(results_path),
+                                        run_budget(run)))
+                found += 1
+    if not found:
+        print("science_report: no grid has a results.json yet", file=sys.stderr)
+        return 1
+    with open(args.out + ".tmp", "w") as f:
+        f.write("\n".join(out) + "\n")
+    os.replace(args.out + ".tmp", args.out)
+    print(f"science_report: {found} grid(s) -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
