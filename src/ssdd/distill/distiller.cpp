@@ -66,7 +66,14 @@ bool DistillConfig::krr_float64(const std::string& where) const {
   return krr_precision == kKrrPrecisions[1];
 }
 
-nlohmann::json DistillConfig::to_json() const { return data::without_native_resolution(*this); }
+nlohmann::json DistillConfig::to_json() const {
+  nlohmann::json j = data::without_native_resolution(*this);
+  // Options added after runs were made appear only away from their defaults, so config.json
+  // files and experiment configs written before them read the same (hash() drops them too).
+  if (!count_targets) j.erase("count_targets");
+  if (krr_precision == kKrrPrecisions.front()) j.erase("krr_precision");
+  return j;
+}
 
 DistillConfig DistillConfig::from_json(const nlohmann::json& j, const std::string& where) {
   return validated(config_from_json<DistillConfig>(j, where), where);
