@@ -69,7 +69,7 @@ bool DistillConfig::krr_float64(const std::string& where) const {
 nlohmann::json DistillConfig::to_json() const {
   nlohmann::json j = data::without_native_resolution(*this);
   // Options added after runs were made appear only away from their defaults, so config.json
-  // files and experiment configs written before them read the same (hash() drops them too).
+  // files, experiment configs and hashes made before them stay the same.
   if (!count_targets) j.erase("count_targets");
   if (krr_precision == kKrrPrecisions.front()) j.erase("krr_precision");
   return j;
@@ -116,8 +116,7 @@ std::string DistillConfig::hash() const {
   // those runs (and their cached stages) keep their hashes.
   if (parameterization) j.erase("parameterization");
   if (augmentation == "predefined") j.erase("augmentation");
-  if (!count_targets) j.erase("count_targets");
-  if (krr_precision == kKrrPrecisions.front()) j.erase("krr_precision");
+  // count_targets and krr_precision: to_json leaves them out at their defaults already.
   // Sets made before approx_fit existed were all "joint": they keep their hashes; krrst and
   // sets without approximation networks ignore it.
   if (approx_fit == "joint" || method == "krrst" || !approximation) j.erase("approx_fit");
