@@ -14,17 +14,17 @@
 #include "ssdd/data/registry.h"
 #include "ssdd/data/views.h"
 #include "ssdd/distill/distilled_set.h"
-#include "ssdd/distill/teacher_cache.h"
 #include "ssdd/evaluate/alignment.h"
 #include "ssdd/evaluate/baselines.h"
 #include "ssdd/evaluate/finetune.h"
 #include "ssdd/evaluate/grid.h"
-#include "ssdd/measure/linear_probe.h"
-#include "ssdd/measure/similarity.h"
 #include "ssdd/evaluate/pretrain.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/json_file.h"
+#include "ssdd/measure/linear_probe.h"
+#include "ssdd/measure/similarity.h"
 #include "ssdd/models/zoo.h"
+#include "ssdd/teacher/representations.h"
 #include "ssdd/teacher/teacher.h"
 #include "test_util.h"
 #include "tiny_data.h"
@@ -200,7 +200,7 @@ TEST_F(EvaluateRun, BaselineFilesHoldTeacherTargetsOfDistinctImages) {
   data::LoadOptions load;
   load.data_dir = dirs_->data.path();
   const auto splits = data::load_dataset("mnist", load);
-  const auto reps = distill::teacher_representations(t, dirs_->teacher.path(), "mnist", "train", splits.train.images,
+  const auto reps = teacher::representations(t, "mnist", "train", splits.train.images,
                                                      data::View{}, torch::kCPU);
   for (const std::string method : {"random", "kmeans"}) {
     SCOPED_TRACE(method);

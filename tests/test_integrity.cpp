@@ -15,12 +15,12 @@
 #include "ssdd/core/error.h"
 #include "ssdd/data/registry.h"
 #include "ssdd/distill/distilled_set.h"
-#include "ssdd/distill/teacher_cache.h"
 #include "ssdd/evaluate/pretrain.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/json_file.h"
 #include "ssdd/io/tensor_archive.h"
 #include "ssdd/io/tensor_checksum.h"
+#include "ssdd/teacher/representations.h"
 #include "tiny_data.h"
 
 using namespace ssdd;
@@ -165,7 +165,7 @@ TEST_F(Integrity, AZeroedOrFlippedRepsCacheEntryIsRecomputed) {
   const std::string dir = copy_of_first_teacher();
   const auto t = teacher::load_teacher(dir, kCpu);
   const auto images = train_images();
-  auto reps = [&] { return distill::teacher_representations(t, dir, "mnist", "train", images, data::View{}, kCpu); };
+  auto reps = [&] { return teacher::representations(t, "mnist", "train", images, data::View{}, kCpu); };
   const at::Tensor fresh = reps();
   const std::string path = dir + "/reps/mnist-train-rot0.pt";
   ASSERT_TRUE(fs::exists(path));
@@ -198,7 +198,7 @@ TEST_F(Integrity, RepsCacheIsKeyedByTheTeachersWeights) {
   auto reps = [&] {
     testing::internal::CaptureStderr();  // the warning about the missing digest
     const auto t = teacher::load_teacher(dir, kCpu);
-    const auto r = distill::teacher_representations(t, dir, "mnist", "train", images, data::View{}, kCpu);
+    const auto r = teacher::representations(t, "mnist", "train", images, data::View{}, kCpu);
     testing::internal::GetCapturedStderr();
     return r;
   };
@@ -207,7 +207,7 @@ TEST_F(Integrity, RepsCacheIsKeyedByTheTeachersWeights) {
   const at::Tensor second = reps();
   const auto other = teacher::load_teacher(second_->path(), kCpu);
   const at::Tensor expected =
-      distill::teacher_representations(other, second_->path(), "mnist", "train", images, data::View{}, kCpu);
+      teacher::representations(other, "mnist", "train", images, data::View{}, kCpu);
   EXPECT_FALSE(torch::equal(second, first)) << "the first teacher's cached reps were served";
   EXPECT_TRUE(torch::equal(second, expected));
 }

@@ -14,7 +14,9 @@
 
 #include "ssdd/core/error.h"
 #include "ssdd/distill/memory_estimate.h"
+#include "ssdd/evaluate/evaluation_memory.h"
 #include "ssdd/experiment/experiment_config.h"
+#include "ssdd/measure/memory.h"
 #include "ssdd/models/zoo.h"
 #include "test_util.h"
 #include "tiny_data.h"
@@ -195,7 +197,7 @@ TEST(LimitsEstimate, ShippedCpuConfigsFitA24GiBMachine) {
       EXPECT_LT(estimate.total(), 20 * kGiB) << name << " " << stage.label << ": " << estimate.describe();
     }
     for (const auto& grid : config.grids) {
-      distill::EvaluationShape cell;
+      evaluate::EvaluationShape cell;
       cell.image = source.image;
       cell.train_images = grid.config.probe_max_train > 0 ? grid.config.probe_max_train : source.train;
       cell.test_images = source.test;
@@ -203,7 +205,7 @@ TEST(LimitsEstimate, ShippedCpuConfigsFitA24GiBMachine) {
       cell.pretrain_batch = grid.config.pretrain_batch;
       cell.finetune_batch = grid.config.finetune ? 256 : 0;
       cell.rep_dim = d;
-      const auto estimate = distill::evaluation_memory(cell, grid.config.archs);
+      const auto estimate = evaluate::evaluation_memory(cell, grid.config.archs);
       EXPECT_LT(estimate.total(), 20 * kGiB) << name << " " << grid.name << ": " << estimate.describe();
     }
   }
@@ -213,7 +215,7 @@ TEST(LimitsEstimate, MeasuringANetworkLeavesTheSeededGeneratorAlone) {
   torch::manual_seed(7);
   const double first = torch::rand({1}).item<double>();
   torch::manual_seed(7);
-  const auto net = distill::measure_network("convnet:8-8", {1, 16, 16});
+  const auto net = measure::measure_network("convnet:8-8", {1, 16, 16});
   EXPECT_EQ(torch::rand({1}).item<double>(), first);
   EXPECT_GT(net.parameters, 0);
   EXPECT_GT(net.activation_bytes, 4.0 * 16 * 16);  // more than its input

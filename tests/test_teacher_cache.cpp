@@ -8,10 +8,10 @@
 
 #include "ssdd/core/error.h"
 #include "ssdd/data/registry.h"
-#include "ssdd/distill/teacher_cache.h"
 #include "ssdd/io/tensor_archive.h"
 #include "ssdd/io/tensor_checksum.h"
 #include "ssdd/models/zoo.h"
+#include "ssdd/teacher/representations.h"
 #include "test_util.h"
 
 using namespace ssdd;
@@ -29,6 +29,12 @@ teacher::Teacher tiny_teacher(const std::string& id = "abc") {
   t.norm = {{0.5f}, {0.25f}};
   t.id = id;
   t.feature_dim = 8;
+  return t;
+}
+
+// The teacher as if loaded from `dir`: its representations are cached there.
+teacher::Teacher in_folder(teacher::Teacher t, const std::string& dir) {
+  t.dir = dir;
   return t;
 }
 
@@ -60,7 +66,7 @@ TEST(TeacherCache, ComputesOnceThenLoads) {
   const auto t = tiny_teacher();
   const auto images = tiny_images();
   const auto id = view(data::ViewKind::identity);
-  const auto first = distill::teacher_representations(t, dir.path(), "fashion-mnist", "train", images, id, kCpu, 8);
+  const auto first = teacher::representations(in_folder(t, dir.path()), "fashion-mnist", "train", images, id, kCpu, 8);
   const std::string path = dir.path() + "/reps/fashion-mnist-train-rot0.pt";
   ASSERT_TRUE(fs::exists(path));
   ASSERT_EQ(first.sizes(), (std::vector<int64_t>{20, 8}));
@@ -69,7 +75,7 @@ TEST(TeacherCache, ComputesOnceThenLoads) {
   EXPECT_FALSE(t.encoder->is_training());
 
   const auto before = file_identity(path);
-  const auto second = distill::teacher_representations(t, dir.path(), "fashion-mnist", "train", images, id, kCpu, 8);
+  const auto second = teacher::representations(in_folder(t, dir.path()), "fashion-mnist", "train", images, id, kCpu, 8);
   EXPECT_TRUE(torch::equal(first, second));
   EXPECT_EQ(file_identity(path), before);
 
@@ -78,7 +84,7 @@ TEST(TeacherCache, ComputesOnceThenLoads) {
   auto stored = io::load_tensors(path);
   stored["reps"] = torch::full({20, 8}, 7.0f);
   io::save_tensors_checksummed(path, stored);
-  const auto planted = distill::teacher_representations(t, dir.path(), "fashion-mnist", "train", images, id, kCpu);
+  const auto planted = teacher::representations(in_folder(t, dir.path()), "fashion-mnist", "train", images, id, kCpu);
   EXPECT_TRUE(torch::equal(planted, torch::full({20, 8}, 7.0f)));
 }
 
@@ -89,7 +95,7 @@ TEST(TeacherCache, StaleKeysRecompute) {
   const auto id = view(data::ViewKind::identity);
   const std::string path = dir.path() + "/reps/d-train-rot0.pt";
   auto reps = [&](const teacher::Teacher& teacher, const at::Tensor& x) {
-    return distill::teacher_representations(teacher, dir.path(), "d", "train", x, id, kCpu);
+    return teacher::representations(in_folder(teacher, dir.path()), "d", "train", x, id, kCpu);
   };
   reps(t, images);
   auto last = file_identity(path);
@@ -136,13 +142,13 @@ TEST(TeacherCache, RotatedViewIsTheEncoderOnRotatedImages) {
   TempDir dir;
   const auto t = tiny_teacher();
   const auto images = tiny_images(2);
-  const auto r90 = distill::teacher_representations(t, dir.path(), "d", "test", images,
+  const auto r90 = teacher::representations(in_folder(t, dir.path()), "d", "test", images,
                                                     view(data::ViewKind::rotate90), kCpu, 7);
   EXPECT_TRUE(fs::exists(dir.path() + "/reps/d-test-rot90.pt"));
   const auto expected = direct_features(t, torch::rot90(images, 1, {2, 3}));
   EXPECT_TRUE(torch::allclose(r90, expected, 1e-5, 1e-5));
   // and differs from the identity's reps (the encoder is not rotation invariant)
-  const auto r0 = distill::teacher_representations(t, dir.path(), "d", "test", images,
+  const auto r0 = teacher::representations(in_folder(t, dir.path()), "d", "test", images,
                                                    view(data::ViewKind::identity), kCpu);
   EXPECT_FALSE(torch::allclose(r0, r90, 1e-3, 1e-3));
 }
@@ -152,8 +158,8 @@ TEST(TeacherCache, OddDataNamesGiveSafeDistinctFiles) {
   const auto t = tiny_teacher();
   const auto images = tiny_images();
   const auto id = view(data::ViewKind::identity);
-  distill::teacher_representations(t, dir.path(), "folder:/x/y", "train", images, id, kCpu);
-  distill::teacher_representations(t, dir.path(), "folder:/x_y", "train", images, id, kCpu);
+  teacher::representations(in_folder(t, dir.path()), "folder:/x/y", "train", images, id, kCpu);
+  teacher::representations(in_folder(t, dir.path()), "folder:/x_y", "train", images, id, kCpu);
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir.path() + "/reps")) {
     if (entry.path().filename() == ".ssdd.lock") continue;  // the writers' lock (io/folder_lock.h)
@@ -175,8 +181,8 @@ TEST(TeacherCache, RejectsBadInput) {
   TempDir dir;
   const auto t = tiny_teacher();
   const auto id = view(data::ViewKind::identity);
-  EXPECT_THROW(distill::teacher_representations(t, dir.path(), "d", "train", torch::rand({4, 1, 8, 8}), id, kCpu),
+  EXPECT_THROW(teacher::representations(in_folder(t, dir.path()), "d", "train", torch::rand({4, 1, 8, 8}), id, kCpu),
                Error);
-  EXPECT_THROW(distill::teacher_representations(t, dir.path(), "d", "train", tiny_images(), id, kCpu, 0),
+  EXPECT_THROW(teacher::representations(in_folder(t, dir.path()), "d", "train", tiny_images(), id, kCpu, 0),
                ConfigError);
 }

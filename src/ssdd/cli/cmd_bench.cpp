@@ -9,6 +9,7 @@
 #include "ssdd/distill/memory_estimate.h"
 #include "ssdd/distill/step_bench.h"
 #include "ssdd/io/atomic_file.h"
+#include "ssdd/measure/memory.h"
 #include "ssdd/models/zoo.h"
 
 namespace ssdd::cli {
@@ -41,13 +42,13 @@ void check_bench_memory(const distill::StepBenchOptions& o) {
   shape.pool_arch = arch + ":" + o.norm;
   shape.images_flag = "--m";
   shape.batch_flag = "--batch";
-  distill::MemoryEstimate estimate = distill::distill_memory(shape, "bench");
+  measure::MemoryEstimate estimate = distill::distill_memory(shape, "bench");
   const double bank = 4.0 * static_cast<double>(s.real);  // synthetic real images and a target per view
   estimate.add("real bank " + std::to_string(static_cast<long long>(bank)) + " images",
                4 * bank * static_cast<double>(s.channels * s.height * s.width + s.views * s.rep_dim), "lower --batch");
   const double side = static_cast<double>(o.matmul_size > 0 ? o.matmul_size : 4096);
   estimate.add("matrix-product probe", 3 * side * side * 4, "lower --matmul-size");
-  distill::check_memory(estimate, parse_device(o.device));
+  measure::check_memory(estimate, parse_device(o.device));
 }
 
 }  // namespace

@@ -12,8 +12,8 @@
 #include "ssdd/core/runtime.h"
 #include "ssdd/data/registry.h"
 #include "ssdd/distill/approximation_check.h"
-#include "ssdd/distill/distilled_set.h"
 #include "ssdd/distill/distiller.h"
+#include "ssdd/distill/set_file.h"
 #include "ssdd/io/json_file.h"
 #include "ssdd/models/image_shape.h"
 
@@ -114,12 +114,12 @@ void add_inspect_command(CLI::App& app, Action& action) {
   cmd->callback([s, &action] {
     action = [s] {
       check_at_least("command line", "heldout-images", s->images, 1);
-      auto set = distill::DistilledSet::load(s->path);
+      const distill::SetFile set = distill::read_set_file(s->path);
       std::printf("%s\n", set.meta.dump(2).c_str());
-      std::printf("images m = %lld, views %lld\n%s", static_cast<long long>(set.size()),
-                  static_cast<long long>(set.views()), set.storage().table().c_str());
+      std::printf("images m = %lld, views %lld\n%s", static_cast<long long>(set.images),
+                  static_cast<long long>(set.views), set.storage_table.c_str());
       if (s->teacher.empty()) return;
-      if (!set.approx()) {
+      if (!set.approximation) {
         std::printf("no approximation networks to score\n");
         return;
       }
@@ -136,7 +136,7 @@ void add_inspect_command(CLI::App& app, Action& action) {
       models::check_image_shape("--data-dir", data + " holds", models::shape_of_images(splits.test.images),
                                 "the teacher in " + s->teacher + " takes", t.shape);
       // The set stays on the CPU: only the teacher runs on the device.
-      const auto checks = distill::check_approximation_heldout(set, t, s->teacher, data, splits.test, device, s->images);
+      const auto checks = distill::check_approximation_heldout(s->path, t, data, splits.test, device, s->images);
       std::printf("approximation networks on %lld held-out %s images, R^2 to the teacher per view "
                   "(networks / no shift / basis ceiling / networks in sample): %s\n",
                   static_cast<long long>(std::min(s->images, splits.test.size())), data.c_str(),

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ssdd/core/error.h"
+#include "ssdd/distill/storage.h"
 
 namespace ssdd::distill {
 namespace {
@@ -59,8 +60,7 @@ at::Tensor ApproximationNetsImpl::all_views(const at::Tensor& coeffs) {
 }
 
 int64_t ApproximationNetsImpl::floats() const {
-  const int64_t per_net = rep_bases_ * hidden_ + hidden_ + hidden_ * rep_bases_ + rep_bases_;
-  return (views_ - 1) * per_net;
+  return (views_ - 1) * approx_net_floats(rep_bases_, hidden_);  // the storage accounting's count
 }
 
 std::vector<double> fit_approximation(ApproximationNets& nets, const at::Tensor& coeffs,

@@ -8,8 +8,9 @@
 
 #include "ssdd/core/error.h"
 #include "ssdd/data/views.h"
-#include "ssdd/distill/teacher_cache.h"
+#include "ssdd/distill/distilled_set.h"
 #include "ssdd/measure/similarity.h"
+#include "ssdd/teacher/representations.h"
 
 namespace ssdd::distill {
 
@@ -40,18 +41,18 @@ std::vector<ApproximationViewCheck> check_approximation(DistilledSet& set, const
 }
 
 std::vector<ApproximationViewCheck> check_approximation_heldout(DistilledSet& set, const teacher::Teacher& t,
-                                                                const std::string& teacher_dir, const std::string& data,
-                                                                const data::ImageSet& heldout, c10::Device device,
+                                                                const std::string& data, const data::ImageSet& heldout,
+                                                                c10::Device device,
                                                                 int64_t images) {
   if (!set.approx() || heldout.size() == 0) return {};
   const int64_t n = std::min(images, heldout.size());
   const at::Tensor pixels = heldout.images.slice(0, 0, n);
   const std::string split = "test" + std::to_string(n);  // a cache entry of its own
   const auto& views = set.view_list();
-  const at::Tensor identity = teacher_representations(t, teacher_dir, data, split, pixels, views[0], device);
+  const at::Tensor identity = teacher::representations(t, data, split, pixels, views[0], device);
   std::vector<at::Tensor> rotated;
   for (size_t v = 1; v < views.size(); ++v)
-    rotated.push_back(teacher_representations(t, teacher_dir, data, split, pixels, views[v], device));
+    rotated.push_back(teacher::representations(t, data, split, pixels, views[v], device));
   auto checks = check_approximation(set, identity, rotated);
   // In sample: what the networks give for the set's own views against what the teacher
   // says of them.
@@ -74,6 +75,14 @@ std::string summary_line(const std::vector<ApproximationViewCheck>& checks) {
     line << (line.tellp() > 0 ? " " : "") << k.view << " " << k.r2 << " / " << k.r2_unshifted << " / " << k.r2_basis
          << " / " << k.r2_distilled;
   return line.str();
+}
+
+std::vector<ApproximationViewCheck> check_approximation_heldout(const std::string& set_path,
+                                                                const teacher::Teacher& t, const std::string& data,
+                                                                const data::ImageSet& heldout, c10::Device device,
+                                                                int64_t images) {
+  DistilledSet set = DistilledSet::load(set_path);
+  return check_approximation_heldout(set, t, data, heldout, device, images);
 }
 
 nlohmann::json to_json(const std::vector<ApproximationViewCheck>& checks) {

@@ -9,10 +9,11 @@
 #include <nlohmann/json.hpp>
 
 #include "ssdd/data/dataset.h"
-#include "ssdd/distill/distilled_set.h"
 #include "ssdd/teacher/teacher.h"
 
 namespace ssdd::distill {
+
+class DistilledSet;
 
 // Each figure is an R^2 against the view's true representations g(a_t(x)) over the images:
 // 1 - sum |prediction - truth|^2 / sum |truth - mean truth|^2.
@@ -33,10 +34,15 @@ std::vector<ApproximationViewCheck> check_approximation(DistilledSet& set, const
                                                         const std::vector<at::Tensor>& view_reps);
 
 // The same on the first `images` of a held-out split (the source's test split), the
-// teacher's representations of each view coming from its cache (teacher_cache.h); with
+// teacher's representations of each view coming from its cache (teacher/representations.h); with
 // r2_distilled filled in from the set's own images.
 std::vector<ApproximationViewCheck> check_approximation_heldout(DistilledSet& set, const teacher::Teacher& t,
-                                                                const std::string& teacher_dir, const std::string& data,
+                                                                const std::string& data, const data::ImageSet& heldout,
+                                                                c10::Device device, int64_t images = 2000);
+
+// The same for the set in a file (`ssdd inspect --teacher`).
+std::vector<ApproximationViewCheck> check_approximation_heldout(const std::string& set_path,
+                                                                const teacher::Teacher& t, const std::string& data,
                                                                 const data::ImageSet& heldout, c10::Device device,
                                                                 int64_t images = 2000);
 

@@ -28,14 +28,14 @@
 #include "ssdd/distill/memory_estimate.h"
 #include "ssdd/distill/outer_step.h"
 #include "ssdd/distill/storage.h"
-#include "ssdd/distill/teacher_cache.h"
 #include "ssdd/io/atomic_file.h"
-#include "ssdd/io/json_file.h"
 #include "ssdd/io/image_grid.h"
+#include "ssdd/io/json_file.h"
 #include "ssdd/io/plot.h"
 #include "ssdd/io/run_log.h"
 #include "ssdd/measure/similarity.h"
 #include "ssdd/models/image_shape.h"
+#include "ssdd/teacher/representations.h"
 #include "ssdd/teacher/teacher.h"
 #include "ssdd/train/checkpoint.h"
 #include "ssdd/train/progress.h"
@@ -212,15 +212,15 @@ void check_size_and_memory(const DistillConfig& c, const data::ImageSet& train, 
     throw ConfigError("budget", "a budget of " + std::to_string(c.budget) + " buys m = " +
                                     std::to_string(shape.distilled) + " images, more than the " + std::to_string(n) +
                                     " of the source's training set; lower budget or raise image_bases");
-  check_memory(distill_memory(shape), device);
+  measure::check_memory(distill_memory(shape), device);
 }
 
 // Teacher representations of every view of the source train split (cached on disk).
-std::vector<at::Tensor> view_representations(const teacher::Teacher& t, const DistillConfig& c,
-                                             const std::string& data, const data::ImageSet& train,
-                                             const std::vector<data::View>& views, c10::Device device) {
+std::vector<at::Tensor> view_representations(const teacher::Teacher& t, const std::string& data,
+                                             const data::ImageSet& train, const std::vector<data::View>& views,
+                                             c10::Device device) {
   std::vector<at::Tensor> reps;
-  for (const auto& v : views) reps.push_back(teacher_representations(t, c.teacher, data, "train", train.images, v, device));
+  for (const auto& v : views) reps.push_back(teacher::representations(t, data, "train", train.images, v, device));
   return reps;
 }
 
@@ -481,13 +481,8 @@ nlohmann::json kernel_summary(int64_t rows, int64_t features, const std::string&
 int64_t distilled_images(const DistillConfig& config, const models::ImageShape& image, int64_t rep_dim) {
   if (config.method == "krrst") {
     if (!config.count_targets) return config.budget;
-    const int64_t image_floats = image.channels * image.height * image.width;
-    const int64_t m = config.budget * image_floats / (image_floats + rep_dim);
-    if (m < 1)
-      throw ConfigError("budget", "a budget of " + std::to_string(config.budget) +
-                                      " image-equivalents holds no krrst image with its " + std::to_string(rep_dim) +
-                                      "-float target");
-    return m;
+    return images_with_targets_within_budget(config.budget, image.channels * image.height * image.width, 1, rep_dim,
+                                             "krrst");
   }
   return max_images_within_budget(ours_sizes(config, image, rep_dim, data::parse_views(config.views)), config.budget);
 }
@@ -525,7 +520,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   const std::string data_digest = data::dataset_digest(splits);  // other images, other set: no resume across
   const auto views = config.method == "krrst" ? data::parse_views("rot0") : data::parse_views(config.views);
   check_size_and_memory(config, splits.train, t.feature_dim, device);
-  const auto reps = view_representations(t, config, data_name, splits.train, views, device);
+  const auto reps = view_representations(t, data_name, splits.train, views, device);
 
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(config.seed);
   DistilledSet set = initial_set(config, splits, views, reps, gen, device, log);
@@ -718,7 +713,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   plot.save(out_dir + "/loss.png");
   write_image_grid(out_dir + "/images.png", set, splits.norm, 10);
   // Issue 10: the approximation networks against the teacher on held-out images.
-  const auto approx_check = check_approximation_heldout(set, t, config.teacher, data_name, splits.test, device);
+  const auto approx_check = check_approximation_heldout(set, t, data_name, splits.test, device);
   if (!approx_check.empty())
     log.say("distill: approximation networks on held-out images, R^2 to the teacher per view (networks / no shift / "
             "basis ceiling / networks in sample): " + summary_line(approx_check));

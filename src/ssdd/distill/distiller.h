@@ -10,7 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ssdd/distill/model_pool.h"
+#include "ssdd/distill/pool_options.h"
+#include "ssdd/models/image_shape.h"
 
 namespace ssdd::distill {
 

@@ -1,73 +1,15 @@
-// Estimates of peak memory, checked before the large allocations: an option that cannot
-// fit (a pool of 100,000 models, a krrst budget near the data size, bench --m 100000)
-// fails at once with one line naming the estimate, what is available and the option to
-// change, instead of driving the machine into swap or the OOM killer.
-//
-// Estimates count float32 tensors from their shapes. A network's activation memory per
-// image (the graph kept for backward, train mode) and its parameter count are measured by
-// building it on the CPU and running two small batches through it, so every architecture
-// of the zoo is covered without a formula per architecture.
-//
-// Available memory: MemAvailable of /proc/meminfo, lowered to a cgroup's memory.max when
-// one is set, and to SSDD_MEMORY_LIMIT (GiB, e.g. 8 or 0.5) when given; unknown: no check.
-// SSDD_SKIP_MEMORY_CHECK=1 skips the check. Only CPU runs are checked (GPU memory is not
-// probed).
+// Peak memory of a distillation run (measure/memory.h counts and checks it): checked before
+// the run's large allocations and by `ssdd bench`.
 #pragma once
-#include <c10/core/Device.h>
-
 #include <cstdint>
-#include <optional>
 #include <string>
-#include <vector>
 
-#include "ssdd/models/encoder.h"
+#include "ssdd/measure/memory.h"
+#include "ssdd/models/image_shape.h"
 
 namespace ssdd::distill {
 
 struct DistillConfig;
-
-struct MemoryPart {
-  std::string what;  // with its shape, e.g. "kernel 1036x1036"
-  double bytes = 0;
-  std::string advice;  // the option that shrinks it, e.g. "lower --pool-size"
-};
-
-class MemoryEstimate {
- public:
-  explicit MemoryEstimate(std::string stage) : stage_(std::move(stage)) {}
-  void add(std::string what, double bytes, std::string advice);
-  double total() const;
-  const std::vector<MemoryPart>& parts() const { return parts_; }
-  // "distill: about 41.2 GiB needed (pool 100000 models 40.1 GiB, ...)".
-  std::string describe() const;
-  // The advice of the largest part.
-  const std::string& advice() const;
-  const std::string& stage() const { return stage_; }
-
- private:
-  std::string stage_;
-  std::vector<MemoryPart> parts_;
-};
-
-// "41.2 GiB", "350 MiB".
-std::string format_bytes(double bytes);
-
-// Bytes this process may still allocate (see the top of the file); nullopt when unknown.
-std::optional<double> available_memory_bytes();
-
-// ConfigError(stage, "about X needed (...), Y available; <advice>") when the estimate
-// exceeds what is available. No-op on a GPU, when availability is unknown, or with
-// SSDD_SKIP_MEMORY_CHECK=1.
-void check_memory(const MemoryEstimate& estimate, const c10::Device& device);
-
-// A network of the zoo, measured on the CPU.
-struct NetworkFootprint {
-  double parameters = 0;  // floats
-  double parameter_tensors = 0;
-  double activation_bytes = 0;  // per image, forward with graph in train mode
-  int64_t feature_dim = 0;
-};
-NetworkFootprint measure_network(const std::string& arch_spec, const models::ImageShape& shape);
 
 // One distillation run (or `ssdd bench`: train_images 0, pool_size 1).
 struct DistillShape {
@@ -83,23 +25,9 @@ struct DistillShape {
   bool krr_float64 = false;  // kernels, factor and solve in double (krr_precision)
   std::string images_flag = "--budget", batch_flag = "--real-batch";  // named by the advice
 };
-MemoryEstimate distill_memory(const DistillShape& shape, const std::string& stage = "distill");
+measure::MemoryEstimate distill_memory(const DistillShape& shape, const std::string& stage = "distill");
 // The shape of a run of `config` on `train_images` source images of `image`, teacher dimension `rep_dim`.
 DistillShape distill_shape(const DistillConfig& config, const models::ImageShape& image, int64_t train_images,
                            int64_t rep_dim);
-
-// One evaluation cell of the grid, for the largest of `archs`.
-struct EvaluationShape {
-  models::ImageShape image;
-  int64_t train_images = 0, test_images = 0;  // of the target, as probed
-  int64_t set_images = 0;                     // the largest distilled set's images x views
-  int64_t pretrain_batch = 256;
-  int64_t finetune_batch = 0;  // 0: no fine-tuning
-  int64_t rep_dim = 0;
-};
-MemoryEstimate evaluation_memory(const EvaluationShape& shape, const std::vector<std::string>& archs);
-
-// k-means baseline: k centroids on n points of dimension d (double precision, CPU).
-MemoryEstimate kmeans_memory(int64_t n, int64_t d, int64_t k);
 
 }  // namespace ssdd::distill

@@ -11,19 +11,11 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/optim/sgd.h>
 
+#include "ssdd/distill/pool_options.h"
 #include "ssdd/io/tensor_archive.h"
 #include "ssdd/models/encoder.h"
 
 namespace ssdd::distill {
-
-struct PoolOptions {
-  std::string arch = "convnet:64-64-64";  // KRR-ST: ConvNet-3 with batch norm
-  int64_t size = 10;                      // M
-  int64_t max_steps = 1000;               // Z
-  double lr = 0.1;
-  double momentum = 0.9;
-  double weight_decay = 1e-3;
-};
 
 class ModelPool {
  public:

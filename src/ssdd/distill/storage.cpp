@@ -200,4 +200,14 @@ StorageReport krrst_storage(int64_t m, int64_t channels, int64_t height, int64_t
   return report;
 }
 
+int64_t images_with_targets_within_budget(int64_t budget, int64_t image_floats, int64_t targets_per_image,
+                                          int64_t rep_dim, const std::string& method) {
+  const int64_t m = budget * image_floats / (image_floats + targets_per_image * rep_dim);
+  if (m < 1)
+    throw ConfigError("budget", "a budget of " + std::to_string(budget) + " image-equivalents holds no " + method +
+                                    " image with its " + std::to_string(targets_per_image) + " target(s) of " +
+                                    std::to_string(rep_dim) + " floats");
+  return m;
+}
+
 }  // namespace ssdd::distill

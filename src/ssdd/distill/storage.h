@@ -60,4 +60,11 @@ int64_t max_images_within_budget(const OursSizes& sizes, int64_t budget);
 // images; the report gives the exact float count as well.
 StorageReport krrst_storage(int64_t m, int64_t channels, int64_t height, int64_t width, int64_t rep_dim);
 
+// The images of a set of stored images and targets (krrst, the baselines) that fit `budget`
+// image-equivalents when its targets count too (count_targets): each image costs its C*H*W
+// floats plus `targets_per_image` x d, so m = floor(budget * CHW / (CHW + T*d)). ConfigError
+// naming `method` when not one image fits.
+int64_t images_with_targets_within_budget(int64_t budget, int64_t image_floats, int64_t targets_per_image,
+                                          int64_t rep_dim, const std::string& method);
+
 }  // namespace ssdd::distill

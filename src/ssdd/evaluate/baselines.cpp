@@ -12,15 +12,16 @@
 #include "ssdd/data/registry.h"
 #include "ssdd/data/resolution_option.h"
 #include "ssdd/data/views.h"
-#include "ssdd/distill/distilled_set.h"
-#include "ssdd/distill/memory_estimate.h"
-#include "ssdd/distill/teacher_cache.h"
+#include "ssdd/distill/set_file.h"
+#include "ssdd/distill/storage.h"
+#include "ssdd/evaluate/evaluation_memory.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/folder_lock.h"
-#include "ssdd/io/owned_folder.h"
 #include "ssdd/io/image_grid.h"
+#include "ssdd/io/owned_folder.h"
 #include "ssdd/io/run_log.h"
 #include "ssdd/models/image_shape.h"
+#include "ssdd/teacher/representations.h"
 #include "ssdd/teacher/teacher.h"
 
 namespace ssdd::evaluate {
@@ -75,13 +76,7 @@ std::vector<std::string> baseline_methods() { return {"random", "kmeans", "rando
 int64_t baseline_images(const BaselineConfig& config, int64_t image_floats, int64_t rep_dim) {
   if (!config.count_targets) return config.budget;
   const int64_t views = config.method == "random-rot" ? static_cast<int64_t>(data::parse_views(config.views).size()) : 1;
-  const int64_t per_image = image_floats + views * rep_dim;
-  const int64_t m = config.budget * image_floats / per_image;
-  if (m < 1)
-    throw ConfigError("budget", "a budget of " + std::to_string(config.budget) + " image-equivalents holds no " +
-                                    config.method + " image with its " + std::to_string(views) + " target(s) of " +
-                                    std::to_string(rep_dim) + " floats");
-  return m;
+  return distill::images_with_targets_within_budget(config.budget, image_floats, views, rep_dim, config.method);
 }
 
 at::Tensor random_subset(int64_t n, int64_t budget, uint64_t seed) {
@@ -197,13 +192,12 @@ BaselineResult make_baseline(const BaselineConfig& config, const std::string& ou
                                     " images exceeds the " + std::to_string(train.size()) +
                                     " images of the source's training set");
   if (config.method == "kmeans")
-    distill::check_memory(distill::kmeans_memory(train.size(), t.feature_dim, m), c10::Device(c10::kCPU));
+    measure::check_memory(kmeans_memory(train.size(), t.feature_dim, m), c10::Device(c10::kCPU));
   log.say("baseline " + config.method + ": " + std::to_string(m) + " of " + std::to_string(train.size()) + " " +
           data_name + " images" + (config.count_targets ? " (targets counted against the budget)" : "") + ", seed " +
           std::to_string(config.seed) + ", " + std::to_string(threads) + " thread(s)");
   const data::View identity;
-  const at::Tensor reps =
-      distill::teacher_representations(t, config.teacher, data_name, "train", train.images, identity, device);
+  const at::Tensor reps = teacher::representations(t, data_name, "train", train.images, identity, device);
 
   BaselineResult result;
   if (config.method == "kmeans") {
@@ -218,28 +212,26 @@ BaselineResult make_baseline(const BaselineConfig& config, const std::string& ou
   if (config.method == "random-rot") {
     views = data::parse_views(config.views, "baseline views");
     for (size_t v = 1; v < views.size(); ++v)  // every view's target stored, view-major (T*m rows)
-      view_targets.push_back(distill::teacher_representations(t, config.teacher, data_name, "train", train.images,
-                                                              views[v], device)
-                                 .index_select(0, result.indices));
+      view_targets.push_back(
+          teacher::representations(t, data_name, "train", train.images, views[v], device).index_select(0, result.indices));
   }
-  auto set = distill::DistilledSet::explicit_form(images, torch::cat(view_targets).contiguous(), views);
-  set.meta = {{"method", config.method},
-              {"budget", config.budget},
-              {"data", data_name},
-              {"teacher_id", t.id},
-              {"teacher_arch", t.arch},
-              {"rep_dim", t.feature_dim},
-              {"norm_mean", splits.norm.mean},
-              {"norm_std", splits.norm.std},
-              {"shape", {train.channels(), train.height(), train.width()}},
-              {"m", set.size()},
-              {"seed", config.seed},
-              {"source_indices", std::vector<int64_t>(result.indices.data_ptr<int64_t>(),
-                                                      result.indices.data_ptr<int64_t>() + result.indices.numel())}};
-  if (config.method == "kmeans") set.meta["kmeans_iterations"] = config.kmeans_iterations;
-  if (config.count_targets) set.meta["count_targets"] = true;
-  set.meta["storage"] = set.storage().to_json();
-  set.save(out_dir + "/distilled.pt");
+  nlohmann::json meta = {{"method", config.method},
+                         {"budget", config.budget},
+                         {"data", data_name},
+                         {"teacher_id", t.id},
+                         {"teacher_arch", t.arch},
+                         {"rep_dim", t.feature_dim},
+                         {"norm_mean", splits.norm.mean},
+                         {"norm_std", splits.norm.std},
+                         {"shape", {train.channels(), train.height(), train.width()}},
+                         {"seed", config.seed},
+                         {"source_indices", std::vector<int64_t>(result.indices.data_ptr<int64_t>(),
+                                                                 result.indices.data_ptr<int64_t>() +
+                                                                     result.indices.numel())}};
+  if (config.method == "kmeans") meta["kmeans_iterations"] = config.kmeans_iterations;
+  if (config.count_targets) meta["count_targets"] = true;
+  const distill::SetFile set = distill::write_explicit_set(
+      out_dir + "/distilled.pt", images, torch::cat(view_targets).contiguous(), views, std::move(meta));
 
   const auto picked = train.images.index_select(0, result.indices).contiguous();
   io::GridOptions grid;
@@ -249,8 +241,8 @@ BaselineResult make_baseline(const BaselineConfig& config, const std::string& ou
                        static_cast<int>(picked.size(1)), static_cast<int>(picked.size(2)),
                        static_cast<int>(picked.size(3)), grid);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  log.say("baseline " + config.method + ": wrote " + out_dir + "/distilled.pt (" + std::to_string(set.size()) +
-          " images + targets, " + std::to_string(set.storage().image_equivalents()) + " image-equivalents) in " +
+  log.say("baseline " + config.method + ": wrote " + out_dir + "/distilled.pt (" + std::to_string(set.images) +
+          " images + targets, " + std::to_string(set.stored_image_equivalents) + " image-equivalents) in " +
           std::to_string(result.seconds) + " s");
   return result;
 }

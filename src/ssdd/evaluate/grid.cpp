@@ -24,21 +24,21 @@
 #include "ssdd/data/registry.h"
 #include "ssdd/data/resolution_option.h"
 #include "ssdd/data/views.h"
-#include "ssdd/distill/distilled_set.h"
-#include "ssdd/distill/memory_estimate.h"
-#include "ssdd/distill/teacher_cache.h"
+#include "ssdd/distill/set_file.h"
 #include "ssdd/evaluate/alignment.h"
+#include "ssdd/evaluate/evaluation_memory.h"
 #include "ssdd/evaluate/finetune.h"
-#include "ssdd/measure/linear_probe.h"
 #include "ssdd/evaluate/pretrain.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/folder_lock.h"
-#include "ssdd/io/owned_folder.h"
 #include "ssdd/io/json_file.h"
+#include "ssdd/io/owned_folder.h"
 #include "ssdd/io/plot.h"
 #include "ssdd/io/run_log.h"
+#include "ssdd/measure/linear_probe.h"
 #include "ssdd/models/image_shape.h"
 #include "ssdd/models/zoo.h"
+#include "ssdd/teacher/representations.h"
 #include "ssdd/teacher/teacher.h"
 #include "ssdd/train/progress.h"
 
@@ -150,7 +150,7 @@ struct Row {
   std::string label;  // unique: the table's row name, "#k" added for its k-th further set
   std::string kind;   // teacher | none | set
   std::string path, file_hash, method;
-  std::optional<distill::DistilledSet> set;
+  std::optional<distill::SetFile> set;
   bool align = false;
   // The table row it counts in: sets given under one LABEL are replicates of it (distillation
   // seeds), pooled with the student seeds into one mean ± std.
@@ -364,20 +364,20 @@ const nlohmann::json* find_summary(const nlohmann::json& summary, const std::str
 }
 
 // Before a target's first cell: its features, a pretraining batch and the largest set fit
-// the machine (memory_estimate.h).
+// the machine (evaluation_memory.h).
 void check_cell_memory(const TargetData& target, const models::ImageShape& shape, const std::vector<Row>& rows,
                        const std::vector<std::string>& archs, const GridConfig& config, int64_t rep_dim,
                        c10::Device device) {
-  distill::EvaluationShape cell;
+  EvaluationShape cell;
   cell.image = shape;
   cell.train_images = target.train.size();
   cell.test_images = target.test.size();
   for (const auto& row : rows)
-    if (row.set) cell.set_images = std::max(cell.set_images, row.set->size() * row.set->views());
+    if (row.set) cell.set_images = std::max(cell.set_images, row.set->images * row.set->views);
   cell.pretrain_batch = config.pretrain_batch;
   cell.finetune_batch = config.finetune ? FinetuneOptions{}.batch_size : 0;
   cell.rep_dim = rep_dim;
-  distill::check_memory(distill::evaluation_memory(cell, archs), device);
+  measure::check_memory(evaluation_memory(cell, archs), device);
 }
 
 }  // namespace
@@ -533,7 +533,7 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
     Row row;
     row.kind = "set";
     row.path = path;
-    row.set = distill::DistilledSet::load(path);
+    row.set = distill::read_set_file(path);
     row.file_hash = hash_hex(io::read_file(path));
     const auto& meta = row.set->meta;
     row.method = meta.value("method", "set");
@@ -568,7 +568,7 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
       log.say("evaluate: warning: " + path + " was made with teacher " + meta.value("teacher_id", "?") +
               ", the alignment compares it with " + teacher.id);
     torch::NoGradGuard no_grad;
-    const int64_t d = row.set->view_targets().size(1);
+    const int64_t d = row.set->target_dim();
     row.align = config.alignment && d == teacher.feature_dim;
     if (config.alignment && !row.align)
       log.say("evaluate: warning: " + row.label + " has " + std::to_string(d) + "-d targets, the teacher " +
@@ -692,8 +692,8 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
   at::Tensor teacher_test_reps;  // g(x) of the source test split, for the alignment
   auto teacher_test = [&](size_t t) {
     if (!teacher_test_reps.defined())
-      teacher_test_reps = distill::teacher_representations(teacher, config.teacher, source, "test",
-                                                           target_of(t).test.images, data::View{}, device);
+      teacher_test_reps =
+          teacher::representations(teacher, source, "test", target_of(t).test.images, data::View{}, device);
     return teacher_test_reps;
   };
   auto probe_options = [&](const std::string& protocol, int64_t seed) {
@@ -822,10 +822,10 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
                                                        {"pretrain", pretrain_protocol}}
                                             .dump())
                                    .substr(0, 8);
-      auto set = *row.set;
+      const distill::SetFile& set = *row.set;
       torch::NoGradGuard no_grad;
-      const int64_t pairs = set.view_images().size(0);
-      const int64_t d = set.view_targets().size(1);
+      const int64_t pairs = set.pairs.images.size(0);
+      const int64_t d = set.target_dim();
       bool reused = false;
       if (io::file_exists(stem + ".pt")) {
         // The grid's own cache of pretrained weights: a damaged file is made again, not trusted.
@@ -913,7 +913,7 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
     table.push_back({r.group, r.kind, "", "", r.method, std::nullopt, false, r.group, 0});
     row_labels.push_back(r.group);
     row_kinds.push_back(r.kind);
-    row_stored.push_back(r.set ? nlohmann::json(r.set->storage().image_equivalents()) : nlohmann::json());
+    row_stored.push_back(r.set ? nlohmann::json(r.set->stored_image_equivalents) : nlohmann::json());
     row_sets.push_back(r.set ? 1 : 0);
   }
   for (const auto& t : targets) target_names.push_back(t.name);

@@ -4,8 +4,7 @@
 
 #include "ssdd/core/error.h"
 #include "ssdd/core/hash.h"
-#include "ssdd/distill/distilled_set.h"
-#include "ssdd/distill/view_pairs.h"
+#include "ssdd/distill/set_file.h"
 #include "ssdd/io/tensor_checksum.h"
 #include "ssdd/models/zoo.h"
 #include "ssdd/train/fit.h"
@@ -95,9 +94,8 @@ Pretrained pretrain(const at::Tensor& images, const at::Tensor& targets, const P
   return p;
 }
 
-Pretrained pretrain_on_set(distill::DistilledSet& set, const PretrainOptions& options) {
-  const distill::ViewPairs pairs = distill::view_pairs(set);  // what `ssdd export` writes
-  return pretrain(pairs.images, pairs.targets, options);
+Pretrained pretrain_on_set(const distill::SetFile& set, const PretrainOptions& options) {
+  return pretrain(set.pairs.images, set.pairs.targets, options);  // what `ssdd export` writes
 }
 
 void save_pretrained(const std::string& path, const Pretrained& p) {

@@ -18,7 +18,7 @@
 #include "ssdd/models/encoder.h"
 
 namespace ssdd::distill {
-class DistilledSet;
+struct SetFile;
 }
 
 namespace ssdd::evaluate {
@@ -64,7 +64,7 @@ Pretrained fresh_network(const std::string& arch, const models::ImageShape& shap
 Pretrained pretrain(const at::Tensor& images, const at::Tensor& targets, const PretrainOptions& options);
 
 // Every view of the set is one training pair (SPEC 4: T*m pairs).
-Pretrained pretrain_on_set(distill::DistilledSet& set, const PretrainOptions& options);
+Pretrained pretrain_on_set(const distill::SetFile& set, const PretrainOptions& options);
 
 // Weights file: the state plus the loss history, read back by load_pretrained.
 void save_pretrained(const std::string& path, const Pretrained& p);

@@ -294,6 +294,7 @@ Teacher load_teacher(const std::string& dir, c10::Device device) {
   const std::string meta_path = dir + "/teacher.json";
   const nlohmann::json meta = io::parse_json_file(meta_path);
   Teacher t;
+  t.dir = dir;
   try {
     t.arch = meta.at("arch");
     const auto shape = meta.at("shape").get<std::vector<int64_t>>();

@@ -84,6 +84,7 @@ struct Teacher {
   data::Normalization norm;
   std::string data;
   std::string id;           // config hash
+  std::string dir;          // the folder it was loaded from (its representation cache lives there)
   // io::content_checksum of teacher.pt's tensors, as recorded in teacher.json ("weights_digest")
   // and checked by load_teacher; empty for a folder written before digests were recorded.
   std::string weights_digest;

@@ -1,4 +1,4 @@
-#include "ssdd/distill/teacher_cache.h"
+#include "ssdd/teacher/representations.h"
 
 #include <torch/torch.h>
 
@@ -16,7 +16,7 @@
 #include "ssdd/io/tensor_archive.h"
 #include "ssdd/io/tensor_checksum.h"
 
-namespace ssdd::distill {
+namespace ssdd::teacher {
 namespace {
 
 // A file-name-safe form of a data set or split name. Names such as "folder:/data/pets"
@@ -56,7 +56,7 @@ std::string images_fingerprint(const at::Tensor& images) {
   return hash_hex(bytes_of(images[0]) + bytes_of(images[n - 1]) + sum_bytes);
 }
 
-std::string cache_key(const teacher::Teacher& teacher, const std::string& data, const std::string& split,
+std::string cache_key(const Teacher& teacher, const std::string& data, const std::string& split,
                       const at::Tensor& images, const data::View& view) {
   std::ostringstream key;
   // The teacher by its id and by its weights: another teacher's weights under the same id
@@ -97,16 +97,17 @@ at::Tensor load_cached(const std::string& path, const std::string& key, int64_t 
 
 }  // namespace
 
-at::Tensor teacher_representations(const teacher::Teacher& teacher, const std::string& teacher_dir,
-                                   const std::string& data, const std::string& split, const at::Tensor& images_u8,
-                                   const data::View& view, c10::Device device, int64_t batch_size) {
+at::Tensor representations(const Teacher& teacher, const std::string& data, const std::string& split,
+                           const at::Tensor& images_u8, const data::View& view, c10::Device device,
+                           int64_t batch_size) {
   if (!teacher.encoder) throw Error("teacher representations: the teacher has no encoder");
+  if (teacher.dir.empty()) throw Error("teacher representations: the teacher has no folder to cache them in");
   if (!images_u8.defined() || images_u8.dim() != 4 || images_u8.scalar_type() != torch::kUInt8 ||
       !images_u8.device().is_cpu())
     throw Error("teacher representations: images must be uint8 N x C x H x W on the CPU");
   if (batch_size < 1) throw ConfigError("teacher representations", "batch size must be positive");
 
-  const std::string folder = teacher_dir + "/reps";
+  const std::string folder = teacher.dir + "/reps";
   const std::string path = folder + "/" + file_part(data) + "-" + file_part(split) + "-" + view.name() + ".pt";
   const std::string key = cache_key(teacher, data, split, images_u8, view);
   const int64_t n = images_u8.size(0);
@@ -151,4 +152,4 @@ at::Tensor teacher_representations(const teacher::Teacher& teacher, const std::s
   return result;
 }
 
-}  // namespace ssdd::distill
+}  // namespace ssdd::teacher

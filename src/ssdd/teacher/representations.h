@@ -1,6 +1,6 @@
 // Teacher representations of a whole source split under each predefined view, computed
 // once and cached on disk next to the teacher (SPEC section 4):
-//   <teacher_dir>/reps/<data>-<split>-<view>.pt   {"reps": n x d, "__key__": text, "__checksum__": text}
+//   <teacher folder>/reps/<data>-<split>-<view>.pt   {"reps": n x d, "__key__": text, "__checksum__": text}
 // The key (teacher id and weights digest, data set, split, view, image count) and the
 // checksum (io/tensor_checksum.h) are checked on load, so a stale or damaged file is
 // recomputed, never trusted.
@@ -13,11 +13,12 @@
 #include "ssdd/data/views.h"
 #include "ssdd/teacher/teacher.h"
 
-namespace ssdd::distill {
+namespace ssdd::teacher {
 
 // images_u8: the split's uint8 images (N x C x H x W, CPU). Returns float n x d on CPU.
-at::Tensor teacher_representations(const teacher::Teacher& teacher, const std::string& teacher_dir,
-                                   const std::string& data, const std::string& split, const at::Tensor& images_u8,
-                                   const data::View& view, c10::Device device, int64_t batch_size = 512);
+// Cached under teacher.dir (load_teacher sets it; Error when it is empty).
+at::Tensor representations(const Teacher& teacher, const std::string& data, const std::string& split,
+                           const at::Tensor& images_u8, const data::View& view, c10::Device device,
+                           int64_t batch_size = 512);
 
-}  // namespace ssdd::distill
+}  // namespace ssdd::teacher
