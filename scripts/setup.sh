@@ -9,10 +9,12 @@ packages=(
   libcli11-dev                             # command-line parsing
   nlohmann-json3-dev                       # JSON (metrics, results, metadata)
   libtomlplusplus-dev                      # experiment configs (TOML)
+  libfmt-dev                               # number formatting (charts, reports), header-only
   libcmark-gfm-dev libcmark-gfm-extensions-dev  # report.md -> report.html
   chromium                                 # the report test renders report.html headless
   libpng-dev libjpeg62-turbo-dev zlib1g-dev # images and .gz data files
   libssl-dev                               # sha256 of shipped and imported teachers
+  libgloo-dev                              # c10d's Gloo headers (multi-process runs on the CPU)
   libgtest-dev libgmock-dev                # tests
   dataset-fashion-mnist                    # the embedded default data set
 )

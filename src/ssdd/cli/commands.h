@@ -30,6 +30,14 @@ void add_bench_teacher_command(CLI::App& bench, Action& action);
 void add_bench_pretrain_command(CLI::App& bench, Action& action);
 void add_bench_probe_command(CLI::App& bench, Action& action);
 void add_export_command(CLI::App& app, Action& action);
+// `ssdd launch` (N local ranks of one job) and `ssdd collectives` (checks a job's process group).
+void add_launch_command(CLI::App& app, Action& action);
+void add_collectives_command(CLI::App& app, Action& action);
+
+// Thrown by an action whose exit code is neither 0 nor 1 (`ssdd launch` returns its failed rank's).
+struct ExitCode {
+  int code;
+};
 
 // Parses argv and runs the chosen subcommand; returns the process exit code
 // (0 ok, 1 a runtime error, 2 a usage error, 130 / 143 stopped by SIGINT / SIGTERM).

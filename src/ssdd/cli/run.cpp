@@ -78,6 +78,8 @@ int run(int argc, char** argv) {
   add_run_command(app, action);
   add_bench_command(app, action);
   add_export_command(app, action);
+  add_launch_command(app, action);
+  add_collectives_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -96,6 +98,8 @@ int run(int argc, char** argv) {
     return 0;
   } catch (const Stopped& stopped) {
     return report_stop(stopped);
+  } catch (const ExitCode& exit) {
+    return exit.code;
   } catch (const ssdd::Error& e) {
     std::cerr << "ssdd: error: " << e.what() << "\n";
     return 1;

@@ -1,0 +1,192 @@
+#include "ssdd/train/distributed.h"
+
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <optional>
+
+#include "ssdd/core/error.h"
+
+namespace ssdd::train {
+namespace {
+
+std::optional<std::string> variable(const char* name) {
+  const char* value = std::getenv(name);
+  if (!value || !*value) return std::nullopt;
+  return std::string(value);
+}
+
+int integer(const char* name, const std::string& text, int lo, int hi) {
+  size_t used = 0;
+  long value = -1;
+  try {
+    value = std::stol(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || value < lo || value > hi)
+    throw ConfigError(name, "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                                ", found '" + text + "'");
+  return static_cast<int>(value);
+}
+
+// The first line of an exception's text: LibTorch's carry a C++ backtrace after it.
+std::string first_line(const std::exception& e) {
+  const auto* c10 = dynamic_cast<const c10::Error*>(&e);
+  const std::string text = c10 ? c10->what_without_backtrace() : e.what();
+  return text.substr(0, text.find('\n'));
+}
+
+std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& master_addr) {
+  if (const auto interface = variable("GLOO_SOCKET_IFNAME"))
+    return c10d::ProcessGroupGloo::createDeviceForInterface(*interface);
+  // One machine: the loopback, which needs no resolvable host name (a container's may not be).
+  if (master_addr == "localhost" || master_addr.rfind("127.", 0) == 0)
+    return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
+  return c10d::ProcessGroupGloo::createDefaultDevice();
+}
+
+}  // namespace
+
+World world_from_environment() {
+  World w;
+  const auto rank = variable("RANK"), size = variable("WORLD_SIZE");
+  const auto slurm_rank = variable("SLURM_PROCID"), slurm_size = variable("SLURM_NTASKS");
+  if (rank || size) {
+    if (!rank || !size)
+      throw ConfigError(rank ? "WORLD_SIZE" : "RANK", std::string("set together with ") + (rank ? "RANK" : "WORLD_SIZE") +
+                                                          ", found it unset");
+    w.launcher = "torchrun";
+    w.size = integer("WORLD_SIZE", *size, 1, 1 << 20);
+    w.rank = integer("RANK", *rank, 0, w.size - 1);
+    w.local_rank = integer("LOCAL_RANK", variable("LOCAL_RANK").value_or("0"), 0, w.size - 1);
+  } else if (slurm_rank && slurm_size && *slurm_size != "1") {
+    w.launcher = "slurm";
+    w.size = integer("SLURM_NTASKS", *slurm_size, 1, 1 << 20);
+    w.rank = integer("SLURM_PROCID", *slurm_rank, 0, w.size - 1);
+    w.local_rank = integer("SLURM_LOCALID", variable("SLURM_LOCALID").value_or("0"), 0, w.size - 1);
+  } else {
+    return w;  // one process
+  }
+  if (!w.distributed()) return w;
+  const auto addr = variable("MASTER_ADDR"), port = variable("MASTER_PORT");
+  const std::string hint = w.launcher == "slurm" ? " (export it in the job script, e.g. the first host of "
+                                                   "$SLURM_JOB_NODELIST)"
+                                                 : "";
+  if (!addr) throw ConfigError("MASTER_ADDR", "the host of rank 0's store" + hint + ", found it unset");
+  if (!port) throw ConfigError("MASTER_PORT", "the port of rank 0's store" + hint + ", found it unset");
+  w.master_addr = *addr;
+  w.master_port = integer("MASTER_PORT", *port, 1, 65535);
+  return w;
+}
+
+std::string resolve_backend(const std::string& backend, c10::Device device) {
+  const std::string b = backend.empty() ? (device.is_cuda() ? "nccl" : "gloo") : backend;
+  if (b != "gloo" && b != "nccl") throw ConfigError("--backend", "expected gloo or nccl, found '" + b + "'");
+#ifndef USE_C10D_NCCL
+  if (b == "nccl")
+    throw ConfigError("--backend", "nccl: this LibTorch was built without NCCL; use gloo (CPU tensors)");
+#endif
+  return b;
+}
+
+struct ProcessGroup::Impl {
+  World world;
+  std::string backend;
+  std::chrono::milliseconds timeout{0};
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+#ifdef USE_C10D_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
+#endif
+
+  // Runs one collective on whichever group this is and waits for it, within the timeout.
+  template <class Collective>
+  void run(const std::string& what, Collective&& collective) {
+    try {
+#ifdef USE_C10D_NCCL
+      auto work = nccl ? collective(*nccl) : collective(*gloo);
+#else
+      auto work = collective(*gloo);
+#endif
+      work->wait(timeout);
+    } catch (const std::exception& e) {
+      throw Error("distributed: rank " + std::to_string(world.rank) + " of " + std::to_string(world.size) + ": " +
+                  what + " failed (a rank stopped, or took longer than " +
+                  std::to_string(timeout.count() / 1000) + " s): " + first_line(e));
+    }
+  }
+};
+
+ProcessGroup::ProcessGroup(const World& world, const std::string& backend, c10::Device device,
+                           std::chrono::milliseconds timeout)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->world = world;
+  impl_->backend = resolve_backend(backend, device);
+  impl_->timeout = timeout;
+  c10d::TCPStoreOptions store_options;
+  store_options.port = static_cast<std::uint16_t>(world.master_port);
+  store_options.isServer = world.rank == 0;
+  store_options.numWorkers = static_cast<size_t>(world.size);
+  store_options.timeout = timeout;
+  c10::intrusive_ptr<c10d::Store> store;
+  try {
+    store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, store_options);
+    if (impl_->backend == "gloo") {
+      auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+      options->devices.push_back(gloo_device(world.master_addr));
+      impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(store, world.rank, world.size, options);
+    } else {
+#ifdef USE_C10D_NCCL
+      auto options = c10d::ProcessGroupNCCL::Options::create();
+      options->timeout = timeout;
+      impl_->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, world.rank, world.size, options);
+#endif
+    }
+  } catch (const std::exception& e) {
+    throw Error("distributed: rank " + std::to_string(world.rank) + " of " + std::to_string(world.size) +
+                " could not join the group at " + world.master_addr + ":" + std::to_string(world.master_port) +
+                " within " + std::to_string(timeout.count() / 1000) + " s: " + first_line(e));
+  }
+}
+
+ProcessGroup::~ProcessGroup() = default;
+
+int ProcessGroup::rank() const { return impl_->world.rank; }
+int ProcessGroup::size() const { return impl_->world.size; }
+const std::string& ProcessGroup::backend() const { return impl_->backend; }
+
+void ProcessGroup::all_reduce_sum(std::vector<at::Tensor>& tensors) {
+  for (const auto& t : tensors)
+    if (!t.is_contiguous()) throw Error("distributed: all-reduce needs contiguous tensors");
+  impl_->run("all-reduce", [&](auto& group) { return group.allreduce(tensors, c10d::AllreduceOptions{}); });
+}
+
+void ProcessGroup::all_reduce_mean(std::vector<at::Tensor>& tensors) {
+  all_reduce_sum(tensors);  // Gloo has no average
+  for (auto& t : tensors) t.div_(size());
+}
+
+at::Tensor ProcessGroup::all_gather(const at::Tensor& tensor) {
+  std::vector<at::Tensor> input{tensor.contiguous()};
+  std::vector<std::vector<at::Tensor>> output(1);
+  for (int r = 0; r < size(); ++r) output[0].push_back(torch::empty_like(input[0]));
+  impl_->run("all-gather", [&](auto& group) { return group.allgather(output, input, c10d::AllgatherOptions{}); });
+  return torch::cat(output[0], 0);
+}
+
+void ProcessGroup::broadcast(std::vector<at::Tensor>& tensors, int root) {
+  c10d::BroadcastOptions options;
+  options.rootRank = root;
+  impl_->run("broadcast", [&](auto& group) { return group.broadcast(tensors, options); });
+}
+
+void ProcessGroup::barrier() {
+  impl_->run("barrier", [&](auto& group) { return group.barrier(c10d::BarrierOptions{}); });
+}
+
+}  // namespace ssdd::train
