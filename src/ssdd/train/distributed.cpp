@@ -1,6 +1,11 @@
 #include "ssdd/train/distributed.h"
 
+// Gloo's own headers come from Debian's libgloo-dev here; a LibTorch without them (some GPU
+// builds) still has NCCL, so their absence takes away the gloo backend, not the build.
+#if __has_include(<gloo/algorithm.h>)
+#define SSDD_HAVE_GLOO 1
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef USE_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
@@ -42,6 +47,7 @@ std::string first_line(const std::exception& e) {
   return text.substr(0, text.find('\n'));
 }
 
+#ifdef SSDD_HAVE_GLOO
 std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& master_addr) {
   if (const auto interface = variable("GLOO_SOCKET_IFNAME"))
     return c10d::ProcessGroupGloo::createDeviceForInterface(*interface);
@@ -50,6 +56,7 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& master
     return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
+#endif
 
 }  // namespace
 
@@ -88,6 +95,9 @@ World world_from_environment() {
 std::string resolve_backend(const std::string& backend, c10::Device device) {
   const std::string b = backend.empty() ? (device.is_cuda() ? "nccl" : "gloo") : backend;
   if (b != "gloo" && b != "nccl") throw ConfigError("--backend", "expected gloo or nccl, found '" + b + "'");
+#ifndef SSDD_HAVE_GLOO
+  if (b == "gloo") throw ConfigError("--backend", "gloo: its headers were missing when ssdd was built (libgloo-dev)");
+#endif
 #ifndef USE_C10D_NCCL
   if (b == "nccl")
     throw ConfigError("--backend", "nccl: this LibTorch was built without NCCL; use gloo (CPU tensors)");
@@ -99,7 +109,9 @@ struct ProcessGroup::Impl {
   World world;
   std::string backend;
   std::chrono::milliseconds timeout{0};
+#ifdef SSDD_HAVE_GLOO
   c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+#endif
 #ifdef USE_C10D_NCCL
   c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
 #endif
@@ -108,10 +120,12 @@ struct ProcessGroup::Impl {
   template <class Collective>
   void run(const std::string& what, Collective&& collective) {
     try {
+      c10::intrusive_ptr<c10d::Work> work;
 #ifdef USE_C10D_NCCL
-      auto work = nccl ? collective(*nccl) : collective(*gloo);
-#else
-      auto work = collective(*gloo);
+      if (nccl) work = collective(*nccl);
+#endif
+#ifdef SSDD_HAVE_GLOO
+      if (gloo) work = collective(*gloo);
 #endif
       work->wait(timeout);
     } catch (const std::exception& e) {
@@ -137,9 +151,11 @@ ProcessGroup::ProcessGroup(const World& world, const std::string& backend, c10::
   try {
     store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, store_options);
     if (impl_->backend == "gloo") {
+#ifdef SSDD_HAVE_GLOO
       auto options = c10d::ProcessGroupGloo::Options::create(timeout);
       options->devices.push_back(gloo_device(world.master_addr));
       impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(store, world.rank, world.size, options);
+#endif
     } else {
 #ifdef USE_C10D_NCCL
       auto options = c10d::ProcessGroupNCCL::Options::create();
