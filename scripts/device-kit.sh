@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 kit=.devkit
 rm -rf "$kit" && mkdir -p "$kit"
 
-packages=(libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libcmark-gfm-dev libcmark-gfm-extensions-dev
+packages=(libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libfmt-dev libcmark-gfm-dev libcmark-gfm-extensions-dev
           libpng-dev libjpeg62-turbo-dev zlib1g-dev libgtest-dev libgmock-dev)
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -109,7 +109,7 @@ PY
 }
 
 # Every file under a final name parses: .pt archives load, .json files parse, .png files end
-# with their IEND chunk. Temporaries (*.tmp.*) are allowed to be partial.
+# with their IEND chunk, .svg charts with </svg>. Temporaries (*.tmp.*) are allowed to be partial.
 partial_files() {
   local dir=$1 bad=0
   while read -r f; do
@@ -118,6 +118,7 @@ partial_files() {
       *.pt) "$ssdd" info --digest "$f" >/dev/null 2>&1 || { echo "partial: $f" >&2; bad=$((bad + 1)); } ;;
       *.json) python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$f" 2>/dev/null || { echo "partial: $f" >&2; bad=$((bad + 1)); } ;;
       *.png) [ "$(tail -c 8 "$f" | od -An -tx1 | tr -d ' \n')" = "49454e44ae426082" ] || { echo "partial: $f" >&2; bad=$((bad + 1)); } ;;
+      *.svg) [ "$(tail -c 7 "$f")" = "</svg>" ] || { echo "partial: $f" >&2; bad=$((bad + 1)); } ;;
     esac
   done < <(find "$dir" -type f)
   echo "$bad"

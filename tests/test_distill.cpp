@@ -124,7 +124,7 @@ TEST_F(DistillRun, BothMethodsLowerTheOuterLossAndWriteEveryOutput) {
     const auto result = distill::run_distill(config(method), out.path(), false);
     ASSERT_EQ(result.loss.size(), 40u) << method;
     EXPECT_LT(mean_of(result.loss, 30, 40), mean_of(result.loss, 0, 10)) << method;
-    for (const char* f : {"distilled.pt", "config.json", "metrics.json", "loss.csv", "loss.png", "images.png", "log"})
+    for (const char* f : {"distilled.pt", "config.json", "metrics.json", "loss.csv", "loss.svg", "images.png", "log"})
       EXPECT_TRUE(std::filesystem::exists(out.path() + "/" + f)) << method << " " << f;
     auto set = distill::DistilledSet::load(out.path() + "/distilled.pt");
     EXPECT_LE(set.storage().image_equivalents(), method == "ours" ? 10.0 : 10.0 * (1 + 16.0 / 256));

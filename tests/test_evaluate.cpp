@@ -293,7 +293,7 @@ TEST_F(EvaluateRun, RandomBaselineRoundTripsThroughTheGridWithTeacherAndNoneFirs
   EXPECT_LE(a.at("r2").get<double>(), 1.0);
   EXPECT_GE(a.at("cka").get<double>(), 0.0);
   EXPECT_LE(a.at("cka").get<double>(), 1.0 + 1e-9);
-  for (const char* f : {"results.json", "results.md", "results.png", "cells.jsonl", "config.json", "log"})
+  for (const char* f : {"results.json", "results.md", "results.svg", "cells.jsonl", "config.json", "log"})
     EXPECT_TRUE(std::filesystem::exists(out.path() + "/" + f)) << f;
   const std::string md = io::read_file(out.path() + "/results.md");
   const auto teacher_at = md.find("| teacher |"), none_at = md.find("| none |"), random_at = md.find("| random |");

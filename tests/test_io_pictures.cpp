@@ -1,12 +1,10 @@
-// PNG output, canvas drawing, the bitmap font, charts and image grids.
+// PNG output, canvas drawing, the bitmap font and image grids (charts: test_io_svg_chart.cpp).
 #include <gtest/gtest.h>
 #include <png.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <limits>
 #include <string>
 #include <vector>
 
@@ -14,7 +12,6 @@
 #include "ssdd/io/bitmap_font.h"
 #include "ssdd/io/canvas.h"
 #include "ssdd/io/image_grid.h"
-#include "ssdd/io/plot.h"
 #include "ssdd/io/png_write.h"
 
 namespace fs = std::filesystem;
@@ -80,26 +77,6 @@ size_t count_not(const Canvas& c, Rgb background) {
     for (int x = 0; x < c.width(); ++x) n += c.at(x, y) != background;
   }
   return n;
-}
-
-// Pixels of exactly `color` inside `area` but outside `exclude`.
-size_t count_color(const Canvas& c, Rgb color, const ssdd::io::Rect& area, const ssdd::io::Rect& exclude) {
-  size_t n = 0;
-  for (int y = area.y; y < area.bottom(); ++y) {
-    for (int x = area.x; x < area.right(); ++x) n += c.at(x, y) == color && !exclude.contains(x, y);
-  }
-  return n;
-}
-
-// Writes the chart, reads it back and checks it is a plausible, non-blank picture.
-void expect_valid_chart_png(const Canvas& c, const std::string& path) {
-  c.write_png(path);
-  const Decoded d = read_png(path);
-  EXPECT_EQ(d.width, c.width());
-  EXPECT_EQ(d.height, c.height());
-  EXPECT_EQ(d.channels, 3);
-  EXPECT_EQ(d.pixels, c.pixels());
-  EXPECT_GT(count_not(c, ssdd::io::colors::kWhite), 0u);
 }
 
 }  // namespace
@@ -261,190 +238,6 @@ TEST(Canvas, TextStaysInsideItsBox) {
   Canvas v(40, 100);
   v.draw_text_vertical(20, 50, "abc", ink, 1);
   EXPECT_GT(count_not(v, ssdd::io::colors::kWhite), 0u);
-}
-
-// ---- charts ---------------------------------------------------------------------------
-
-TEST(PlotTicks, CompactNumbers) {
-  using ssdd::io::format_number;
-  EXPECT_EQ(format_number(0.0), "0");
-  EXPECT_EQ(format_number(0.001), "0.001");
-  EXPECT_EQ(format_number(1.5e-5), "1.5e-05");
-  EXPECT_EQ(format_number(2000), "2000");
-  EXPECT_EQ(format_number(30000), "30k");
-  EXPECT_EQ(format_number(12500), "12.5k");
-  EXPECT_EQ(format_number(1250000), "1.25M");
-  EXPECT_EQ(format_number(-0.25), "-0.25");
-  EXPECT_EQ(format_number(999999), "1M");
-  EXPECT_EQ(format_number(std::nan("")), "nan");
-}
-
-TEST(PlotTicks, NiceLinearAndLogTicks) {
-  auto t = ssdd::io::linear_ticks(0.03, 0.97, 5);
-  EXPECT_DOUBLE_EQ(t.lo, 0.0);
-  EXPECT_DOUBLE_EQ(t.hi, 1.0);
-  EXPECT_DOUBLE_EQ(t.step, 0.2);
-  EXPECT_EQ(t.labels.front(), "0");
-  EXPECT_EQ(t.labels[1], "0.2");
-  EXPECT_EQ(t.labels.back(), "1");
-
-  auto c = ssdd::io::linear_ticks(3.0, 3.0, 5);  // constant: a window, not a division by zero
-  EXPECT_LT(c.lo, 3.0);
-  EXPECT_GT(c.hi, 3.0);
-  EXPECT_GE(c.major.size(), 2u);
-  auto z = ssdd::io::linear_ticks(0.0, 0.0, 5);
-  EXPECT_LT(z.lo, z.hi);
-
-  auto big = ssdd::io::linear_ticks(0, 48000, 5);
-  EXPECT_EQ(big.labels.back(), "50k");
-  auto tiny = ssdd::io::linear_ticks(1e-5, 3e-5, 4);
-  EXPECT_EQ(tiny.labels.front(), "1e-05");
-
-  auto lg = ssdd::io::log_ticks(0.002, 30.0);
-  EXPECT_DOUBLE_EQ(lg.lo, -3.0);
-  EXPECT_DOUBLE_EQ(lg.hi, 2.0);
-  EXPECT_EQ(lg.labels.front(), "0.001");
-  EXPECT_EQ(lg.labels.back(), "100");
-  EXPECT_FALSE(lg.minor.empty());
-  auto narrow = ssdd::io::log_ticks(0.3, 0.9);
-  EXPECT_GE(narrow.major.size(), 3u);
-  auto flat = ssdd::io::log_ticks(0.5, 0.5);
-  EXPECT_LT(flat.lo, flat.hi);
-  EXPECT_GE(flat.major.size(), 2u);
-}
-
-TEST(PlotLine, SeriesKindsAllRenderToValidPngs) {
-  TempDir dir;
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  const double inf = std::numeric_limits<double>::infinity();
-  std::vector<double> x, a, b;
-  for (int i = 0; i <= 200; ++i) {
-    x.push_back(i * 5.0);
-    a.push_back(2.0 * std::exp(-i / 40.0) + 0.05);
-    b.push_back(1.5 * std::exp(-i / 60.0) + 0.1);
-  }
-
-  struct Case {
-    std::string name;
-    ssdd::io::LinePlot plot;
-    bool expect_series_pixels;
-  };
-  std::vector<Case> cases;
-  {
-    ssdd::io::LinePlot p;
-    p.title = "Loss";
-    p.x_label = "iteration";
-    p.y_label = "loss";
-    p.add_series("train", x, a);
-    p.add_series("validation", x, b);
-    cases.push_back({"two_series", p, true});
-  }
-  {
-    ssdd::io::LinePlot p;
-    p.log_y = true;
-    p.add_series("loss", x, a);
-    p.add_series("with zeros", {0, 1, 2, 3}, {0.0, -1.0, 0.5, 0.25});
-    cases.push_back({"log", p, true});
-  }
-  {
-    ssdd::io::LinePlot p;
-    p.add_series("gappy", {0, 1, 2, 3, 4, 5, 6}, {1.0, nan, 2.0, 3.0, inf, -inf, 1.5});
-    p.add_series("bad x", {nan, 1, inf}, {1.0, 2.0, 3.0});
-    cases.push_back({"nans", p, true});
-  }
-  {
-    ssdd::io::LinePlot p;
-    p.add_series("flat", x, std::vector<double>(x.size(), 0.7));
-    cases.push_back({"constant", p, true});
-  }
-  {
-    ssdd::io::LinePlot p;
-    p.title = "nothing";
-    p.add_series("empty", {}, {});
-    p.add_series("all nan", {1, 2}, {nan, nan});
-    cases.push_back({"empty", p, false});
-  }
-  {
-    ssdd::io::LinePlot p;
-    p.log_y = true;
-    p.add_series("no positive values", {1, 2}, {0.0, -3.0});
-    cases.push_back({"log_nothing", p, false});
-  }
-  {
-    ssdd::io::LinePlot p;  // a single point (drawn as a dot) inside fixed axis ends
-    p.x_min = 0;
-    p.y_min = 0;
-    p.y_max = 100;
-    p.add_series("one point", {5}, {7});
-    cases.push_back({"fixed_ends", p, true});
-  }
-  {
-    ssdd::io::LinePlot p;
-    p.log_y = true;
-    p.add_series("huge range", {0, 1}, {1e-300, 1e300});
-    p.add_series("overflowing", {0, 1, 2}, {-1e308, 1e308, 0});
-    cases.push_back({"extreme", p, true});
-  }
-  {
-    ssdd::io::LinePlot p;  // no series at all
-    cases.push_back({"no_series", p, false});
-  }
-  for (const auto& tc : cases) {
-    SCOPED_TRACE(tc.name);
-    ssdd::io::PlotLayout layout;
-    const Canvas c = tc.plot.render(&layout);
-    expect_valid_chart_png(c, dir.file(tc.name + ".png"));
-    EXPECT_GT(layout.plot_area.w, 100);
-    EXPECT_GT(layout.plot_area.h, 100);
-    for (size_t i = 0; i < tc.plot.series_count() && tc.expect_series_pixels; ++i) {
-      if (tc.name == "nans" && i == 1) continue;
-      EXPECT_GT(count_color(c, tc.plot.series_color(i), layout.plot_area, layout.legend), 0u) << "series " << i;
-    }
-    if (tc.plot.series_count() > 0) {
-      EXPECT_GT(layout.legend.w, 0);
-      EXPECT_GT(count_color(c, tc.plot.series_color(0), layout.legend, ssdd::io::Rect{}), 0u);  // legend swatch
-    }
-  }
-}
-
-TEST(PlotLine, MismatchedLengthsThrow) {
-  ssdd::io::LinePlot p;
-  EXPECT_THROW(p.add_series("bad", {1, 2, 3}, {1, 2}), ssdd::Error);
-  p.width = 50;
-  EXPECT_THROW(p.render(), ssdd::Error);
-}
-
-TEST(PlotBar, GroupedBarsWithErrorBars) {
-  TempDir dir;
-  ssdd::io::BarChart chart;
-  chart.title = "Linear probe accuracy";
-  chart.y_label = "accuracy (%)";
-  chart.groups = {"CIFAR10", "CIFAR100", "Aircraft", "Cars"};
-  chart.value_labels = true;
-  chart.add_series("random", {35.1, 12.0, 5.5, 3.2}, {0.8, 0.4, 0.3, 0.2});
-  chart.add_series("ours", {52.3, 24.9, 11.1, std::nan("")}, {1.1, 0.6, 0.5, 0.4});
-  chart.add_series("full data", {60, 30, 15, 12});
-  ssdd::io::PlotLayout layout;
-  const Canvas c = chart.render(&layout);
-  expect_valid_chart_png(c, dir.file("bars.png"));
-  for (size_t i = 0; i < chart.series_count(); ++i) {
-    EXPECT_GT(count_color(c, chart.series_color(i), layout.plot_area, ssdd::io::Rect{}), 50u) << i;
-  }
-  EXPECT_FALSE(layout.plot_area.intersects(layout.legend));
-
-  ssdd::io::BarChart negative;
-  negative.groups = {"a", "b"};
-  negative.y_from_zero = false;
-  negative.add_series("delta", {-1.5, 2.0}, {0.5, 0.5});
-  expect_valid_chart_png(negative.render(), dir.file("negative.png"));
-
-  ssdd::io::BarChart empty;
-  expect_valid_chart_png(empty.render(), dir.file("empty.png"));
-
-  ssdd::io::BarChart bad;
-  bad.groups = {"a", "b"};
-  EXPECT_THROW(bad.add_series("x", {1.0}), ssdd::Error);
-  EXPECT_THROW(bad.add_series("x", {1.0, 2.0}, {1.0}), ssdd::Error);
 }
 
 // ---- image grid -----------------------------------------------------------------------

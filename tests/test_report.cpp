@@ -8,6 +8,7 @@
 #include "ssdd/io/image_decode.h"
 #include "ssdd/io/json_file.h"
 #include "ssdd/io/png_write.h"
+#include "ssdd/io/svg_chart.h"
 #include "ssdd/report/report.h"
 #include "test_util.h"
 
@@ -52,7 +53,16 @@ void write_fixture(const std::string& dir) {
   for (int y = 0; y < 48; ++y)
     for (int x = 0; x < 64; ++x) pixels[(y * 64 + x) * 3 + ((x / 8 + y / 8) % 2 ? 0 : 2)] = 220;
   io::write_png(dir + "/distill/ours/images.png", pixels.data(), 64, 48, 3);
-  io::write_png(dir + "/distill/ours/loss.png", pixels.data(), 64, 48, 3);
+  io::svg::LineChart loss;
+  loss.title = "outer loss";
+  loss.log_y = true;
+  loss.add_series("ours", {1.0, 0.5, 0.3, 0.2, 0.15, 0.12, 0.1});
+  loss.save(dir + "/distill/ours/loss.svg");
+  io::svg::BarChart results;  // the palette's first two colours, in large areas
+  results.groups = {"fashion-mnist"};
+  results.add_series("teacher", {90.0}, {0.0});
+  results.add_series("ours", {90.0}, {0.2});
+  results.save(dir + "/evaluate/main/results.svg");
   io::write_json_file(dir + "/run.json",
                       {{"name", "fixture"},
                        {"config", "configs/fixture.toml"},
@@ -87,6 +97,8 @@ TEST(Report, MarkdownAndSelfContainedHtmlFromARunFolder) {
   EXPECT_EQ(md.find("\n## Evaluation results"), std::string::npos) << md;   // not its title
   EXPECT_NE(md.find("| ours | 285 | 78324 | 99.90 |"), std::string::npos) << md;
   EXPECT_NE(md.find("(distill/ours/images.png)"), std::string::npos) << md;  // relative links
+  EXPECT_NE(md.find("![ours loss](distill/ours/loss.svg)"), std::string::npos) << md;
+  EXPECT_NE(md.find("![results of grid main](evaluate/main/results.svg)"), std::string::npos) << md;
   EXPECT_NE(md.find("| ours | rot90 | 0.812 | 0.400 | 0.950 | 0.990 |"), std::string::npos) << md;
   EXPECT_NE(md.find("holds, every gap beyond"), std::string::npos) << md;
   // An ours-* row is an ablation, checked against the full method: 90.0 vs 89.9 +- 0.4.
@@ -100,6 +112,52 @@ TEST(Report, MarkdownAndSelfContainedHtmlFromARunFolder) {
   EXPECT_NE(html.find("<td>90.00 ± 0.20</td>"), std::string::npos);
   EXPECT_NE(html.find("src=\"data:image/png;base64,"), std::string::npos);  // self-contained
   EXPECT_EQ(html.find("images.png"), std::string::npos);
+  // The charts are inline SVG, their text as text: the results chart, then the loss curve.
+  const std::string chart = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"ssdd-chart\"";
+  const size_t first = html.find(chart);
+  ASSERT_NE(first, std::string::npos) << html;
+  EXPECT_NE(html.find(chart, first + 1), std::string::npos);
+  EXPECT_EQ(html.find(chart, html.find(chart, first + 1) + 1), std::string::npos);
+  EXPECT_LT(first, html.find("<h2>Distilled sets</h2>"));
+  EXPECT_NE(html.find(">outer loss</text>"), std::string::npos);
+  EXPECT_EQ(html.find("ssdd-inline-chart"), std::string::npos);  // every placeholder replaced
+  EXPECT_EQ(html.find(".svg"), std::string::npos);                // no link out of the page
+}
+
+TEST(Report, FoldersFromBeforeSvgChartsShowTheirPng) {
+  TempDir run;
+  write_fixture(run.path());
+  fs::remove(run.path() + "/distill/ours/loss.svg");
+  fs::remove(run.path() + "/evaluate/main/results.svg");
+  const std::vector<uint8_t> grey(8 * 8 * 3, 128);
+  io::write_png(run.path() + "/distill/ours/loss.png", grey.data(), 8, 8, 3);
+  report::write_report(run.path());
+  const std::string md = io::read_file(run.path() + "/report.md");
+  EXPECT_NE(md.find("![ours loss](distill/ours/loss.png)"), std::string::npos) << md;
+  EXPECT_EQ(md.find("results of grid"), std::string::npos) << md;  // neither results.svg nor .png
+  const std::string html = io::read_file(run.path() + "/report.html");
+  EXPECT_EQ(html.find("<svg"), std::string::npos);
+  const size_t png = html.find("src=\"data:image/png;base64,");
+  ASSERT_NE(png, std::string::npos);
+  EXPECT_NE(html.find("src=\"data:image/png;base64,", png + 1), std::string::npos);  // loss and images
+}
+
+TEST(Report, AnSvgThatCouldRunSomethingIsNotInlined) {
+  TempDir run;
+  write_fixture(run.path());
+  const std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 10 10\">";
+  for (const std::string& hostile :
+       {svg + "<script>alert(1)</script></svg>\n",
+        svg + "<rect width=\"5\" height=\"5\" onclick=\"alert(1)\"/></svg>\n",
+        svg + "<a href=\"javascript:alert(1)\"><text>x</text></a></svg>\n", std::string("<p>not svg</p>\n")}) {
+    io::write_file_atomic(run.path() + "/distill/ours/loss.svg", hostile);
+    report::write_report(run.path());
+    const std::string html = io::read_file(run.path() + "/report.html");
+    EXPECT_EQ(html.find("alert"), std::string::npos) << hostile;
+    EXPECT_EQ(html.find("not svg"), std::string::npos) << hostile;
+    EXPECT_NE(html.find("loss.svg is left out: not an SVG chart of ssdd's"), std::string::npos) << hostile;
+    EXPECT_NE(html.find("class=\"ssdd-chart\""), std::string::npos) << hostile;  // the results chart still is
+  }
 }
 
 TEST(Report, HeadlessChromiumRendersTheTableAndTheImages) {
@@ -110,19 +168,24 @@ TEST(Report, HeadlessChromiumRendersTheTableAndTheImages) {
   report::write_report(run.path());
   const std::string shot = run.path() + "/shot.png";
   const std::string command = browser + " --headless --no-sandbox --disable-gpu --hide-scrollbars "
-                                        "--user-data-dir=" + run.path() + "/profile --window-size=1000,2400 "
+                                        "--user-data-dir=" + run.path() + "/profile --window-size=1000,4000 "
                                         "--screenshot=" + shot + " file://" + run.path() + "/report.html >/dev/null 2>&1";
   ASSERT_EQ(std::system(command.c_str()), 0);
   const auto img = io::read_image(shot, 3);
   ASSERT_EQ(img.width, 1000);
-  // The page is not blank: enough dark pixels (text, table borders) and the fixture's
-  // coloured image (pixels far from grey) rendered.
-  int64_t dark = 0, coloured = 0;
+  // The page is not blank: enough dark pixels (text, table borders), the fixture's red and
+  // blue image, and the inline charts in the palette's first two colours (bars and curve).
+  int64_t dark = 0, image = 0, first = 0, second = 0;
+  auto near = [](int a, int b) { return std::abs(a - b) <= 12; };
   for (size_t i = 0; i + 2 < img.pixels.size(); i += 3) {
     const int r = img.pixels[i], g = img.pixels[i + 1], b = img.pixels[i + 2];
     dark += (r + g + b) < 200;
-    coloured += std::max({std::abs(r - g), std::abs(g - b), std::abs(r - b)}) > 60;
+    image += (r > 200 && g < 20 && b < 20) || (r < 20 && g < 20 && b > 200);
+    first += near(r, 0x1f) && near(g, 0x64) && near(b, 0xc8);
+    second += near(r, 0xeb) && near(g, 0x78) && near(b, 0x14);
   }
   EXPECT_GT(dark, 2000);
-  EXPECT_GE(coloured, 2 * 64 * 48);  // the picture twice: the loss curve and the image grid
+  EXPECT_GE(image, 64 * 48 * 9 / 10);
+  EXPECT_GT(first, 5000);   // the teacher's bar and the loss curve
+  EXPECT_GT(second, 5000);  // ours' bar
 }

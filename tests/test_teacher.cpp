@@ -80,7 +80,7 @@ TEST(Teacher, TinyRunLowersTheLossAndWritesEveryOutput) {
   setenv("SSDD_CACHE", cache.path().c_str(), 1);
   const auto config = tiny_teacher_config(write_tiny_idx(data.path()), 10, 5);
   const auto result = teacher::train_teacher(config, out.path(), false);
-  for (const char* f : {"teacher.pt", "teacher.json", "config.json", "metrics.json", "log", "loss.png",
+  for (const char* f : {"teacher.pt", "teacher.json", "config.json", "metrics.json", "log", "loss.svg",
                         "checkpoints/checkpoint.ckpt"})
     EXPECT_TRUE(std::filesystem::exists(out.path() + "/" + f)) << f;
   const auto metrics = nlohmann::json::parse(io::read_file(out.path() + "/metrics.json"));
@@ -134,6 +134,6 @@ TEST(Teacher, ProbingDuringTrainingGivesACurveAndTheSameWeights) {
     EXPECT_LE(accuracy, 1.0);
   }
   EXPECT_EQ(curve.back().at("probe_test_accuracy").get<double>(), metrics.at("probe_test_accuracy").get<double>());
-  EXPECT_TRUE(std::filesystem::exists(probed.path() + "/probe.png"));
-  EXPECT_FALSE(std::filesystem::exists(plain.path() + "/probe.png"));
+  EXPECT_TRUE(std::filesystem::exists(probed.path() + "/probe.svg"));
+  EXPECT_FALSE(std::filesystem::exists(plain.path() + "/probe.svg"));
 }

@@ -29,7 +29,7 @@ void add_distill_command(CLI::App& app, Action& action) {
   };
   auto s = std::make_shared<State>();
   cmd->add_option("--preset", s->preset, "Starting configuration: cpu, quick or paper")->capture_default_str();
-  cmd->add_option("--out", s->out, "Output folder (distilled.pt, metrics.json, loss.csv/png, images.png, log)")
+  cmd->add_option("--out", s->out, "Output folder (distilled.pt, metrics.json, loss.csv/svg, images.png, log)")
       ->required();
   cmd->add_flag("--resume", s->resume, "Continue a killed run from its last checkpoint in --out");
   add_force_flag(*cmd, s->force);

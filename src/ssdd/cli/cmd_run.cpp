@@ -97,7 +97,7 @@ void add_run_command(CLI::App& app, Action& action) {
         return;
       }
       // The results and the claim check: the report up to its per-set details.
-      const std::string md = report::report_markdown(out, false);
+      const std::string md = report::report_markdown(out);
       std::printf("%s\nFull report: %s/report.md and %s/report.html\n", md.substr(0, md.find("## Distilled sets")).c_str(),
                   out.c_str(), out.c_str());
     };

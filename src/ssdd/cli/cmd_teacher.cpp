@@ -20,7 +20,7 @@ void add_teacher_command(CLI::App& app, Action& action) {
   };
   auto s = std::make_shared<State>();
   cmd->add_option("--preset", s->preset, "Starting configuration: cpu, quick or paper")->capture_default_str();
-  cmd->add_option("--out", s->out, "Output folder (teacher.pt, teacher.json, metrics.json, log, loss.png)");
+  cmd->add_option("--out", s->out, "Output folder (teacher.pt, teacher.json, metrics.json, log, loss.svg)");
   cmd->add_flag("--resume", s->resume, "Continue a killed run from its last checkpoint in --out");
   cmd->add_flag("--retrain", s->retrain, "Train even when a shipped teacher (teachers/) has this config's id");
   add_force_flag(*cmd, s->force);

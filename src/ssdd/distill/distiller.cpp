@@ -31,8 +31,8 @@
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/image_grid.h"
 #include "ssdd/io/json_file.h"
-#include "ssdd/io/plot.h"
 #include "ssdd/io/run_log.h"
+#include "ssdd/io/svg_chart.h"
 #include "ssdd/measure/similarity.h"
 #include "ssdd/models/image_shape.h"
 #include "ssdd/teacher/representations.h"
@@ -704,13 +704,13 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
     csv += row;
   }
   io::write_file_atomic(out_dir + "/loss.csv", csv);
-  io::LinePlot plot;
+  io::svg::LineChart plot;
   plot.title = "outer loss (" + config.method + ", budget " + std::to_string(config.budget) + ")";
   plot.x_label = "iteration";
   plot.y_label = "KRR loss";
   plot.log_y = true;
   plot.add_series(config.method, losses);
-  plot.save(out_dir + "/loss.png");
+  plot.save(out_dir + "/loss.svg");
   write_image_grid(out_dir + "/images.png", set, splits.norm, 10);
   // Issue 10: the approximation networks against the teacher on held-out images.
   const auto approx_check = check_approximation_heldout(set, t, data_name, splits.test, device);

@@ -2,7 +2,7 @@
 //   krrst  KRR-ST (Lee et al., 2024): free images and targets, m = budget.
 //   ours   Yu, Yao & Chiu (2025): parameterization + predefined views + approximation
 //          networks, m derived from the budget by exact storage accounting.
-// Output folder: distilled.pt, config.json, log, metrics.json, loss.csv, loss.png,
+// Output folder: distilled.pt, config.json, log, metrics.json, loss.csv, loss.svg,
 // images.png (decoded images; with their views for `ours`), checkpoints/.
 #pragma once
 #include <string>

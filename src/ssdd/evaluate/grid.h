@@ -15,7 +15,7 @@
 //   models/       pretrained weights per set x arch x seed, so pretraining is not redone
 //   results.json  every record plus mean/std per row x arch x target
 //   results.md    the paper-style table (first arch), cross-architecture and alignment tables
-//   results.png   bar chart of the first table; log
+//   results.svg   bar chart of the first table; log
 #pragma once
 #include <string>
 #include <vector>

@@ -18,7 +18,7 @@ table { border-collapse: collapse; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: .3em .7em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f3f3f3; }
-img { max-width: 100%; border: 1px solid #ddd; margin: .3em 0; }
+img, svg.ssdd-chart { max-width: 100%; height: auto; border: 1px solid #ddd; margin: .3em 0; }
 code { background: #f5f5f5; padding: 0 .2em; }
 .figures { display: flex; flex-wrap: wrap; gap: 1em; }
 )css";
@@ -44,7 +44,8 @@ std::string markdown_to_html_page(const std::string& markdown, const std::string
   cmark_parser_attach_syntax_extension(parser.get(), table);
   cmark_parser_feed(parser.get(), markdown.data(), markdown.size());
   std::unique_ptr<cmark_node, decltype(&cmark_node_free)> doc(cmark_parser_finish(parser.get()), cmark_node_free);
-  // Safe mode (the default) drops raw HTML and unsafe links but keeps data:image/png URIs.
+  // Safe mode (the default) drops raw HTML and unsafe links but keeps data:image/png URIs;
+  // SVG charts go in afterwards (pictures.h).
   char* body = cmark_render_html(doc.get(), CMARK_OPT_DEFAULT, cmark_parser_get_syntax_extensions(parser.get()));
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
                      escape_html(title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n" + body +

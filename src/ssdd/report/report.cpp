@@ -1,46 +1,23 @@
 #include "ssdd/report/report.h"
 
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <sstream>
 
 #include "ssdd/core/error.h"
+#include "ssdd/core/format.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/json_file.h"
-#include "ssdd/io/png_write.h"
+#include "ssdd/report/pictures.h"
 
 namespace ssdd::report {
 namespace fs = std::filesystem;
 namespace {
 
-std::string relative_to(const std::string& path, const std::string& base) {
-  std::error_code ec;
-  const auto rel = fs::relative(path, base, ec);
-  return ec || rel.empty() ? path : rel.string();
-}
-
-// A Markdown image: a path relative to the report, or the PNG itself as a data: URI.
-std::string image(const std::string& run_dir, const std::string& path, const std::string& alt, bool inline_images) {
-  if (!io::file_exists(path)) return "";
-  std::string url = relative_to(path, run_dir);
-  if (inline_images) {
-    const std::string bytes = io::read_file(path);
-    url = io::png_data_uri(std::vector<uint8_t>(bytes.begin(), bytes.end()));
-  }
-  return "![" + alt + "](" + url + ")";
-}
-
-std::string fmt(const char* format, double value) {
-  char text[64];
-  std::snprintf(text, sizeof text, format, value);
-  return text;
-}
-
 std::string duration(double seconds) {
-  if (seconds < 60) return fmt("%.0f s", seconds);
-  if (seconds < 3600) return fmt("%.1f min", seconds / 60);
-  return fmt("%.2f h", seconds / 3600);
+  if (seconds < 60) return fmt::format("{:.0f} s", seconds);
+  if (seconds < 3600) return fmt::format("{:.1f} min", seconds / 60);
+  return fmt::format("{:.2f} h", seconds / 3600);
 }
 
 // Grid results.md with its headings one level down, under the report's own.
@@ -111,7 +88,7 @@ std::string ordering_check(const nlohmann::json& results, const std::vector<std:
         holds &= gap > 0;
         clear &= gap > spread && n_ok;
         detail += (detail.empty() ? "" : "; ") + present[i].first + " − " + present[i + 1].first + " = " +
-                  fmt("%+.2f", gap) + " points (larger std " + fmt("%.2f", spread) + ")";
+                  fmt::format("{:+.2f}", gap) + " points (larger std " + fmt::format("{:.2f}", spread) + ")";
       }
       out << "- **" << claim << "** (" << arch << ", " << target << "): "
           << (!holds ? "does not hold" : clear ? "holds, every gap beyond the seeds' std" : "holds in the means, not every gap beyond the seeds' std")
@@ -120,21 +97,17 @@ std::string ordering_check(const nlohmann::json& results, const std::vector<std:
   return out.str();
 }
 
-std::string report_markdown(const std::string& run_dir, bool inline_images) {
-  const auto run = io::parse_json_file(run_dir + "/run.json");
-  const auto& stages = run.at("stages");
-  std::ostringstream md;
-  md << "# ssdd report: " << run.value("name", "run") << "\n\n";
-  double total = 0;
-  for (const auto& s : stages) total += s.value("seconds", 0.0);
-  md << "Config `" << run.value("config", "") << "`; report written " << run.value("updated", "")
-     << "; compute time of all stages " << duration(total) << " (the wall time of the runs that made them).\n\n";
+namespace {
 
-  // Every grid: its tables, then the check of the paper's ordering.
+// Every grid: its tables and chart, then the check of the paper's ordering.
+void grid_sections(std::ostringstream& md, const std::string& run_dir, const nlohmann::json& stages,
+                   Pictures& pictures) {
   for (const auto& [grid, dir] : stages_of(run_dir, stages, "evaluate ")) {
     if (!io::file_exists(dir + "/results.json")) continue;
     const auto results = io::parse_json_file(dir + "/results.json");
     md << "## Results: grid `" << grid << "`\n\n" << demoted(io::read_file(dir + "/results.md")) << "\n";
+    const std::string chart = pictures.chart(dir, "results", "results of grid " + grid);
+    if (!chart.empty()) md << chart << "\n\n";
     const std::string check = ordering_check(results, {"ours", "krrst", "random", "none"});
     if (!check.empty())
       md << "### The paper's claim\n\nThe paper reports ours > krrst > random > none on the linear probe. Here:\n\n"
@@ -148,82 +121,130 @@ std::string report_markdown(const std::string& run_dir, bool inline_images) {
             "removes one. Here:\n\n"
          << ablations << "\n";
   }
+}
 
-  // Storage and distillation of each distilled set.
+void approximation_table(std::ostringstream& md, const std::vector<std::pair<std::string, nlohmann::json>>& sets) {
+  bool header = false;
+  for (const auto& [label, m] : sets)
+    for (const auto& c : m.value("approximation_heldout", nlohmann::json::array())) {
+      if (!header) {
+        md << "\n### Approximation networks on held-out images\n\nR^2 to the teacher's representation of each "
+              "rotated view g(a_t(x)), over held-out real images x: of the networks' prediction from g(x), of "
+              "g(x) itself (no shift), and of the truth projected onto the set's representation basis (the "
+              "most any stored coefficients can reach). The last column is the networks in sample, on the "
+              "set's own images, which are all that pretraining asks of them.\n\n"
+              "| set | view | networks | no shift | basis ceiling | networks on the set's images |\n"
+              "|---|---|---|---|---|---|\n";
+        header = true;
+      }
+      md << "| " << label << " | " << c.value("view", "") << " | " << fmt::format("{:.3f}", c.value("r2", 0.0))
+         << " | " << fmt::format("{:.3f}", c.value("r2_unshifted", 0.0)) << " | "
+         << fmt::format("{:.3f}", c.value("r2_basis", 0.0)) << " | "
+         << fmt::format("{:.3f}", c.value("r2_distilled", 0.0)) << " |\n";
+    }
+}
+
+// Storage and distillation of each distilled set.
+void distilled_section(std::ostringstream& md, const std::string& run_dir, const nlohmann::json& stages,
+                       Pictures& pictures) {
   std::vector<std::pair<std::string, nlohmann::json>> sets;  // label, metrics.json
   const auto distilled = stages_of(run_dir, stages, "distill ");
   for (const auto& [label, dir] : distilled)
     if (io::file_exists(dir + "/metrics.json")) sets.emplace_back(label, io::parse_json_file(dir + "/metrics.json"));
-  bool header = false;
+  if (sets.empty()) return;
+  md << "## Distilled sets\n\n| set | images m | stored floats | image-equivalents | final loss | it/s | time |\n"
+        "|---|---|---|---|---|---|---|\n";
   for (const auto& [label, m] : sets) {
-    if (!header) {
-      md << "## Distilled sets\n\n| set | images m | stored floats | image-equivalents | final loss | it/s | time |\n"
-            "|---|---|---|---|---|---|---|\n";
-      header = true;
-    }
     const auto& st = m.at("storage");
     md << "| " << label << " | " << m.value("m", 0) << " | " << st.value("total_floats", 0) << " | "
-       << fmt("%.2f", st.value("image_equivalents", 0.0)) << " | " << fmt("%.4f", m.value("final_loss", 0.0)) << " | "
-       << fmt("%.2f", m.value("iterations_per_second", 0.0)) << " | " << duration(m.value("seconds", 0.0)) << " |\n";
+       << fmt::format("{:.2f}", st.value("image_equivalents", 0.0)) << " | "
+       << fmt::format("{:.4f}", m.value("final_loss", 0.0)) << " | "
+       << fmt::format("{:.2f}", m.value("iterations_per_second", 0.0)) << " | " << duration(m.value("seconds", 0.0))
+       << " |\n";
   }
-  if (header) {
-    md << "\nStorage is counted in floats of every stored tensor; one image-equivalent is one source image's "
-          "floats. Per tensor:\n\n| set | tensor | floats | image-equivalents |\n|---|---|---|---|\n";
-    for (const auto& [label, m] : sets)
-      for (const auto& item : m.at("storage").at("items"))
-        md << "| " << label << " | " << item.value("name", "") << " | " << item.value("floats", 0) << " | "
-           << fmt("%.2f", item.value("images", 0.0)) << " |\n";
-    bool approx_header = false;
-    for (const auto& [label, m] : sets)
-      for (const auto& c : m.value("approximation_heldout", nlohmann::json::array())) {
-        if (!approx_header) {
-          md << "\n### Approximation networks on held-out images\n\nR^2 to the teacher's representation of each "
-                "rotated view g(a_t(x)), over held-out real images x: of the networks' prediction from g(x), of "
-                "g(x) itself (no shift), and of the truth projected onto the set's representation basis (the "
-                "most any stored coefficients can reach). The last column is the networks in sample, on the "
-                "set's own images, which are all that pretraining asks of them.\n\n"
-                "| set | view | networks | no shift | basis ceiling | networks on the set's images |\n"
-                "|---|---|---|---|---|---|\n";
-          approx_header = true;
-        }
-        md << "| " << label << " | " << c.value("view", "") << " | " << fmt("%.3f", c.value("r2", 0.0)) << " | "
-           << fmt("%.3f", c.value("r2_unshifted", 0.0)) << " | " << fmt("%.3f", c.value("r2_basis", 0.0)) << " | "
-           << fmt("%.3f", c.value("r2_distilled", 0.0)) << " |\n";
-      }
-    md << "\n### Distillation loss\n\n";
-    for (const auto& [label, dir] : distilled) {
-      const std::string img = image(run_dir, dir + "/loss.png", label + " loss", inline_images);
-      if (!img.empty()) md << "**" << label << "**\n\n" << img << "\n\n";
+  md << "\nStorage is counted in floats of every stored tensor; one image-equivalent is one source image's "
+        "floats. Per tensor:\n\n| set | tensor | floats | image-equivalents |\n|---|---|---|---|\n";
+  for (const auto& [label, m] : sets)
+    for (const auto& item : m.at("storage").at("items"))
+      md << "| " << label << " | " << item.value("name", "") << " | " << item.value("floats", 0) << " | "
+         << fmt::format("{:.2f}", item.value("images", 0.0)) << " |\n";
+  approximation_table(md, sets);
+  md << "\n### Distillation loss\n\n";
+  for (const auto& [label, dir] : distilled) {
+    const std::string img = pictures.chart(dir, "loss", label + " loss");
+    if (!img.empty()) md << "**" << label << "**\n\n" << img << "\n\n";
+  }
+}
+
+// The teacher's training loss and, when it was probed during training, its probe curve.
+void teacher_section(std::ostringstream& md, const std::string& run_dir, const nlohmann::json& stages,
+                     Pictures& pictures) {
+  std::string charts;
+  for (const auto& [label, dir] : stages_of(run_dir, stages, "teacher")) {
+    const std::string name = "teacher" + label;
+    for (const auto& [stem, what] : {std::pair<const char*, const char*>{"loss", " loss"}, {"probe", " probe"}}) {
+      const std::string img = pictures.chart(dir, stem, name + what);
+      if (!img.empty()) charts += "**" + name + what + "**\n\n" + img + "\n\n";
     }
   }
+  if (!charts.empty()) md << "## Teacher\n\n" << charts;
+}
 
+// Wall time of each stage and the machine.
+void stages_section(std::ostringstream& md, const nlohmann::json& run) {
+  md << "## Stages\n\n| stage | this run | time | folder |\n|---|---|---|---|\n";
+  for (const auto& s : run.at("stages"))
+    md << "| " << s.value("name", "") << " | " << s.value("action", "") << " | " << duration(s.value("seconds", 0.0))
+       << " | `" << s.value("dir", "") << "` |\n";
+  md << "\n\"time\" is the wall time of the run that made the stage's outputs; \"skipped\" stages were "
+        "current from an earlier run.\n\n## Machine\n\n| | |\n|---|---|\n";
+  for (const auto& item : run.at("machine").items()) {
+    const auto& v = item.value();
+    md << "| " << item.key() << " | " << (v.is_string() ? v.get<std::string>() : v.dump()) << " |\n";
+  }
+}
+
+std::string compose(const std::string& run_dir, Pictures& pictures) {
+  const auto run = io::parse_json_file(run_dir + "/run.json");
+  const auto& stages = run.at("stages");
+  std::ostringstream md;
+  md << "# ssdd report: " << run.value("name", "run") << "\n\n";
+  double total = 0;
+  for (const auto& s : stages) total += s.value("seconds", 0.0);
+  md << "Config `" << run.value("config", "") << "`; report written " << run.value("updated", "")
+     << "; compute time of all stages " << duration(total) << " (the wall time of the runs that made them).\n\n";
+  grid_sections(md, run_dir, stages, pictures);
+  distilled_section(md, run_dir, stages, pictures);
+  teacher_section(md, run_dir, stages, pictures);
   // Images: each set beside the real ones.
   md << "## Images\n\nDecoded distilled images (with their predefined views, for sets that have them) beside "
         "real images of the baselines.\n\n";
   for (const char* kind : {"distill ", "baseline "})
     for (const auto& [label, dir] : stages_of(run_dir, stages, kind)) {
-      const std::string img = image(run_dir, dir + "/images.png", label, inline_images);
+      const std::string img = pictures.image(dir + "/images.png", label);
       if (!img.empty()) md << "**" << kind << label << "**\n\n" << img << "\n\n";
     }
-
-  // Wall time and machine.
-  md << "## Stages\n\n| stage | this run | time | folder |\n|---|---|---|---|\n";
-  for (const auto& s : stages)
-    md << "| " << s.value("name", "") << " | " << s.value("action", "") << " | " << duration(s.value("seconds", 0.0))
-       << " | `" << s.value("dir", "") << "` |\n";
-  md << "\n\"time\" is the wall time of the run that made the stage's outputs; \"skipped\" stages were "
-        "current from an earlier run.\n\n## Machine\n\n| | |\n|---|---|\n";
-  for (const auto& item : run.at("machine").items())
-    md << "| " << item.key() << " | " << (item.value().is_string() ? item.value().get<std::string>() : item.value().dump())
-       << " |\n";
+  stages_section(md, run);
   return md.str();
 }
 
-void write_report(const std::string& run_dir) {
-  io::write_file_atomic(run_dir + "/report.md", report_markdown(run_dir, false));
+}  // namespace
+
+std::string report_markdown(const std::string& run_dir) {
+  Pictures links(run_dir, false);
+  return compose(run_dir, links);
+}
+
+std::string report_html(const std::string& run_dir) {
+  Pictures embedded(run_dir, true);
+  const std::string md = compose(run_dir, embedded);
   const auto run = io::parse_json_file(run_dir + "/run.json");
-  io::write_file_atomic(run_dir + "/report.html",
-                        markdown_to_html_page(report_markdown(run_dir, true), "ssdd report: " + run.value("name", "run")));
+  return embedded.inline_charts(markdown_to_html_page(md, "ssdd report: " + run.value("name", "run")));
+}
+
+void write_report(const std::string& run_dir) {
+  io::write_file_atomic(run_dir + "/report.md", report_markdown(run_dir));
+  io::write_file_atomic(run_dir + "/report.html", report_html(run_dir));
 }
 
 }  // namespace ssdd::report

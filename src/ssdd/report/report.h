@@ -1,6 +1,7 @@
 // report.md and report.html from a run folder (experiment/run_experiment.h), read from the
-// files the stages left there: run.json, each grid's results.json/results.md, each distilled
-// set's metrics.json, loss.png and images.png. It knows nothing of how they were computed.
+// files the stages left there: run.json, each grid's results.json/results.md/results.svg, the
+// teacher's loss.svg/probe.svg, each distilled set's metrics.json, loss.svg and images.png
+// (charts of folders from before SVG: the .png). It knows nothing of how they were computed.
 #pragma once
 #include <string>
 #include <vector>
@@ -10,11 +11,13 @@
 namespace ssdd::report {
 
 // Writes run_dir/report.md (images linked by relative path) and run_dir/report.html
-// (self-contained: images embedded, opens in any browser).
+// (self-contained: PNGs embedded, SVG charts inline, opens in any browser).
 void write_report(const std::string& run_dir);
 
-// The report's Markdown; `inline_images` embeds PNGs as data: URIs (for the HTML).
-std::string report_markdown(const std::string& run_dir, bool inline_images);
+// The report's Markdown, images linked by paths relative to run_dir.
+std::string report_markdown(const std::string& run_dir);
+// The self-contained HTML page.
+std::string report_html(const std::string& run_dir);
 
 // "Claim check" lines for one grid's results.json: does each listed row beat the next on
 // the probe of `arch` and `target`, and by more than both rows' standard deviations?

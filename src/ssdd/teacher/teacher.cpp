@@ -19,8 +19,8 @@
 #include "ssdd/measure/linear_probe.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/json_file.h"
-#include "ssdd/io/plot.h"
 #include "ssdd/io/run_log.h"
+#include "ssdd/io/svg_chart.h"
 #include "ssdd/io/tensor_archive.h"
 #include "ssdd/io/tensor_checksum.h"
 #include "ssdd/models/zoo.h"
@@ -246,21 +246,21 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
                                   {"probe_curve", probe_curve}};
   io::write_json_file(out_dir + "/metrics.json", metrics);
   if (curve_minutes.size() > 1) {
-    io::LinePlot accuracy_plot;
+    io::svg::LineChart accuracy_plot;
     accuracy_plot.title = "Linear probe during training (" + config.arch + " on " + config.data + ")";
     accuracy_plot.x_label = "training minutes";
     accuracy_plot.y_label = "probe top-1 (%)";
     accuracy_plot.add_series("teacher", curve_minutes, curve_accuracy);
-    accuracy_plot.save(out_dir + "/probe.png");
+    accuracy_plot.save(out_dir + "/probe.svg");
   }
-  io::LinePlot plot;
+  io::svg::LineChart plot;
   plot.title = "Barlow Twins loss (" + config.arch + " on " + config.data + ")";
   plot.x_label = "epoch";
   plot.y_label = "loss";
   std::vector<double> epochs;
   for (size_t i = 0; i < trained.epoch_loss.size(); ++i) epochs.push_back(static_cast<double>(i + 1));
   plot.add_series("train loss", epochs, trained.epoch_loss);
-  plot.save(out_dir + "/loss.png");
+  plot.save(out_dir + "/loss.svg");
   char line[160];
   std::snprintf(line, sizeof line, "teacher: probe top-1 %.2f%% (train %.2f%%), %.0f img/s, %.0f s training",
                 100 * probed.test_accuracy, 100 * probed.train_accuracy, trained.items_per_second, trained.seconds);

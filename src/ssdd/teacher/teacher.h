@@ -5,8 +5,8 @@
 //   teacher.pt      backbone.* and projector.* weights (torch.load gives a dict)
 //   teacher.json    architecture spec, input shape, normalisation, feature dim, config hash,
 //                   and the digest of teacher.pt's weights (checked on load)
-//   config.json     the full configuration; log; metrics.json; loss.png
-//   probe.png       probe accuracy against training time (with probe_every)
+//   config.json     the full configuration; log; metrics.json; loss.svg (chart)
+//   probe.svg       probe accuracy against training time (with probe_every)
 //   checkpoints/    for --resume
 #pragma once
 #include <string>
@@ -40,7 +40,7 @@ struct TeacherConfig {
   int64_t probe_epochs = 30;
   // Also probe every this many epochs during training (0: only at the end), for the
   // accuracy-against-training-time curve of a recipe (metrics.json "probe_curve",
-  // probe.png). Probing time is not counted as training time; the weights do not change.
+  // probe.svg). Probing time is not counted as training time; the weights do not change.
   int64_t probe_every = 0;
   uint64_t seed = 0;
   int threads = 0;

@@ -1,0 +1,26 @@
+// The grid's results (grid.h): every planned cell's record with the mean/std per row x arch x
+// target (results.json), the tables (results_markdown, in grid.h) and the bar chart.
+// Internal to evaluate/.
+#pragma once
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace ssdd::teacher {
+struct Teacher;
+}
+
+namespace ssdd::evaluate {
+
+struct GridConfig;
+struct GridPlan;
+
+// What results.json holds, from the records of every planned cell in `done` (by key).
+nlohmann::json grid_results(const GridConfig& config, const GridPlan& plan, const teacher::Teacher& teacher,
+                            const std::map<std::string, nlohmann::json>& done);
+
+// results.json, results.md and results.svg (the first table's bar chart) in out_dir.
+void write_results(const nlohmann::json& results, const std::string& out_dir);
+
+}  // namespace ssdd::evaluate
