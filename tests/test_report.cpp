@@ -77,12 +77,12 @@ void write_fixture(const std::string& dir) {
 
 TEST(Report, ClaimCheckSaysWhetherTheOrderingHoldsBeyondTheSpread) {
   const std::vector<std::string> chain = {"ours", "krrst", "random", "none"};
-  const std::string holds = report::ordering_check(fixture_results(0.90, 0.89), chain);
+  const std::string holds = report::ordering_check(io::grid_results_from_json(fixture_results(0.90, 0.89)), chain);
   EXPECT_NE(holds.find("ours > krrst > random > none"), std::string::npos) << holds;
   EXPECT_NE(holds.find("holds, every gap beyond"), std::string::npos) << holds;
-  const std::string close = report::ordering_check(fixture_results(0.8905, 0.890), chain);
+  const std::string close = report::ordering_check(io::grid_results_from_json(fixture_results(0.8905, 0.890)), chain);
   EXPECT_NE(close.find("not every gap beyond"), std::string::npos) << close;
-  const std::string fails = report::ordering_check(fixture_results(0.885, 0.89), chain);
+  const std::string fails = report::ordering_check(io::grid_results_from_json(fixture_results(0.885, 0.89)), chain);
   EXPECT_NE(fails.find("does not hold"), std::string::npos) << fails;
   EXPECT_NE(fails.find("ours − krrst = -0.50"), std::string::npos) << fails;
 }

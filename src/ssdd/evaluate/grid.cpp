@@ -157,8 +157,9 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
           " already done");
 
   result.cells_run = run_cells({config, plan, teacher, device, out_dir, log}, done, result.cells_skipped);
-  result.results = grid_results(config, plan, teacher, done);
-  write_results(result.results, out_dir);
+  const io::GridResults results = grid_results(config, plan, teacher, done);
+  write_results(results, out_dir);
+  result.results = io::to_json(results);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   log.say("evaluate: wrote " + out_dir + "/results.json, results.md, results.svg (" +
           train::format_duration(result.seconds) + ")");

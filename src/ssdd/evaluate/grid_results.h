@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ssdd/io/grid_results_file.h"
+
 namespace ssdd::teacher {
 struct Teacher;
 }
@@ -17,10 +19,13 @@ struct GridConfig;
 struct GridPlan;
 
 // What results.json holds, from the records of every planned cell in `done` (by key).
-nlohmann::json grid_results(const GridConfig& config, const GridPlan& plan, const teacher::Teacher& teacher,
-                            const std::map<std::string, nlohmann::json>& done);
+io::GridResults grid_results(const GridConfig& config, const GridPlan& plan, const teacher::Teacher& teacher,
+                             const std::map<std::string, nlohmann::json>& done);
 
 // results.json, results.md and results.svg (the first table's bar chart) in out_dir.
-void write_results(const nlohmann::json& results, const std::string& out_dir);
+void write_results(const io::GridResults& results, const std::string& out_dir);
+
+// results.md's text (grid.h has the overload for a results.json object).
+std::string results_markdown(const io::GridResults& results);
 
 }  // namespace ssdd::evaluate

@@ -56,24 +56,15 @@ std::vector<std::pair<std::string, std::string>> stages_of(const std::string& ru
   return out;
 }
 
-const nlohmann::json* find_probe(const nlohmann::json& results, const std::string& row, const std::string& arch,
-                                 const std::string& target) {
-  for (const auto& s : results.at("summary"))
-    if (s.at("row") == row && s.at("arch") == arch && s.at("target") == target) return &s;
-  return nullptr;
-}
-
 }  // namespace
 
-std::string ordering_check(const nlohmann::json& results, const std::vector<std::string>& chain) {
-  const auto archs = results.at("archs").get<std::vector<std::string>>();
-  const auto targets = results.at("targets").get<std::vector<std::string>>();
+std::string ordering_check(const io::GridResults& results, const std::vector<std::string>& chain) {
   std::ostringstream out;
-  for (const auto& arch : archs)
-    for (const auto& target : targets) {
-      std::vector<std::pair<std::string, const nlohmann::json*>> present;
+  for (const auto& arch : results.archs)
+    for (const auto& target : results.targets) {
+      std::vector<std::pair<std::string, const io::CellSummary*>> present;
       for (const auto& row : chain)
-        if (const auto* s = find_probe(results, row, arch, target)) present.emplace_back(row, s);
+        if (const auto* s = results.find_exact(row, arch, target)) present.emplace_back(row, s);
       if (present.size() < 2) continue;
       std::string claim;
       for (const auto& [row, s] : present) claim += (claim.empty() ? "" : " > ") + row;
@@ -82,9 +73,9 @@ std::string ordering_check(const nlohmann::json& results, const std::vector<std:
       for (size_t i = 0; i + 1 < present.size(); ++i) {
         const auto& a = *present[i].second;
         const auto& b = *present[i + 1].second;
-        const double gap = 100 * (a.at("probe_mean").get<double>() - b.at("probe_mean").get<double>());
-        const double spread = 100 * std::max(a.at("probe_std").get<double>(), b.at("probe_std").get<double>());
-        const bool n_ok = a.at("n").get<int64_t>() > 1 && b.at("n").get<int64_t>() > 1;
+        const double gap = 100 * (a.probe.mean - b.probe.mean);
+        const double spread = 100 * std::max(a.probe.std, b.probe.std);
+        const bool n_ok = a.n > 1 && b.n > 1;
         holds &= gap > 0;
         clear &= gap > spread && n_ok;
         detail += (detail.empty() ? "" : "; ") + present[i].first + " − " + present[i + 1].first + " = " +
@@ -104,7 +95,7 @@ void grid_sections(std::ostringstream& md, const std::string& run_dir, const nlo
                    Pictures& pictures) {
   for (const auto& [grid, dir] : stages_of(run_dir, stages, "evaluate ")) {
     if (!io::file_exists(dir + "/results.json")) continue;
-    const auto results = io::parse_json_file(dir + "/results.json");
+    const io::GridResults results = io::read_grid_results(dir + "/results.json");
     md << "## Results: grid `" << grid << "`\n\n" << demoted(io::read_file(dir + "/results.md")) << "\n";
     const std::string chart = pictures.chart(dir, "results", "results of grid " + grid);
     if (!chart.empty()) md << chart << "\n\n";
@@ -114,7 +105,7 @@ void grid_sections(std::ostringstream& md, const std::string& run_dir, const nlo
          << check << "\n";
     // Rows labelled ours-<something> are ablations: the full method should beat each.
     std::string ablations;
-    for (const auto& row : results.at("rows").get<std::vector<std::string>>())
+    for (const auto& row : results.rows)
       if (row.rfind("ours-", 0) == 0) ablations += ordering_check(results, {"ours", row});
     if (!ablations.empty())
       md << "### The ablations\n\nThe paper reports that each addition helps: the full method above every row that "

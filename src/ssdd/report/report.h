@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "ssdd/io/grid_results_file.h"
 
 namespace ssdd::report {
 
@@ -22,7 +22,7 @@ std::string report_html(const std::string& run_dir);
 // "Claim check" lines for one grid's results.json: does each listed row beat the next on
 // the probe of `arch` and `target`, and by more than both rows' standard deviations?
 // Rows absent from the results are left out of the chain.
-std::string ordering_check(const nlohmann::json& results, const std::vector<std::string>& chain);
+std::string ordering_check(const io::GridResults& results, const std::vector<std::string>& chain);
 
 // Markdown (GitHub tables) to an HTML page with a small built-in style sheet (cmark-gfm).
 std::string markdown_to_html_page(const std::string& markdown, const std::string& title);
