@@ -1,5 +1,6 @@
 #include "ssdd/data/cache.h"
 
+#include "ssdd/core/format.h"
 #include "ssdd/core/hash.h"
 
 #include <atomic>
@@ -98,9 +99,7 @@ std::string cache_dir() {
 }
 
 std::string cache_file(const std::string& key) {
-  char name[32];
-  std::snprintf(name, sizeof(name), "%016llx.ssddset", static_cast<unsigned long long>(fnv1a64(key)));
-  return (fs::path(cache_dir()) / "sets" / name).string();
+  return (fs::path(cache_dir()) / "sets" / fmt::format("{:016x}.ssddset", fnv1a64(key))).string();
 }
 
 bool save_image_set(const std::string& path, const std::string& key, const ImageSet& set) {
@@ -238,9 +237,7 @@ std::string source_fingerprint(const std::vector<std::string>& paths) {
     h = fnv1a64(r, h);
     h = fnv1a64("\n", h);
   }
-  char hex[32];
-  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
-  return std::string(hex) + "/" + std::to_string(records.size());
+  return fmt::format("{:016x}/{}", h, records.size());
 }
 
 }  // namespace ssdd::data

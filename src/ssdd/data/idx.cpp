@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include "ssdd/core/error.h"
+#include "ssdd/core/format.h"
 
 namespace ssdd::data {
 namespace {
@@ -102,9 +103,7 @@ class IdxSource {
 };
 
 std::string hex32(uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "0x%08x", v);
-  return buf;
+  return fmt::format("0x{:08x}", v);
 }
 
 void check_magic(const std::string& path, uint32_t found, uint32_t expected, const char* what) {

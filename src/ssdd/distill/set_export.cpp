@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <filesystem>
 #include <optional>
 
@@ -12,6 +11,7 @@
 
 #include "ssdd/core/clock.h"
 #include "ssdd/core/error.h"
+#include "ssdd/core/format.h"
 #include "ssdd/distill/distilled_set.h"
 #include "ssdd/distill/view_pairs.h"
 #include "ssdd/io/atomic_file.h"
@@ -84,16 +84,12 @@ void write_pngs(const ViewPairs& pairs, const Normalisation& norm, const std::ve
   for (int64_t j = 0; j < d; ++j) csv += ",t" + std::to_string(j);
   csv += "\n";
   const int height = static_cast<int>(pixels.size(1)), width = static_cast<int>(pixels.size(2));
-  char number[32];
   for (int64_t r = 0; r < rows; ++r) {
     const std::string file = png_name(r, rows, views[static_cast<size_t>(view[r])].name(), index[r], images);
     io::write_png(image_dir + "/" + file, pixels[r].data_ptr<uint8_t>(), width, height, static_cast<int>(channels));
     csv += std::string(kImagesFolder) + "/" + file + "," + std::to_string(view[r]) + "," + std::to_string(index[r]);
     const float* t = targets[r].data_ptr<float>();
-    for (int64_t j = 0; j < d; ++j) {
-      std::snprintf(number, sizeof number, ",%.9g", static_cast<double>(t[j]));  // round-trips a float
-      csv += number;
-    }
+    for (int64_t j = 0; j < d; ++j) csv += fmt::format(",{:.9g}", static_cast<double>(t[j]));  // round-trips a float
     csv += "\n";
   }
   io::write_file_atomic(dir + "/" + kTargetsFile, csv);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <sstream>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -10,6 +9,7 @@
 
 #include "ssdd/core/bench_stats.h"
 #include "ssdd/core/error.h"
+#include "ssdd/core/format.h"
 #include "ssdd/core/runtime.h"
 #include "ssdd/core/upload.h"
 #include "ssdd/data/views.h"
@@ -184,15 +184,10 @@ std::string StepBenchResult::markdown_header() {
 
 std::string StepBenchResult::markdown_row() const {
   const StepShape& s = options.shape;
-  char text[512];
-  std::snprintf(text, sizeof text,
-                "| %lld, %lld, %lldx%lldx%lld, %s, %lld, %lld | %d | %s | %.4f | %.2f | %.1f | %.1f | %.0f%% | %.0f |",
-                static_cast<long long>(s.distilled), static_cast<long long>(s.real), static_cast<long long>(s.height),
-                static_cast<long long>(s.width), static_cast<long long>(s.channels), widths_text(s.widths, "-").c_str(),
-                static_cast<long long>(s.views), static_cast<long long>(s.rep_dim), threads, options.device.c_str(),
-                median_seconds, flops.total() / 1e9, gflops_per_second, matmul_gflops_per_second,
-                100 * share_of_matmul(), peak_rss_mib);
-  return text;
+  return fmt::format("| {}, {}, {}x{}x{}, {}, {}, {} | {} | {} | {:.4f} | {:.2f} | {:.1f} | {:.1f} | {:.0f}% | {:.0f} |",
+                     s.distilled, s.real, s.height, s.width, s.channels, widths_text(s.widths, "-"), s.views,
+                     s.rep_dim, threads, options.device, median_seconds, flops.total() / 1e9, gflops_per_second,
+                     matmul_gflops_per_second, 100 * share_of_matmul(), peak_rss_mib);
 }
 
 }  // namespace ssdd::distill

@@ -1,19 +1,17 @@
 #include "ssdd/distill/storage.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <sstream>
 
 #include "ssdd/core/error.h"
+#include "ssdd/core/format.h"
 
 namespace ssdd::distill {
 
 namespace {
 
 std::string fixed(double value, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", decimals, value);
-  return buf;
+  return fmt::format("{:.{}f}", value, decimals);
 }
 
 void require_positive(int64_t value, const char* what) {

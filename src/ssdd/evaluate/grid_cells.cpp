@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ssdd/core/error.h"
+#include "ssdd/core/format.h"
 #include "ssdd/core/hash.h"
 #include "ssdd/core/stop.h"
 #include "ssdd/data/views.h"
@@ -300,13 +301,9 @@ Pretrained CellRunner::pretrain_network(const GridRow& row, const std::string& a
   save_pretrained(stem + ".pt", net);
   std::error_code ec;
   std::filesystem::remove_all(stem + ".ckpt", ec);
-  char text[200];
-  std::snprintf(text, sizeof text,
-                "evaluate: pretrained %s on %s (%lld pairs, %lld steps), seed %lld: loss %.4f -> %.4f, %.0f s",
-                arch.c_str(), row.label.c_str(), static_cast<long long>(row.set->pairs.images.size(0)),
-                static_cast<long long>(net.steps), static_cast<long long>(seed), net.loss.front(), net.loss.back(),
-                net.seconds);
-  log_.say(text);
+  log_.say(fmt::format("evaluate: pretrained {} on {} ({} pairs, {} steps), seed {}: loss {:.4f} -> {:.4f}, {:.0f} s",
+                       arch, row.label, row.set->pairs.images.size(0), net.steps, seed, net.loss.front(),
+                       net.loss.back(), net.seconds));
   return net;
 }
 
@@ -387,11 +384,10 @@ void CellRunner::record_cell(const GridCell& cell, nlohmann::json record) {
   done_.emplace(cell.key, record);
   ++finished_;
   ++cells_run_;
-  char fields[200];
-  std::snprintf(fields, sizeof fields, "%s %s %s seed %lld: %.2f%%", row.label.c_str(), cell.arch.c_str(),
-                plan_.targets[cell.target].name.c_str(), static_cast<long long>(cell.seed),
-                100 * record.at("probe_test_accuracy").get<double>());
-  progress_.update(finished_, std::string(fields), 60.0);  // 60 per cell: the rate reads in cells/min
+  const std::string fields = fmt::format("{} {} {} seed {}: {:.2f}%", row.label, cell.arch,
+                                         plan_.targets[cell.target].name, cell.seed,
+                                         100 * record.at("probe_test_accuracy").get<double>());
+  progress_.update(finished_, fields, 60.0);  // 60 per cell: the rate reads in cells/min
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <png.h>
 
 #include "ssdd/core/error.h"
+#include "ssdd/core/format.h"
 
 namespace ssdd::io {
 namespace {
@@ -34,7 +35,8 @@ struct PngJob {
 
 void png_on_error(png_structp png, png_const_charp msg) {
   auto* job = static_cast<PngJob*>(png_get_error_ptr(png));
-  std::snprintf(job->message, sizeof(job->message), "%s", msg ? msg : "libpng error");
+  // format_to_n into the fixed buffer allocates nothing, as befits libpng's error path; it truncates.
+  *fmt::format_to_n(job->message, sizeof(job->message) - 1, "{}", msg ? msg : "libpng error").out = '\0';
   png_longjmp(png, 1);
 }
 

@@ -3,12 +3,13 @@
 #include <png.h>
 
 #include <csetjmp>
-#include <cstdio>
 #include <cstring>
 #include <new>
 #include <string_view>
+#include <utility>
 
 #include "ssdd/core/error.h"
+#include "ssdd/core/format.h"
 #include "ssdd/io/atomic_file.h"
 
 namespace ssdd::io {
@@ -22,9 +23,16 @@ struct PngContext {
   char message[256];
 };
 
+// Writes into ctx->message, truncating. format_to_n allocates nothing, so this is safe on
+// libpng's error path (an out-of-memory one too), where nothing may throw through its C frames.
+template <typename... Args>
+void set_message(PngContext* ctx, fmt::format_string<Args...> format, Args&&... args) {
+  *fmt::format_to_n(ctx->message, sizeof(ctx->message) - 1, format, std::forward<Args>(args)...).out = '\0';
+}
+
 [[noreturn]] void on_error(png_structp png, png_const_charp message) {
   auto* ctx = static_cast<PngContext*>(png_get_error_ptr(png));
-  std::snprintf(ctx->message, sizeof(ctx->message), "libpng: %s", message ? message : "unknown error");
+  set_message(ctx, "libpng: {}", message ? message : "unknown error");
   std::longjmp(png_jmpbuf(png), 1);
 }
 
@@ -47,13 +55,13 @@ void on_flush(png_structp) {}
 bool run_libpng(PngContext* ctx, int width, int height, int channels, png_bytep* rows) {
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, ctx, on_error, on_warning);
   if (png == nullptr) {
-    std::snprintf(ctx->message, sizeof(ctx->message), "cannot create the libpng writer");
+    set_message(ctx, "cannot create the libpng writer");
     return false;
   }
   png_infop info = png_create_info_struct(png);
   if (info == nullptr) {
     png_destroy_write_struct(&png, nullptr);
-    std::snprintf(ctx->message, sizeof(ctx->message), "cannot create the libpng info struct");
+    set_message(ctx, "cannot create the libpng info struct");
     return false;
   }
   if (setjmp(png_jmpbuf(png))) {

@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -12,6 +11,7 @@
 #include <mutex>
 
 #include "ssdd/core/error.h"
+#include "ssdd/core/format.h"
 #include "ssdd/models/zoo.h"
 
 namespace ssdd::measure {
@@ -84,12 +84,8 @@ std::string MemoryEstimate::describe() const {
 }
 
 std::string format_bytes(double bytes) {
-  char text[32];
-  if (bytes >= kGiB)
-    std::snprintf(text, sizeof text, "%.1f GiB", bytes / kGiB);
-  else
-    std::snprintf(text, sizeof text, "%.0f MiB", bytes / (1024.0 * 1024.0));
-  return text;
+  if (bytes >= kGiB) return fmt::format("{:.1f} GiB", bytes / kGiB);
+  return fmt::format("{:.0f} MiB", bytes / (1024.0 * 1024.0));
 }
 
 std::optional<double> available_memory_bytes() {

@@ -9,6 +9,7 @@
 
 #include "ssdd/core/clock.h"
 #include "ssdd/core/error.h"
+#include "ssdd/core/format.h"
 #include "ssdd/core/hash.h"
 #include "ssdd/data/registry.h"
 #include "ssdd/io/owned_folder.h"
@@ -284,10 +285,8 @@ ImportResult import_teacher(const std::string& file, const std::string& out_dir,
     fields["probe_test_accuracy"] = probed.test_accuracy;
     fields["probe_train_accuracy"] = probed.train_accuracy;
     fields["probe_epochs"] = options.probe_epochs;
-    char line[128];
-    std::snprintf(line, sizeof line, "teacher import: probe top-1 %.2f%% (train %.2f%%)", 100 * probed.test_accuracy,
-                  100 * probed.train_accuracy);
-    say(line);
+    say(fmt::format("teacher import: probe top-1 {:.2f}% (train {:.2f}%)", 100 * probed.test_accuracy,
+                    100 * probed.train_accuracy));
   }
 
   io::claim_folder(out_dir, "teacher", options.force);

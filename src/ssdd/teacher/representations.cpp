@@ -3,12 +3,12 @@
 #include <torch/torch.h>
 
 #include <chrono>
-#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <sstream>
 
 #include "ssdd/core/error.h"
+#include "ssdd/core/format.h"
 #include "ssdd/core/hash.h"
 #include "ssdd/measure/linear_probe.h"
 #include "ssdd/io/atomic_file.h"
@@ -137,9 +137,7 @@ at::Tensor representations(const Teacher& teacher, const std::string& data, cons
       batch_size, device);
   encoder.train(was_training);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  char took[32];
-  std::snprintf(took, sizeof took, " %.1f s", seconds);
-  std::cerr << took << "\n" << std::flush;
+  std::cerr << fmt::format(" {:.1f} s", seconds) << "\n" << std::flush;
 
   const auto result = reps.to(torch::kFloat).contiguous();
   // A teacher folder that cannot be written (read-only) only costs recomputation next time.

@@ -1,13 +1,13 @@
 #include "ssdd/teacher/shipped.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
 #include "ssdd/core/clock.h"
 #include "ssdd/core/error.h"
+#include "ssdd/core/format.h"
 #include "ssdd/core/runtime.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/folder_lock.h"
@@ -82,10 +82,9 @@ std::optional<ShippedTeacher> find_shipped_teacher(const std::string& id) {
 namespace {
 
 std::string describe(const nlohmann::json& manifest) {
-  char probe[64] = "";
+  std::string text = manifest.value("arch", "?") + " on " + manifest.value("data", "?");
   if (manifest.contains("probe_test_accuracy"))
-    std::snprintf(probe, sizeof probe, ", probe top-1 %.2f%%", 100 * manifest["probe_test_accuracy"].get<double>());
-  std::string text = manifest.value("arch", "?") + " on " + manifest.value("data", "?") + probe;
+    text += fmt::format(", probe top-1 {:.2f}%", 100 * manifest["probe_test_accuracy"].get<double>());
   if (manifest.contains("train_seconds"))
     text += ", trained in " + train::format_duration(manifest["train_seconds"].get<double>());
   if (manifest.contains("command")) text += " by `" + manifest["command"].get<std::string>() + "`";

@@ -1,7 +1,6 @@
 #include "ssdd/teacher/teacher.h"
 
 #include <chrono>
-#include <cstdio>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -9,6 +8,7 @@
 
 #include "ssdd/core/config_json.h"
 #include "ssdd/core/error.h"
+#include "ssdd/core/format.h"
 #include "ssdd/core/hash.h"
 #include "ssdd/core/limits.h"
 #include "ssdd/core/runtime.h"
@@ -182,10 +182,7 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
       nlohmann::json j;
       for (const auto& [e, a] : curve) j[std::to_string(e)] = a;
       io::write_json_file(curve_path, j);
-      char line[96];
-      std::snprintf(line, sizeof line, "teacher: epoch %lld: probe top-1 %.2f%%", static_cast<long long>(epoch + 1),
-                    100 * accuracy);
-      log.say(line);
+      log.say(fmt::format("teacher: epoch {}: probe top-1 {:.2f}%", epoch + 1, 100 * accuracy));
     };
   hooks.save_state = [&] { return train::module_state(*model); };
   hooks.load_state = [&](const io::TensorMap& s) { train::load_module_state(*model, s, out_dir + "/checkpoints"); };
@@ -261,10 +258,9 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
   for (size_t i = 0; i < trained.epoch_loss.size(); ++i) epochs.push_back(static_cast<double>(i + 1));
   plot.add_series("train loss", epochs, trained.epoch_loss);
   plot.save(out_dir + "/loss.svg");
-  char line[160];
-  std::snprintf(line, sizeof line, "teacher: probe top-1 %.2f%% (train %.2f%%), %.0f img/s, %.0f s training",
-                100 * probed.test_accuracy, 100 * probed.train_accuracy, trained.items_per_second, trained.seconds);
-  log.say(line);
+  log.say(fmt::format("teacher: probe top-1 {:.2f}% (train {:.2f}%), {:.0f} img/s, {:.0f} s training",
+                      100 * probed.test_accuracy, 100 * probed.train_accuracy, trained.items_per_second,
+                      trained.seconds));
   return result;
 }
 

@@ -4,11 +4,11 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 
 #include "ssdd/core/error.h"
 #include "ssdd/core/fault.h"
+#include "ssdd/core/format.h"
 #include "ssdd/core/stop.h"
 #include "ssdd/train/checkpoint.h"
 #include "ssdd/train/progress.h"
@@ -179,12 +179,7 @@ FitResult fit(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOp
       loss_sum = loss_sum.defined() ? loss_sum.to(detached.device()) + detached : detached;
       items_this_process += static_cast<double>(index.size(0));
       if (!options.quiet) {
-        auto fields = [&] {
-          char text[96];
-          std::snprintf(text, sizeof text, "epoch %lld/%lld | loss %.4f", static_cast<long long>(epoch + 1),
-                        static_cast<long long>(epochs), loss.item<double>());
-          return std::string(text);
-        };
+        auto fields = [&] { return fmt::format("epoch {}/{} | loss {:.4f}", epoch + 1, epochs, loss.item<double>()); };
         progress.update(step, fields, static_cast<double>(index.size(0)));
       }
       // After the epoch's last batch the stop waits for the epoch's own checkpoint.
@@ -214,9 +209,8 @@ FitResult fit(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOp
     if (stopping) throw Stopped(stop_signal(), options.stage, step);
   }
   if (!options.quiet) {
-    char fields[64];
-    std::snprintf(fields, sizeof fields, "done | final loss %.4f", result.epoch_loss.empty() ? NAN : result.epoch_loss.back());
-    progress.finish(fields);
+    progress.finish(
+        fmt::format("done | final loss {:.4f}", result.epoch_loss.empty() ? NAN : result.epoch_loss.back()));
   }
   const double process_seconds = seconds_since(process_start);
   result.items_per_second = process_seconds > 0 ? items_this_process / process_seconds : 0;

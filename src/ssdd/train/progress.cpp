@@ -3,20 +3,19 @@
 #include <unistd.h>
 
 #include <cmath>
-#include <cstdio>
 #include <iostream>
 #include <sstream>
+
+#include "ssdd/core/format.h"
 
 namespace ssdd::train {
 
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
-  char buf[32];
   const long s = std::lround(seconds);
-  if (s < 60) std::snprintf(buf, sizeof buf, "%lds", s);
-  else if (s < 3600) std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
-  else std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
-  return buf;
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m{:02d}s", s / 60, s % 60);
+  return fmt::format("{}h{:02d}m", s / 3600, (s % 3600) / 60);
 }
 
 Progress::Progress(std::string stage, int64_t total_steps, std::string unit, int64_t first_step)
@@ -52,9 +51,7 @@ std::string Progress::line(int64_t step, const std::string& fields) const {
   if (!progress_context().empty()) out << "[" << progress_context() << "] ";
   out << stage_ << " " << step << "/" << total_;
   if (!fields.empty()) out << " | " << fields;
-  char rate_text[32];
-  std::snprintf(rate_text, sizeof rate_text, "%.1f", rate);
-  out << " | " << rate_text << " " << unit_ << " | elapsed " << format_duration(elapsed);
+  out << " | " << fmt::format("{:.1f}", rate) << " " << unit_ << " | elapsed " << format_duration(elapsed);
   if (step < total_) out << " | ETA " << format_duration(eta);
   return out.str();
 }
