@@ -137,6 +137,85 @@ torch::Tensor blur(const torch::Tensor& x, const torch::Tensor& sigma, int64_t k
   return y.reshape({n, c, h, w});
 }
 
+// The uniform draws of one view, one column per random choice (the k* constants above).
+struct Draws {
+  at::Tensor u;  // N x kColumns, double, CPU
+  at::Tensor col(int64_t k) const { return u.select(1, k); }
+};
+
+// Step 1: random resized crop and flip, as one affine map per image.
+at::Tensor resized_crop_flip(const at::Tensor& x, const Draws& draws, const SslViewOptions& o) {
+  const int64_t n = x.size(0), height = x.size(2), width = x.size(3);
+  const auto& u = draws.u;
+  const auto col = [&](int64_t k) { return draws.col(k); };
+  // Crop side fractions: area s*H*W with aspect r gives w/W = sqrt(s*r*H/W), h/H = sqrt(s/r*W/H).
+  const auto scale = o.scale_min + (o.scale_max - o.scale_min) * u.narrow(1, kScale, kCropTries);
+  const double log_lo = std::log(o.ratio_min), log_hi = std::log(o.ratio_max);
+  const auto ratio = torch::exp(log_lo + (log_hi - log_lo) * u.narrow(1, kRatio, kCropTries));
+  const double aspect = static_cast<double>(height) / static_cast<double>(width);
+  auto wf = torch::sqrt(scale * ratio * aspect);
+  auto hf = torch::sqrt(scale / ratio / aspect);
+  const auto fits = wf.le(1.0).logical_and(hf.le(1.0));
+  const auto first_fit = fits.to(torch::kInt).argmax(1, true);  // first try that fits
+  const auto any_fit = fits.any(1);
+  wf = torch::where(any_fit, wf.gather(1, first_fit).squeeze(1), torch::ones({n}, torch::kDouble));
+  hf = torch::where(any_fit, hf.gather(1, first_fit).squeeze(1), torch::ones({n}, torch::kDouble));
+  // Crop origin uniform over the valid range; centre in affine_grid's [-1, 1] coordinates.
+  const auto cx = 2.0 * col(kOffsetX) * (1.0 - wf) + wf - 1.0;
+  const auto cy = 2.0 * col(kOffsetY) * (1.0 - hf) + hf - 1.0;
+  const auto sx = torch::where(col(kFlip) < o.flip_p, -wf, wf);  // flip = mirrored x axis
+  const auto zero = torch::zeros({n}, torch::kDouble);
+  const auto theta = torch::stack({sx, zero, cx, zero, hf, cy}, 1).view({n, 2, 3}).to(x.options());
+  const auto grid = F::affine_grid(theta, {n, x.size(1), height, width}, /*align_corners=*/false);
+  return F::grid_sample(x, grid,
+                        F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
+}
+
+// Step 2: colour jitter on the images that drew it.
+at::Tensor colour_jitter(at::Tensor y, const Draws& draws, const SslViewOptions& o, int64_t channels) {
+  const auto col = [&](int64_t k) { return draws.col(k); };
+  const auto jitter = col(kJitter) < o.jitter_p;
+  const bool any_jitter = o.brightness > 0 || o.contrast > 0 || (channels == 3 && (o.saturation > 0 || o.hue > 0));
+  if (any_jitter && jitter.any().item<bool>()) {
+    const auto idx = jitter.nonzero().squeeze(1);  // CPU: no device sync
+    const auto dev_idx = idx.to(y.device());
+    auto z = y.index_select(0, dev_idx);
+    if (o.brightness > 0) {
+      const auto b = jitter_factor(col(kBrightness).index_select(0, idx), o.brightness);
+      z = (z * per_image(b, z)).clamp(0.0, 1.0);
+    }
+    if (o.contrast > 0) {
+      const auto c = per_image(jitter_factor(col(kContrast).index_select(0, idx), o.contrast), z);
+      const auto mean = (channels == 3 ? luma(z) : z).mean({1, 2, 3}, true);
+      z = (c * z + (1.0 - c) * mean).clamp(0.0, 1.0);
+    }
+    if (channels == 3 && o.saturation > 0) {
+      const auto s = per_image(jitter_factor(col(kSaturation).index_select(0, idx), o.saturation), z);
+      z = (s * z + (1.0 - s) * luma(z)).clamp(0.0, 1.0);
+    }
+    if (channels == 3 && o.hue > 0) {
+      const auto shift = (o.hue * (2.0 * col(kHue).index_select(0, idx) - 1.0)).to(z.options()).view({-1, 1, 1});
+      z = shift_hue(z, shift);
+    }
+    return y.index_copy(0, dev_idx, z);
+  }
+  return y;
+}
+
+// Step 4: gaussian blur on the images that drew it.
+at::Tensor random_blur(at::Tensor y, const Draws& draws, const SslViewOptions& o) {
+  if (o.blur_p <= 0) return y;
+  const auto chosen = draws.col(kBlur) < o.blur_p;
+  if (!chosen.any().item<bool>()) return y;
+  int64_t kernel = o.blur_kernel;
+  if (kernel == 0) kernel = std::max<int64_t>(3, std::llround(0.1 * static_cast<double>(std::min(y.size(2), y.size(3)))));
+  if (kernel % 2 == 0) ++kernel;
+  const auto idx = chosen.nonzero().squeeze(1);
+  const auto dev_idx = idx.to(y.device());
+  const auto sigma = o.blur_sigma_min + (o.blur_sigma_max - o.blur_sigma_min) * draws.col(kSigma).index_select(0, idx);
+  return y.index_copy(0, dev_idx, blur(y.index_select(0, dev_idx), sigma, kernel));
+}
+
 }  // namespace
 
 SslAugment::SslAugment(const SslAugmentOptions& options, int64_t channels)
@@ -162,86 +241,22 @@ at::Tensor SslAugment::view(const at::Tensor& x, int which, at::Generator& gen) 
                                          std::string(c10::toString(x.scalar_type())));
   }
   const SslViewOptions& o = which == 0 ? options_.view1 : options_.view2;
-  const int64_t n = x.size(0), height = x.size(2), width = x.size(3);
+  const int64_t n = x.size(0);
   if (n == 0) return x.clone();
 
   // All randomness for this view, drawn at once on the CPU.
-  const auto u = torch::rand({n, kColumns}, gen, torch::TensorOptions().dtype(torch::kDouble));
-  const auto col = [&](int64_t k) { return u.select(1, k); };
-
-  // ---- 1. random resized crop + flip, as one affine map per image -------------------------
-  // Crop side fractions: area s*H*W with aspect r gives w/W = sqrt(s*r*H/W), h/H = sqrt(s/r*W/H).
-  const auto scale = o.scale_min + (o.scale_max - o.scale_min) * u.narrow(1, kScale, kCropTries);
-  const double log_lo = std::log(o.ratio_min), log_hi = std::log(o.ratio_max);
-  const auto ratio = torch::exp(log_lo + (log_hi - log_lo) * u.narrow(1, kRatio, kCropTries));
-  const double aspect = static_cast<double>(height) / static_cast<double>(width);
-  auto wf = torch::sqrt(scale * ratio * aspect);
-  auto hf = torch::sqrt(scale / ratio / aspect);
-  const auto fits = wf.le(1.0).logical_and(hf.le(1.0));
-  const auto first_fit = fits.to(torch::kInt).argmax(1, true);  // first try that fits
-  const auto any_fit = fits.any(1);
-  wf = torch::where(any_fit, wf.gather(1, first_fit).squeeze(1), torch::ones({n}, torch::kDouble));
-  hf = torch::where(any_fit, hf.gather(1, first_fit).squeeze(1), torch::ones({n}, torch::kDouble));
-  // Crop origin uniform over the valid range; centre in affine_grid's [-1, 1] coordinates.
-  const auto cx = 2.0 * col(kOffsetX) * (1.0 - wf) + wf - 1.0;
-  const auto cy = 2.0 * col(kOffsetY) * (1.0 - hf) + hf - 1.0;
-  const auto sx = torch::where(col(kFlip) < o.flip_p, -wf, wf);  // flip = mirrored x axis
-  const auto zero = torch::zeros({n}, torch::kDouble);
-  const auto theta = torch::stack({sx, zero, cx, zero, hf, cy}, 1).view({n, 2, 3}).to(x.options());
-  const auto grid = F::affine_grid(theta, {n, channels_, height, width}, /*align_corners=*/false);
-  auto y = F::grid_sample(x, grid,
-                          F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
-
-  // ---- 2. colour jitter on the images that drew it ----------------------------------------
-  const auto jitter = col(kJitter) < o.jitter_p;
-  const bool any_jitter = o.brightness > 0 || o.contrast > 0 || (channels_ == 3 && (o.saturation > 0 || o.hue > 0));
-  if (any_jitter && jitter.any().item<bool>()) {
-    const auto idx = jitter.nonzero().squeeze(1);  // CPU: no device sync
-    const auto dev_idx = idx.to(x.device());
-    auto z = y.index_select(0, dev_idx);
-    if (o.brightness > 0) {
-      const auto b = jitter_factor(col(kBrightness).index_select(0, idx), o.brightness);
-      z = (z * per_image(b, z)).clamp(0.0, 1.0);
-    }
-    if (o.contrast > 0) {
-      const auto c = per_image(jitter_factor(col(kContrast).index_select(0, idx), o.contrast), z);
-      const auto mean = (channels_ == 3 ? luma(z) : z).mean({1, 2, 3}, true);
-      z = (c * z + (1.0 - c) * mean).clamp(0.0, 1.0);
-    }
-    if (channels_ == 3 && o.saturation > 0) {
-      const auto s = per_image(jitter_factor(col(kSaturation).index_select(0, idx), o.saturation), z);
-      z = (s * z + (1.0 - s) * luma(z)).clamp(0.0, 1.0);
-    }
-    if (channels_ == 3 && o.hue > 0) {
-      const auto shift = (o.hue * (2.0 * col(kHue).index_select(0, idx) - 1.0)).to(z.options()).view({-1, 1, 1});
-      z = shift_hue(z, shift);
-    }
-    y = y.index_copy(0, dev_idx, z);
-  }
-
-  // ---- 3. random grayscale ------------------------------------------------------------------
+  const Draws draws{torch::rand({n, kColumns}, gen, torch::TensorOptions().dtype(torch::kDouble))};
+  auto y = resized_crop_flip(x, draws, o);                // step 1
+  y = colour_jitter(std::move(y), draws, o, channels_);  // step 2
+  // Step 3: random grayscale.
   if (channels_ == 3 && o.grayscale_p > 0) {
-    const auto gray = per_image_mask(col(kGray) < o.grayscale_p, y);
+    const auto gray = per_image_mask(draws.col(kGray) < o.grayscale_p, y);
     y = torch::where(gray, luma(y).expand_as(y), y);
   }
-
-  // ---- 4. gaussian blur -------------------------------------------------------------------
-  if (o.blur_p > 0) {
-    const auto chosen = col(kBlur) < o.blur_p;
-    if (chosen.any().item<bool>()) {
-      int64_t kernel = o.blur_kernel;
-      if (kernel == 0) kernel = std::max<int64_t>(3, std::llround(0.1 * static_cast<double>(std::min(height, width))));
-      if (kernel % 2 == 0) ++kernel;
-      const auto idx = chosen.nonzero().squeeze(1);
-      const auto dev_idx = idx.to(x.device());
-      const auto sigma = o.blur_sigma_min + (o.blur_sigma_max - o.blur_sigma_min) * col(kSigma).index_select(0, idx);
-      y = y.index_copy(0, dev_idx, blur(y.index_select(0, dev_idx), sigma, kernel));
-    }
-  }
-
-  // ---- 5. solarization ----------------------------------------------------------------------
+  y = random_blur(std::move(y), draws, o);  // step 4
+  // Step 5: solarization.
   if (o.solarize_p > 0) {
-    const auto chosen = per_image_mask(col(kSolarize) < o.solarize_p, y);
+    const auto chosen = per_image_mask(draws.col(kSolarize) < o.solarize_p, y);
     y = torch::where(chosen.logical_and(y >= o.solarize_threshold), 1.0 - y, y);
   }
   // Every step stays in [0, 1] up to rounding; the clamp makes the range exact.
