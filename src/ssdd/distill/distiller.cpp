@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <cstdio>
 #include <iomanip>
 #include <sstream>
 
@@ -14,6 +13,7 @@
 #include "ssdd/core/config_paths.h"
 #include "ssdd/core/error.h"
 #include "ssdd/core/fault.h"
+#include "ssdd/core/format.h"
 #include "ssdd/core/hash.h"
 #include "ssdd/core/limits.h"
 #include "ssdd/core/runtime.h"
@@ -25,6 +25,7 @@
 #include "ssdd/data/resolution_option.h"
 #include "ssdd/data/views.h"
 #include "ssdd/distill/approximation_check.h"
+#include "ssdd/distill/initial_set.h"
 #include "ssdd/distill/memory_estimate.h"
 #include "ssdd/distill/outer_step.h"
 #include "ssdd/distill/storage.h"
@@ -45,297 +46,11 @@
 
 namespace ssdd::distill {
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolOptions, arch, size, max_steps, lr, momentum, weight_decay)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DistillConfig, teacher, data, data_dir, resolution, method, budget, iterations,
-                                                real_batch, lr, lr_end_factor, ridge, krr_precision, pool, real_augment,
-                                                count_targets, views, image_bases, rep_bases, base_scale, approx_hidden, approximation, random_bases,
-                                                parameterization, augmentation, pca_pool, approx_fit, approx_fit_steps, approx_refit_steps,
-                                                checkpoint_every, seed, threads, device)
-
 namespace {
-// The types the kernel regression may be computed in (krr_precision), the default first.
-const std::vector<std::string> kKrrPrecisions = {"float32", "float64"};
-}  // namespace
-
-bool DistillConfig::krr_float64(const std::string& where) const {
-  if (std::find(kKrrPrecisions.begin(), kKrrPrecisions.end(), krr_precision) == kKrrPrecisions.end()) {
-    std::string valid;
-    for (const auto& name : kKrrPrecisions) valid += (valid.empty() ? "" : " or ") + name;
-    throw ConfigError(where, "'krr_precision' must be " + valid + ", found '" + krr_precision + "'");
-  }
-  return krr_precision == kKrrPrecisions[1];
-}
-
-nlohmann::json DistillConfig::to_json() const {
-  nlohmann::json j = data::without_native_resolution(*this);
-  // Options added after runs were made appear only away from their defaults, so config.json
-  // files, experiment configs and hashes made before them stay the same.
-  if (!count_targets) j.erase("count_targets");
-  if (krr_precision == kKrrPrecisions.front()) j.erase("krr_precision");
-  return j;
-}
-
-DistillConfig DistillConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  return validated(config_from_json<DistillConfig>(j, where), where);
-}
-
-void DistillConfig::validate(const std::string& where) const {
-  check_counts(where, {{"budget", budget, 1},
-                       {"iterations", iterations, 1},
-                       {"real_batch", real_batch, 1},
-                       {"image_bases", image_bases, 1},
-                       {"rep_bases", rep_bases, 1},
-                       {"base_scale", base_scale, 1},
-                       {"approx_hidden", approx_hidden, 1},
-                       {"pca_pool", pca_pool, 1},
-                       {"approx_fit_steps", approx_fit_steps, 0},
-                       {"approx_refit_steps", approx_refit_steps, 0},
-                       {"checkpoint_every", checkpoint_every, 1},
-                       {"pool.size", pool.size, 1},
-                       {"pool.max_steps", pool.max_steps, 2}});
-  data::check_resolution(where, resolution);
-  krr_float64(where);
-  // KRR-ST keeps 10 models. Every pool model is staggered (trained for up to Z steps) before
-  // the first outer step, so a pool of thousands spends hours there with no output even where
-  // the memory estimate lets it fit; 1,000 leaves room for any experiment (issue 27).
-  constexpr int64_t kMaxPoolSize = 1000;
-  if (pool.size > kMaxPoolSize)
-    throw ConfigError(where, "'pool.size' must be at most " + std::to_string(kMaxPoolSize) + " (KRR-ST keeps 10), found " +
-                                 std::to_string(pool.size));
-  if (count_targets && method != "krrst")
-    throw ConfigError(where, "'count_targets' applies to krrst only (ours counts every float it stores)");
-  check_threads(where, threads);
-}
-
-std::string DistillConfig::hash() const {
-  nlohmann::json j = to_json();
-  // The teacher counts by its id (teacher.json), which its users add, never by its folder:
-  // the same teacher in another cache folder gives the same set and the same hash.
-  for (const char* k : {"teacher", "threads", "device", "data_dir", "checkpoint_every"}) j.erase(k);
-  // Options added after runs were made count only when set away from their defaults, so
-  // those runs (and their cached stages) keep their hashes.
-  if (parameterization) j.erase("parameterization");
-  if (augmentation == "predefined") j.erase("augmentation");
-  // count_targets and krr_precision: to_json leaves them out at their defaults already.
-  // Sets made before approx_fit existed were all "joint": they keep their hashes; krrst and
-  // sets without approximation networks ignore it.
-  if (approx_fit == "joint" || method == "krrst" || !approximation) j.erase("approx_fit");
-  return hash_hex(j.dump());
-}
-
-std::vector<std::string> distill_presets() { return {"cpu", "quick", "paper"}; }
-
-DistillConfig distill_preset(const std::string& name) {
-  DistillConfig c;
-  if (name == "cpu") {
-    // Fashion-MNIST, budget 100, about 13 minutes plus the pool's staggered start on 2
-    // cores for `ours` (0.76 s per iteration with 4 x 285 distilled views; krrst 0.21 s,
-    // bench/distill_step.sh, docs/performance-log.md). A narrower inner ConvNet
-    // and Z = 100 keep the pool affordable; k_x = 128 spends the budget on sharper
-    // images rather than on more of them.
-    c.iterations = 1000;
-    c.pool.arch = "convnet:32-32-32";
-    c.pool.max_steps = 100;
-    c.image_bases = 128;
-  } else if (name == "quick") {
-    c.iterations = 30;
-    c.real_batch = 64;
-    c.pool.size = 2;
-    c.pool.max_steps = 10;
-    c.pool.arch = "convnet:16-16-16";
-    c.image_bases = 16;
-    c.rep_bases = 8;
-    c.approx_fit_steps = 50;
-    c.approx_refit_steps = 50;
-    c.checkpoint_every = 10;
-  } else if (name == "paper") {
-    // CIFAR-100 settings of the paper (SPEC 7): 30,000 iterations, real batch 1024,
-    // ConvNet 128-256-512, 4 rotations.
-    c.data = "cifar100";
-    c.iterations = 30000;
-    c.real_batch = 1024;
-    c.pool.arch = "convnet:128-256-512";
-    c.image_bases = 200;
-    c.rep_bases = 200;
-    c.approx_hidden = 4;
-    c.device = "cuda";
-    c.checkpoint_every = 1000;
-  } else {
-    throw ConfigError("--preset", "unknown distill preset '" + name + "' (known: cpu, quick, paper)");
-  }
-  return c;
-}
-
-namespace {
-
-// Whether the set, once distilled, ships approximation networks q_t in place of the
-// rotated views' targets: `ours` with the networks on and more than the identity view.
-bool ships_approximation(const DistillConfig& c, size_t view_count) {
-  return c.method == "ours" && c.approximation && view_count > 1;
-}
 
 // The divergence guard's limit on the distilled set's gradient norm. Healthy runs stay far
 // below it (outer losses are O(1e-3..1) on normalised images); only a blow-up reaches it.
 constexpr double kMaxGradientNorm = 1e12;
-
-// What an `ours` set of this config is made of, for its storage accounting (SPEC 6).
-OursSizes ours_sizes(const DistillConfig& c, const models::ImageShape& image, int64_t rep_dim,
-                     const std::vector<data::View>& views) {
-  OursSizes sizes;
-  sizes.channels = image.channels;
-  sizes.height = image.height;
-  sizes.width = image.width;
-  sizes.base_height = image.height / c.base_scale;
-  sizes.base_width = image.width / c.base_scale;
-  sizes.image_bases = c.image_bases;
-  sizes.rep_dim = rep_dim;
-  sizes.rep_bases = c.rep_bases;
-  sizes.views = static_cast<int64_t>(views.size());
-  sizes.approx_hidden = c.approx_hidden;
-  sizes.approximation = ships_approximation(c, views.size());
-  sizes.parameterization = c.parameterization;
-  for (const auto& v : views) sizes.view_names.push_back(v.name());
-  return sizes;
-}
-
-// Before anything large is made: the set's m fits the source's training set, and the run's
-// estimated peak memory fits the machine (memory_estimate.h).
-void check_size_and_memory(const DistillConfig& c, const data::ImageSet& train, int64_t rep_dim, c10::Device device) {
-  const int64_t n = train.size();
-  const models::ImageShape image{train.channels(), train.height(), train.width()};
-  const int64_t krrst_m = c.method == "krrst" ? distilled_images(c, image, rep_dim) : 0;
-  if (krrst_m > n)
-    throw ConfigError("budget", "a krrst budget of " + std::to_string(krrst_m) + " images exceeds the " +
-                                    std::to_string(n) + " images of the source's training set");
-  const DistillShape shape = distill_shape(c, {train.channels(), train.height(), train.width()}, n, rep_dim);
-  if (shape.distilled > n)
-    throw ConfigError("budget", "a budget of " + std::to_string(c.budget) + " buys m = " +
-                                    std::to_string(shape.distilled) + " images, more than the " + std::to_string(n) +
-                                    " of the source's training set; lower budget or raise image_bases");
-  measure::check_memory(distill_memory(shape), device);
-}
-
-// Teacher representations of every view of the source train split (cached on disk).
-std::vector<at::Tensor> view_representations(const teacher::Teacher& t, const std::string& data,
-                                             const data::ImageSet& train, const std::vector<data::View>& views,
-                                             c10::Device device) {
-  std::vector<at::Tensor> reps;
-  for (const auto& v : views) reps.push_back(teacher::representations(t, data, "train", train.images, v, device));
-  return reps;
-}
-
-// Rows of a view-major stack of T views of `count` images that pick one view per image
-// at random: row of image i = view_i * count + i.
-at::Tensor random_view_rows(int64_t count, size_t views, at::Generator& gen) {
-  const at::Tensor view = torch::randint(0, static_cast<int64_t>(views), {count}, gen, torch::kLong);
-  return view * count + torch::arange(count, torch::kLong);
-}
-
-// The starting distilled set of either method (SPEC 2 for krrst, SPEC 3-5 for ours).
-DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& splits,
-                         const std::vector<data::View>& views, const std::vector<at::Tensor>& reps,
-                         at::Generator& gen, c10::Device device, io::RunLog& log) {
-  const auto& train = splits.train;
-  const int64_t n = train.size();
-  const int64_t d = reps[0].size(1);
-  auto normalised = [&](const at::Tensor& index) {
-    return data::normalize(train.images.index_select(0, index), splits.norm);
-  };
-  if (c.method == "krrst") {
-    const int64_t m = distilled_images(c, {train.channels(), train.height(), train.width()}, d);
-    if (m > n) throw ConfigError("--budget", "exceeds the " + std::to_string(n) + " source images");
-    const at::Tensor index = torch::randperm(n, gen, torch::kLong).slice(0, 0, m);
-    auto images = normalised(index).to(device).requires_grad_(true);
-    auto targets = reps[0].index_select(0, index).clone().to(device).requires_grad_(true);
-    DistilledSet set = DistilledSet::explicit_form(images, targets, {views.front()});
-    const auto report = set.storage();
-    log.say("distill: krrst stores " + std::to_string(m) + " images + targets = " +
-            std::to_string(report.total_floats()) + " floats (" + std::to_string(report.image_equivalents()) +
-            " image-equivalents; " +
-            (c.count_targets ? "targets counted against the budget of " + std::to_string(c.budget)
-                             : "KRR-ST counts it as " + std::to_string(m) + " images") +
-            ")");
-    return set;
-  }
-  const OursSizes sizes = ours_sizes(c, {train.channels(), train.height(), train.width()}, d, views);
-  const int64_t m = max_images_within_budget(sizes, c.budget);
-  log.say("distill: ours" + std::string(c.parameterization ? "" : " without parameterization") + " stores m = " +
-          std::to_string(m) + " images within a budget of " + std::to_string(c.budget) + ":\n" +
-          ours_storage(sizes, m).table());
-  // approx_fit = after: every view's targets free until the networks replace them at the end.
-  const bool joint_approximation = sizes.approximation && c.approx_fit == "joint";
-  if (sizes.approximation && !joint_approximation)
-    log.say("distill: every view's targets stay free during distillation; the approximation networks are fitted "
-            "to them at the end (approx_fit = after)");
-  const at::Tensor order = torch::randperm(n, gen, torch::kLong);
-  const at::Tensor pool_index = order.slice(0, 0, std::min(n, std::max(c.pca_pool, m)));
-  const at::Tensor init_index = pool_index.slice(0, 0, m);
-  // Pre-fits every q_t on the pool's real pairs: what q_t reads of view 0 -> of view t.
-  auto prefit_approximation = [&](int64_t dim, const auto& of_view) {
-    ApproximationNets approx(sizes.views, dim, c.approx_hidden);
-    std::vector<at::Tensor> targets;
-    for (size_t v = 1; v < views.size(); ++v) targets.push_back(of_view(v, pool_index));
-    ApproximationFitOptions fit;
-    fit.steps = c.approx_fit_steps;
-    fit.seed = c.seed;
-    const auto mse = fit_approximation(approx, of_view(0, pool_index), targets, fit);
-    std::ostringstream line;
-    line << "distill: approximation networks pre-fitted on " << pool_index.size(0) << " real images, MSE per view:";
-    for (double e : mse) line << " " << e;
-    log.say(line.str());
-    return approx;
-  };
-  // Without approximation networks every view's target is stored: of_view(v) of the
-  // starting images for every v, view-major.
-  auto every_view = [&](const auto& of_view) {
-    std::vector<at::Tensor> all;
-    for (size_t v = 0; v < views.size(); ++v) all.push_back(of_view(v, init_index));
-    return torch::cat(all);
-  };
-  if (!c.parameterization) {
-    // Ablation: X_s and Y_s start as real images and their teacher targets, free tensors.
-    auto reps_of_view = [&](size_t v, const at::Tensor& index) { return reps[v].index_select(0, index); };
-    ApproximationNets approx{nullptr};
-    at::Tensor targets;
-    if (joint_approximation) {
-      approx = prefit_approximation(d, reps_of_view);
-      approx->to(device);
-      targets = reps_of_view(0, init_index);
-    } else {
-      targets = every_view(reps_of_view);
-    }
-    return DistilledSet::explicit_form(normalised(init_index).to(device).requires_grad_(true),
-                                       targets.clone().to(device).requires_grad_(true), views, approx);
-  }
-  ParameterizationInit init;
-  init.image_bases = c.image_bases;
-  init.rep_bases = c.rep_bases;
-  init.base_scale = c.base_scale;
-  init.random = c.random_bases;
-  const at::Tensor pool_reps = reps[0].index_select(0, pool_index);
-  ParameterizedSet param = init_parameterized(normalised(pool_index), pool_reps,
-                                              torch::arange(m, torch::kLong), init, c.seed);
-  // Coefficients of each view's real representations in the representation basis.
-  const Pca rep_basis{param.rep_bases.detach(), param.rep_mean};
-  auto coeffs_of_view = [&](size_t v, const at::Tensor& index) { return project(reps[v].index_select(0, index), rep_basis); };
-  ApproximationNets approx{nullptr};
-  if (joint_approximation) {
-    approx = prefit_approximation(c.rep_bases, coeffs_of_view);
-  } else if (views.size() > 1) {
-    // Every view's target stored (the ablation, or until the end with approx_fit = after),
-    // initialised from the teacher.
-    param.rep_coeffs = every_view(coeffs_of_view).detach().requires_grad_(true);
-  }
-  auto to_device = [&](at::Tensor& t, bool trainable) { t = t.detach().to(device).requires_grad_(trainable); };
-  to_device(param.image_bases, true);
-  to_device(param.image_coeffs, true);
-  to_device(param.rep_bases, true);
-  to_device(param.rep_coeffs, true);
-  to_device(param.image_mean, false);
-  to_device(param.rep_mean, false);
-  if (approx) approx->to(device);
-  return DistilledSet::parameterized_form(std::move(param), approx, views);
-}
 
 // Grid of the decoded images (pixel space), one row per view for `ours`.
 void write_image_grid(const std::string& path, DistilledSet& set, const data::Normalization& norm, int64_t per_row) {
@@ -619,11 +334,10 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
                             "the outer loss became " + std::to_string(v[i]) +
                                 (device.is_cuda() ? " (on a GPU this includes a singular kernel K_ss + lambda I)" : "") + kept);
       if (!std::isfinite(g[i]) || g[i] > kMaxGradientNorm) {
-        char norm[32];
-        std::snprintf(norm, sizeof norm, "%.3g", g[i]);
         throw NumericsError("distill", iteration,
-                            std::string("exploding gradients: the distilled set's gradient norm reached ") + norm +
-                                " (limit 1e12)" + kept);
+                            fmt::format("exploding gradients: the distilled set's gradient norm reached {:.3g} "
+                                        "(limit 1e12){}",
+                                        g[i], kept));
       }
       losses.push_back(v[i]);
       kernel_conditions.push_back(k[i]);
@@ -668,10 +382,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
     pending_conditions.push_back(health.condition);
     progress.update(it + 1, [&] {
       read_losses();
-      char text[96];
-      std::snprintf(text, sizeof text, "loss %.5f | m %lld | kernel cond %.3g", losses.back(),
-                    static_cast<long long>(set.size()), kernel_conditions.back());
-      return std::string(text);
+      return fmt::format("loss {:.5f} | m {} | kernel cond {:.3g}", losses.back(), set.size(), kernel_conditions.back());
     });
     // A SIGINT/SIGTERM (core/stop.h) ends the run here, after a checkpoint of this step.
     const bool stopping = stop_requested() && it + 1 < config.iterations;
@@ -698,11 +409,8 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   log.say("distill: storage\n" + storage.table());
 
   std::string csv = "iteration,loss,kernel_cond\n";
-  for (size_t i = 0; i < losses.size(); ++i) {
-    char row[96];
-    std::snprintf(row, sizeof row, "%zu,%f,%.6g\n", i + 1, losses[i], kernel_conditions[i]);
-    csv += row;
-  }
+  for (size_t i = 0; i < losses.size(); ++i)
+    csv += fmt::format("{},{:f},{:.6g}\n", i + 1, losses[i], kernel_conditions[i]);
   io::write_file_atomic(out_dir + "/loss.csv", csv);
   io::svg::LineChart plot;
   plot.title = "outer loss (" + config.method + ", budget " + std::to_string(config.budget) + ")";

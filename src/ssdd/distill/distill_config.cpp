@@ -1,0 +1,137 @@
+// DistillConfig (distiller.h): its JSON form, validation, hash rule and presets.
+#include "ssdd/distill/distiller.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "ssdd/core/config_json.h"
+#include "ssdd/core/error.h"
+#include "ssdd/core/hash.h"
+#include "ssdd/core/limits.h"
+#include "ssdd/data/resolution_option.h"
+
+namespace ssdd::distill {
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolOptions, arch, size, max_steps, lr, momentum, weight_decay)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DistillConfig, teacher, data, data_dir, resolution, method, budget, iterations,
+                                                real_batch, lr, lr_end_factor, ridge, krr_precision, pool, real_augment,
+                                                count_targets, views, image_bases, rep_bases, base_scale, approx_hidden, approximation, random_bases,
+                                                parameterization, augmentation, pca_pool, approx_fit, approx_fit_steps, approx_refit_steps,
+                                                checkpoint_every, seed, threads, device)
+
+namespace {
+// The types the kernel regression may be computed in (krr_precision), the default first.
+const std::vector<std::string> kKrrPrecisions = {"float32", "float64"};
+}  // namespace
+
+bool DistillConfig::krr_float64(const std::string& where) const {
+  if (std::find(kKrrPrecisions.begin(), kKrrPrecisions.end(), krr_precision) == kKrrPrecisions.end()) {
+    std::string valid;
+    for (const auto& name : kKrrPrecisions) valid += (valid.empty() ? "" : " or ") + name;
+    throw ConfigError(where, "'krr_precision' must be " + valid + ", found '" + krr_precision + "'");
+  }
+  return krr_precision == kKrrPrecisions[1];
+}
+
+nlohmann::json DistillConfig::to_json() const {
+  nlohmann::json j = data::without_native_resolution(*this);
+  // Options added after runs were made appear only away from their defaults, so config.json
+  // files, experiment configs and hashes made before them stay the same.
+  if (!count_targets) j.erase("count_targets");
+  if (krr_precision == kKrrPrecisions.front()) j.erase("krr_precision");
+  return j;
+}
+
+DistillConfig DistillConfig::from_json(const nlohmann::json& j, const std::string& where) {
+  return validated(config_from_json<DistillConfig>(j, where), where);
+}
+
+void DistillConfig::validate(const std::string& where) const {
+  check_counts(where, {{"budget", budget, 1},
+                       {"iterations", iterations, 1},
+                       {"real_batch", real_batch, 1},
+                       {"image_bases", image_bases, 1},
+                       {"rep_bases", rep_bases, 1},
+                       {"base_scale", base_scale, 1},
+                       {"approx_hidden", approx_hidden, 1},
+                       {"pca_pool", pca_pool, 1},
+                       {"approx_fit_steps", approx_fit_steps, 0},
+                       {"approx_refit_steps", approx_refit_steps, 0},
+                       {"checkpoint_every", checkpoint_every, 1},
+                       {"pool.size", pool.size, 1},
+                       {"pool.max_steps", pool.max_steps, 2}});
+  data::check_resolution(where, resolution);
+  krr_float64(where);
+  // KRR-ST keeps 10 models. Every pool model is staggered (trained for up to Z steps) before
+  // the first outer step, so a pool of thousands spends hours there with no output even where
+  // the memory estimate lets it fit; 1,000 leaves room for any experiment (issue 27).
+  constexpr int64_t kMaxPoolSize = 1000;
+  if (pool.size > kMaxPoolSize)
+    throw ConfigError(where, "'pool.size' must be at most " + std::to_string(kMaxPoolSize) + " (KRR-ST keeps 10), found " +
+                                 std::to_string(pool.size));
+  if (count_targets && method != "krrst")
+    throw ConfigError(where, "'count_targets' applies to krrst only (ours counts every float it stores)");
+  check_threads(where, threads);
+}
+
+std::string DistillConfig::hash() const {
+  nlohmann::json j = to_json();
+  // The teacher counts by its id (teacher.json), which its users add, never by its folder:
+  // the same teacher in another cache folder gives the same set and the same hash.
+  for (const char* k : {"teacher", "threads", "device", "data_dir", "checkpoint_every"}) j.erase(k);
+  // Options added after runs were made count only when set away from their defaults, so
+  // those runs (and their cached stages) keep their hashes.
+  if (parameterization) j.erase("parameterization");
+  if (augmentation == "predefined") j.erase("augmentation");
+  // count_targets and krr_precision: to_json leaves them out at their defaults already.
+  // Sets made before approx_fit existed were all "joint": they keep their hashes; krrst and
+  // sets without approximation networks ignore it.
+  if (approx_fit == "joint" || method == "krrst" || !approximation) j.erase("approx_fit");
+  return hash_hex(j.dump());
+}
+
+std::vector<std::string> distill_presets() { return {"cpu", "quick", "paper"}; }
+
+DistillConfig distill_preset(const std::string& name) {
+  DistillConfig c;
+  if (name == "cpu") {
+    // Fashion-MNIST, budget 100, about 13 minutes plus the pool's staggered start on 2
+    // cores for `ours` (0.76 s per iteration with 4 x 285 distilled views; krrst 0.21 s,
+    // bench/distill_step.sh, docs/performance-log.md). A narrower inner ConvNet
+    // and Z = 100 keep the pool affordable; k_x = 128 spends the budget on sharper
+    // images rather than on more of them.
+    c.iterations = 1000;
+    c.pool.arch = "convnet:32-32-32";
+    c.pool.max_steps = 100;
+    c.image_bases = 128;
+  } else if (name == "quick") {
+    c.iterations = 30;
+    c.real_batch = 64;
+    c.pool.size = 2;
+    c.pool.max_steps = 10;
+    c.pool.arch = "convnet:16-16-16";
+    c.image_bases = 16;
+    c.rep_bases = 8;
+    c.approx_fit_steps = 50;
+    c.approx_refit_steps = 50;
+    c.checkpoint_every = 10;
+  } else if (name == "paper") {
+    // CIFAR-100 settings of the paper (SPEC 7): 30,000 iterations, real batch 1024,
+    // ConvNet 128-256-512, 4 rotations.
+    c.data = "cifar100";
+    c.iterations = 30000;
+    c.real_batch = 1024;
+    c.pool.arch = "convnet:128-256-512";
+    c.image_bases = 200;
+    c.rep_bases = 200;
+    c.approx_hidden = 4;
+    c.device = "cuda";
+    c.checkpoint_every = 1000;
+  } else {
+    throw ConfigError("--preset", "unknown distill preset '" + name + "' (known: cpu, quick, paper)");
+  }
+  return c;
+}
+
+}  // namespace ssdd::distill
