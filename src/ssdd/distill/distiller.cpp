@@ -6,27 +6,19 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <iomanip>
 #include <sstream>
 
-#include "ssdd/core/config_json.h"
 #include "ssdd/core/config_paths.h"
 #include "ssdd/core/error.h"
 #include "ssdd/core/fault.h"
 #include "ssdd/core/format.h"
-#include "ssdd/core/hash.h"
-#include "ssdd/core/limits.h"
-#include "ssdd/core/runtime.h"
-#include "ssdd/core/stop.h"
 #include "ssdd/core/upload.h"
-#include "ssdd/data/crop_flip.h"
 #include "ssdd/data/identity.h"
 #include "ssdd/data/registry.h"
-#include "ssdd/data/resolution_option.h"
 #include "ssdd/data/views.h"
 #include "ssdd/distill/approximation_check.h"
+#include "ssdd/distill/approximation_schedule.h"
 #include "ssdd/distill/initial_set.h"
-#include "ssdd/distill/memory_estimate.h"
 #include "ssdd/distill/outer_step.h"
 #include "ssdd/distill/storage.h"
 #include "ssdd/io/atomic_file.h"
@@ -34,12 +26,11 @@
 #include "ssdd/io/json_file.h"
 #include "ssdd/io/run_log.h"
 #include "ssdd/io/svg_chart.h"
-#include "ssdd/measure/similarity.h"
 #include "ssdd/models/image_shape.h"
-#include "ssdd/teacher/representations.h"
 #include "ssdd/teacher/teacher.h"
 #include "ssdd/train/checkpoint.h"
-#include "ssdd/train/progress.h"
+#include "ssdd/train/fit.h"
+#include "ssdd/train/loop.h"
 #include "ssdd/train/run_setup.h"
 #include "ssdd/train/schedule.h"
 #include "ssdd/train/state.h"
@@ -75,77 +66,6 @@ void write_image_grid(const std::string& path, DistilledSet& set, const data::No
   grid.row_labels = labels;
   io::write_image_grid(path, x.data_ptr<uint8_t>(), static_cast<int>(x.size(0)), static_cast<int>(c),
                        static_cast<int>(x.size(2)), static_cast<int>(x.size(3)), grid);
-}
-
-// SPEC 5 (iii): after distillation, re-fit each q_t so that it maps the final
-// representation coefficients C_y to the coefficients of the teacher's representation
-// of the rotated distilled image, g(a_t(X_s)), in the final representation basis
-// (least squares, since the optimised basis is no longer orthonormal). Without
-// parameterization q_t maps Y_s to g(a_t(X_s)) itself.
-void refit_approximation(DistilledSet& set, const teacher::Teacher& t, const DistillConfig& c, io::RunLog& log) {
-  ParameterizedSet* param = set.param();
-  ApproximationNets approx = set.approx();
-  if (!approx || c.approx_refit_steps <= 0) return;
-  std::vector<at::Tensor> targets;
-  at::Tensor coeffs;
-  {
-    torch::NoGradGuard no_grad;
-    const at::Tensor images = set.images();
-    for (int64_t v = 1; v < set.views(); ++v) {
-      const at::Tensor reps = t.encoder->features(data::apply_view(images, set.view_list()[static_cast<size_t>(v)]));
-      targets.push_back(param ? param->coeffs_from_reps(reps) : reps);
-    }
-    coeffs = set.approx_inputs().detach().clone();
-  }
-  ApproximationFitOptions fit;
-  fit.steps = c.approx_refit_steps;
-  fit.seed = c.seed + 2;
-  const auto mse = fit_approximation(approx, coeffs, targets, fit);
-  std::ostringstream line;
-  line << "distill: approximation networks re-fitted on the " << coeffs.size(0) << " final pairs, MSE per view:";
-  for (double e : mse) line << " " << e;
-  log.say(line.str());
-}
-
-// approx_fit = after: distillation kept every view's targets (T*m rows, view-major); fit
-// each q_t to map the identity's final coefficients (or targets, without parameterization)
-// to view t's, and return the set that ships: the identity's rows and the networks.
-DistilledSet approximate_learned_views(DistilledSet& set, const DistillConfig& c, io::RunLog& log) {
-  const int64_t m = set.size(), views = set.views();
-  const at::Tensor all = set.approx_inputs().detach();
-  if (all.size(0) != views * m)
-    throw Error("distill: expected " + std::to_string(views * m) + " rows of targets before fitting the "
-                "approximation networks, found " + std::to_string(all.size(0)));
-  const at::Tensor identity = all.slice(0, 0, m).clone();
-  std::vector<at::Tensor> targets;
-  for (int64_t v = 1; v < views; ++v) targets.push_back(all.slice(0, v * m, (v + 1) * m));
-  ApproximationNets approx(views, all.size(1), c.approx_hidden);
-  approx->to(all.device());
-  ApproximationFitOptions fit;
-  fit.steps = c.approx_fit_steps;
-  fit.seed = c.seed + 2;
-  const auto mse = fit_approximation(approx, identity, targets, fit);
-  std::ostringstream line;
-  line << std::setprecision(4) << "distill: approximation networks fitted to the " << m
-       << " learned targets of each view, MSE / R^2 per view:";
-  {
-    torch::NoGradGuard no_grad;
-    for (int64_t v = 1; v < views; ++v)
-      line << " " << mse[static_cast<size_t>(v - 1)] << " / "
-           << measure::r_squared(approx->forward(identity, v), targets[static_cast<size_t>(v - 1)]);
-  }
-  log.say(line.str());
-  DistilledSet shipped = [&] {
-    if (ParameterizedSet* p = set.param()) {
-      ParameterizedSet kept = *p;
-      kept.rep_coeffs = identity.requires_grad_(true);
-      return DistilledSet::parameterized_form(std::move(kept), approx, set.view_list());
-    }
-    return DistilledSet::explicit_form(set.images().detach().requires_grad_(true), identity.requires_grad_(true),
-                                       set.view_list(), approx);
-  }();
-  shipped.meta = set.meta;
-  return shipped;
 }
 
 // A kernel with more rows than features has rank <= features: K_ss + lambda I is positive
@@ -202,212 +122,11 @@ int64_t distilled_images(const DistillConfig& config, const models::ImageShape& 
   return max_images_within_budget(ours_sizes(config, image, rep_dim, data::parse_views(config.views)), config.budget);
 }
 
-DistillResult run_distill(const DistillConfig& config, const std::string& out_dir, bool resume) {
-  if (config.method != "ours" && config.method != "krrst")
-    throw ConfigError("--method", "expected ours or krrst, found '" + config.method + "'");
-  if (config.teacher.empty()) throw ConfigError("--teacher", "a teacher folder is required");
-  if (config.real_augment != "crop-flip" && config.real_augment != "none")
-    throw ConfigError("--real-augment", "expected crop-flip or none, found '" + config.real_augment + "'");
-  if (config.augmentation != "predefined" && config.augmentation != "random")
-    throw ConfigError("--augmentation", "expected predefined or random, found '" + config.augmentation + "'");
-  if (config.iterations < 1) throw ConfigError("--iterations", "must be at least 1");
-  const bool krr_float64 = config.krr_float64("--krr-precision");
-  // The outer step needs autograd whatever the caller's mode (a caller in a no-grad
-  // region would otherwise get "does not require grad" at the first backward).
-  torch::AutoGradMode grad_on(true);
-  if (config.approx_fit != "joint" && config.approx_fit != "after")
-    throw ConfigError("--approx-fit", "expected joint or after, found '" + config.approx_fit + "'");
-  // config.json with absolute paths: `ssdd distill --config` reads it from any folder.
-  const auto run = train::start_run("distill", out_dir, resolve_config_paths(config.to_json(), ""), config.threads,
-                                    config.device, config.seed);
-  io::RunLog& log = run->log;
-  const int threads = run->threads;
-  const c10::Device device = run->device;
+namespace {
 
-  const teacher::Teacher t = teacher::load_teacher(config.teacher, device);
-  const std::string data_name = config.data.empty() ? t.data : config.data;
-  data::LoadOptions load;
-  load.data_dir = config.data_dir;
-  load.resolution = config.resolution;
-  const data::DatasetSplits splits = data::load_dataset_for(data_name, load, t.shape.channels, t.shape.height, t.shape.width);
-  models::check_image_shape("--data", data_name + " holds", models::shape_of_images(splits.train.images),
-                            "the teacher in " + config.teacher + " takes", t.shape);
-  const std::string data_digest = data::dataset_digest(splits);  // other images, other set: no resume across
-  const auto views = config.method == "krrst" ? data::parse_views("rot0") : data::parse_views(config.views);
-  check_size_and_memory(config, splits.train, t.feature_dim, device);
-  const auto reps = view_representations(t, data_name, splits.train, views, device);
-
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(config.seed);
-  DistilledSet set = initial_set(config, splits, views, reps, gen, device, log);
-  set.meta = {{"method", config.method},  {"budget", config.budget},     {"data", data_name},
-              {"teacher_id", t.id},       {"teacher_arch", t.arch},      {"rep_dim", t.feature_dim},
-              {"norm_mean", splits.norm.mean}, {"norm_std", splits.norm.std},
-              {"shape", {splits.train.channels(), splits.train.height(), splits.train.width()}},
-              {"m", set.size()},          {"config_hash", config.hash()},
-              {"data_digest", data_digest}};
-  torch::optim::AdamW optimizer(set.parameters(), torch::optim::AdamWOptions(config.lr).weight_decay(0.0));
-  ModelPool pool(config.pool, t.shape, t.feature_dim, device, config.seed + 1);
-  const bool random_views = config.method == "ours" && config.augmentation == "random" && views.size() > 1;
-  // K_ss of each step: every view of every distilled image, or one view of each.
-  const int64_t kernel_rows = random_views ? set.size() : set.size() * set.views();
-  const int64_t kernel_features = pool.feature_dim() + 1;  // the bias column
-  warn_if_rank_deficient(kernel_rows, kernel_features, config, log);
-
-  const std::string ckpt_dir = out_dir + "/checkpoints";
-  std::vector<double> losses, kernel_conditions;  // per iteration
-  int64_t start = 0;
-  double previous_seconds = 0;
-  std::string note;
-  auto checkpoint = resume ? train::load_checkpoint(ckpt_dir, &note) : std::nullopt;
-  if (checkpoint) {
-    if (checkpoint->meta.value("config_hash", "") != config.hash() || checkpoint->meta.value("teacher_id", "") != t.id ||
-        checkpoint->meta.value("data_digest", data_digest) != data_digest)
-      throw ConfigError(ckpt_dir, "the checkpoint belongs to another configuration, teacher or source data; use a "
-                                  "new output folder");
-    {
-      torch::NoGradGuard no_grad;
-      const auto params = set.parameters();
-      for (size_t i = 0; i < params.size(); ++i) params[i].copy_(checkpoint->tensors.at("set." + std::to_string(i)));
-    }
-    train::load_optimizer_state(optimizer, checkpoint->tensors.at("optimizer"));
-    pool.load_state(checkpoint->tensors, ckpt_dir);
-    gen.set_state(checkpoint->tensors.at("generator"));
-    start = checkpoint->meta.at("iteration");
-    losses = checkpoint->meta.at("loss").get<std::vector<double>>();
-    kernel_conditions = saved_kernel_conditions(checkpoint->meta, losses.size());
-    previous_seconds = checkpoint->meta.at("seconds");
-    log.say("distill: " + note + " at iteration " + std::to_string(start));
-  } else {
-    torch::NoGradGuard no_grad;
-    log.say("distill: staggering the pool (" + std::to_string(config.pool.size) + " models, up to " +
-            std::to_string(config.pool.max_steps) + " steps each)");
-    const at::Tensor x = set.view_images(), y = set.view_targets();
-    torch::AutoGradMode grad(true);  // the pool trains with gradients of its own
-    pool.stagger(x, y, gen);
-  }
-
-  const auto& train = splits.train;
-  const int64_t n_real = std::min(config.real_batch, train.size());
-  // What the loop gathers from lives on the device (identity on the CPU), so a step
-  // sends it nothing but indices.
-  const at::Tensor train_images = train.images.to(device);
-  std::vector<at::Tensor> device_reps;
-  for (const auto& r : reps) device_reps.push_back(r.to(device));
-  train::Progress progress("distill " + config.method, config.iterations, "it/s", start);
-  progress.set_log([&](const std::string& line) { log.line(line); });
-  const auto started = std::chrono::steady_clock::now();
-  auto save_checkpoint = [&](int64_t iteration) {
-    train::Checkpoint c;
-    const auto params = set.parameters();
-    for (size_t i = 0; i < params.size(); ++i) c.tensors["set." + std::to_string(i)] = params[i].detach();
-    c.tensors["optimizer"] = train::optimizer_state(optimizer);
-    for (auto& [k, v] : pool.state()) c.tensors[k] = v;
-    c.tensors["generator"] = gen.get_state();
-    const double seconds = previous_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    c.meta = {{"iteration", iteration}, {"loss", losses},    {"kernel_cond", kernel_conditions}, {"seconds", seconds},
-              {"config_hash", config.hash()}, {"teacher_id", t.id}, {"data_digest", data_digest}};
-    train::save_checkpoint(ckpt_dir, c);
-  };
-  // The losses stay on the device until a progress line, a checkpoint or the end reads
-  // them in one transfer: reading each one would stall a GPU every iteration. A non-finite
-  // loss is caught at that read, before any checkpoint could keep it.
-  // Each iteration's gradient norm is checked at the same read: a non-finite or huge one
-  // means divergence even while AdamW's normalised steps keep the loss looking sane. The
-  // kernel's condition estimates are read there too.
-  std::vector<at::Tensor> pending, pending_norms, pending_conditions;
-  auto read_losses = [&] {
-    if (pending.empty()) return;
-    const at::Tensor values = torch::stack(pending).to(torch::kCPU, torch::kDouble);
-    const at::Tensor norms = torch::stack(pending_norms).to(torch::kCPU, torch::kDouble);
-    const at::Tensor conditions = torch::stack(pending_conditions).to(torch::kCPU, torch::kDouble);
-    pending.clear();
-    pending_norms.clear();
-    pending_conditions.clear();
-    const auto v = values.accessor<double, 1>();
-    const auto g = norms.accessor<double, 1>();
-    const auto k = conditions.accessor<double, 1>();
-    for (int64_t i = 0; i < v.size(0); ++i) {
-      const auto iteration = static_cast<long long>(losses.size());
-      const std::string kept = "; the last good checkpoint is kept in " + ckpt_dir;
-      if (!std::isfinite(v[i]))
-        throw NumericsError("distill", iteration,
-                            "the outer loss became " + std::to_string(v[i]) +
-                                (device.is_cuda() ? " (on a GPU this includes a singular kernel K_ss + lambda I)" : "") + kept);
-      if (!std::isfinite(g[i]) || g[i] > kMaxGradientNorm) {
-        throw NumericsError("distill", iteration,
-                            fmt::format("exploding gradients: the distilled set's gradient norm reached {:.3g} "
-                                        "(limit 1e12){}",
-                                        g[i], kept));
-      }
-      losses.push_back(v[i]);
-      kernel_conditions.push_back(k[i]);
-    }
-  };
-  for (int64_t it = start; it < config.iterations; ++it) {
-    for (auto& group : optimizer.param_groups())
-      group.options().set_lr(train::linear_decay(it, config.iterations, config.lr, config.lr_end_factor));
-    // A real batch with every predefined view, targets from the teacher cache.
-    const at::Tensor index = upload(torch::randint(0, train.size(), {n_real}, gen, torch::kLong), device);
-    RealBatch real;
-    OuterStepOptions step;
-    step.ridge = config.ridge;
-    step.iteration = it;
-    step.krr_float64 = krr_float64;
-    KernelHealth health;
-    step.kernel_health = &health;
-    const at::Tensor pixels = train_images.index_select(0, index);
-    if (config.method == "krrst" && config.real_augment == "crop-flip") {
-      real.images = data::normalize(data::random_crop_flip(pixels, 4, gen), splits.norm);
-      torch::NoGradGuard no_grad;
-      real.targets = t.encoder->features(real.images);
-    } else {
-      real.images = data::apply_views(data::normalize(pixels, splits.norm), views);
-      std::vector<at::Tensor> targets;
-      for (const auto& r : device_reps) targets.push_back(r.index_select(0, index));
-      real.targets = torch::cat(targets);
-      if (random_views) {
-        const at::Tensor rows = upload(random_view_rows(n_real, views.size(), gen), device);
-        real.images = real.images.index_select(0, rows);
-        real.targets = real.targets.index_select(0, rows);
-        step.set_rows = upload(random_view_rows(set.size(), views.size(), gen), device);
-      }
-    }
-    at::Tensor gradient_norm;
-    step.gradient_norm = &gradient_norm;
-    if (fault_at("distill.exploding_gradient", it)) step.gradient_scale = 1e30;
-    at::Tensor loss = outer_step(set, pool, real, optimizer, gen, step);
-    if (fault_at("distill.nan_loss", it)) loss = loss * std::numeric_limits<double>::quiet_NaN();
-    pending.push_back(loss);
-    pending_norms.push_back(gradient_norm);
-    pending_conditions.push_back(health.condition);
-    progress.update(it + 1, [&] {
-      read_losses();
-      return fmt::format("loss {:.5f} | m {} | kernel cond {:.3g}", losses.back(), set.size(), kernel_conditions.back());
-    });
-    // A SIGINT/SIGTERM (core/stop.h) ends the run here, after a checkpoint of this step.
-    const bool stopping = stop_requested() && it + 1 < config.iterations;
-    if (((it + 1) % config.checkpoint_every == 0 && it + 1 < config.iterations) || stopping) {
-      read_losses();
-      save_checkpoint(it + 1);
-    }
-    if (stopping) throw Stopped(stop_signal(), "distill", it + 1);
-  }
-  read_losses();
-  progress.finish("done");
-  save_checkpoint(config.iterations);
-
-  if (ships_approximation(config, views.size()) && config.approx_fit == "after")
-    set = approximate_learned_views(set, config, log);
-  else
-    refit_approximation(set, t, config, log);
-  const double seconds = previous_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  const StorageReport storage = set.storage();
-  set.meta["storage"] = storage.to_json();
-  if (config.method == "ours" && storage.image_equivalents() > static_cast<double>(config.budget) + 1e-9)
-    throw Error("distill: the set takes " + std::to_string(storage.image_equivalents()) + " images, over the budget");
-  set.save(out_dir + "/distilled.pt");
-  log.say("distill: storage\n" + storage.table());
-
+// loss.csv and loss.svg: the outer loss (and kernel condition) of every iteration.
+void write_curves(const std::string& out_dir, const DistillConfig& config, const std::vector<double>& losses,
+                  const std::vector<double>& kernel_conditions) {
   std::string csv = "iteration,loss,kernel_cond\n";
   for (size_t i = 0; i < losses.size(); ++i)
     csv += fmt::format("{},{:f},{:.6g}\n", i + 1, losses[i], kernel_conditions[i]);
@@ -419,28 +138,276 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   plot.log_y = true;
   plot.add_series(config.method, losses);
   plot.save(out_dir + "/loss.svg");
+}
+
+// The checks of a run's choices that the config's own validation leaves to the run.
+void check_choices(const DistillConfig& config) {
+  if (config.method != "ours" && config.method != "krrst")
+    throw ConfigError("--method", "expected ours or krrst, found '" + config.method + "'");
+  if (config.teacher.empty()) throw ConfigError("--teacher", "a teacher folder is required");
+  if (config.real_augment != "crop-flip" && config.real_augment != "none")
+    throw ConfigError("--real-augment", "expected crop-flip or none, found '" + config.real_augment + "'");
+  if (config.augmentation != "predefined" && config.augmentation != "random")
+    throw ConfigError("--augmentation", "expected predefined or random, found '" + config.augmentation + "'");
+  if (config.iterations < 1) throw ConfigError("--iterations", "must be at least 1");
+  if (config.approx_fit != "joint" && config.approx_fit != "after")
+    throw ConfigError("--approx-fit", "expected joint or after, found '" + config.approx_fit + "'");
+  config.krr_float64("--krr-precision");  // an unknown precision, before the run folder is made
+}
+
+// What a run distils from: the teacher, the source data and its digest (other images, other
+// set: no resume across them), the views, and the teacher's representation of each view.
+struct Source {
+  teacher::Teacher teacher;
+  std::string data_name, data_digest;
+  data::DatasetSplits splits;
+  std::vector<data::View> views;
+  std::vector<at::Tensor> reps;
+};
+
+Source open_source(const DistillConfig& config, c10::Device device) {
+  Source s{teacher::load_teacher(config.teacher, device), {}, {}, {}, {}, {}};
+  const teacher::Teacher& t = s.teacher;
+  s.data_name = config.data.empty() ? t.data : config.data;
+  data::LoadOptions load;
+  load.data_dir = config.data_dir;
+  load.resolution = config.resolution;
+  s.splits = data::load_dataset_for(s.data_name, load, t.shape.channels, t.shape.height, t.shape.width);
+  models::check_image_shape("--data", s.data_name + " holds", models::shape_of_images(s.splits.train.images),
+                            "the teacher in " + config.teacher + " takes", t.shape);
+  s.data_digest = data::dataset_digest(s.splits);
+  s.views = config.method == "krrst" ? data::parse_views("rot0") : data::parse_views(config.views);
+  check_size_and_memory(config, s.splits.train, t.feature_dim, device);
+  s.reps = view_representations(t, s.data_name, s.splits.train, s.views, device);
+  return s;
+}
+
+// The real batches of SPEC 2 step 1, from the source on the device.
+RealBatchSource real_batches(const DistillConfig& config, const Source& s, c10::Device device) {
+  RealBatchSource r;
+  r.pixels = s.splits.train.images.to(device);
+  r.norm = s.splits.norm;
+  r.views = s.views;
+  for (const auto& rep : s.reps) r.view_targets.push_back(rep.to(device));
+  r.batch = std::min(config.real_batch, s.splits.train.size());
+  if (config.method == "krrst" && config.real_augment == "crop-flip") r.crop_flip_teacher = &s.teacher.encoder;
+  r.one_view_each = config.method == "ours" && config.augmentation == "random" && s.views.size() > 1;
+  return r;
+}
+
+// The outer iterations over train::Loop (resume, checkpoints, the deferred reads of each
+// iteration's loss, gradient norm and kernel condition with the divergence guard, progress),
+// each one SPEC 2 (outer_step.h). A fresh run staggers the pool first.
+class OuterLoop {
+ public:
+  // `gen` made the initial set; the run draws on from it.
+  OuterLoop(const DistillConfig& config, const std::string& out_dir, bool resume, const Source& source,
+            DistilledSet& set, at::Generator& gen, c10::Device device, io::RunLog& log)
+      : config_(config), source_(source), set_(set), device_(device), log_(log),
+        ckpt_dir_(out_dir + "/checkpoints"), krr_float64_(config.krr_float64("--krr-precision")), gen_(gen),
+        optimizer_(set.parameters(), torch::optim::AdamWOptions(config.lr).weight_decay(0.0)),
+        pool_(config.pool, source.teacher.shape, source.teacher.feature_dim, device, config.seed + 1),
+        loop_(loop_options(resume), loop_hooks()) {}
+
+  const ModelPool& pool() const { return pool_; }
+  const std::vector<double>& losses() const { return losses_; }
+  const std::vector<double>& kernel_conditions() const { return kernel_conditions_; }
+
+  // Runs every iteration left; returns the seconds over all pieces of the run.
+  double run() {
+    const int64_t start = loop_.start();
+    started_ = std::chrono::steady_clock::now();
+    const RealBatchSource real = real_batches(config_, source_, device_);
+    for (int64_t it = start; it < config_.iterations; ++it) {
+      train::set_learning_rate(optimizer_, train::linear_decay(it, config_.iterations, config_.lr, config_.lr_end_factor));
+      OuterStepOptions step;
+      step.ridge = config_.ridge;
+      step.iteration = it;
+      step.krr_float64 = krr_float64_;
+      KernelHealth health;
+      step.kernel_health = &health;
+      const RealBatch batch = draw_real_batch(real, gen_);
+      if (real.one_view_each) step.set_rows = upload(random_view_rows(set_.size(), real.views.size(), gen_), device_);
+      at::Tensor gradient_norm;
+      step.gradient_norm = &gradient_norm;
+      if (fault_at("distill.exploding_gradient", it)) step.gradient_scale = 1e30;
+      at::Tensor loss = outer_step(set_, pool_, batch, optimizer_, gen_, step);
+      if (fault_at("distill.nan_loss", it)) loss = loss * std::numeric_limits<double>::quiet_NaN();
+      loop_.after_step(it + 1, {loss, gradient_norm, health.condition}, 1.0, [&] {
+        return fmt::format("loss {:.5f} | m {} | kernel cond {:.3g}", losses_.back(), set_.size(),
+                           kernel_conditions_.back());
+      });
+    }
+    loop_.finish("done");
+    loop_.checkpoint(config_.iterations);
+    return seconds();
+  }
+
+ private:
+  train::LoopOptions loop_options(bool resume) const {
+    train::LoopOptions o;
+    o.stage = "distill";
+    o.progress_label = "distill " + config_.method;
+    o.total_steps = config_.iterations;
+    o.checkpoint_dir = ckpt_dir_;
+    o.checkpoint_every = config_.checkpoint_every;
+    o.resume = resume;
+    o.identity = {{"config_hash", config_.hash()},
+                  {"teacher_id", source_.teacher.id},
+                  {"data_digest", source_.data_digest}};
+    o.identity_added_later = {"data_digest"};
+    o.log = [this](const std::string& line) { log_.line(line); };
+    return o;
+  }
+
+  train::LoopHooks loop_hooks() {
+    train::LoopHooks h;
+    h.save = [this](int64_t iteration) { return save(iteration); };
+    h.restore = [this](const train::Checkpoint& c) { return restore(c); };
+    h.fresh_start = [this] { stagger(); };
+    h.on_read = [this](int64_t iteration, const std::vector<double>& v) { keep(iteration, v[0], v[1], v[2]); };
+    return h;
+  }
+
+  train::Checkpoint save(int64_t iteration) {
+    train::Checkpoint c;
+    const auto params = set_.parameters();
+    for (size_t i = 0; i < params.size(); ++i) c.tensors["set." + std::to_string(i)] = params[i].detach();
+    c.tensors["optimizer"] = train::optimizer_state(optimizer_);
+    for (auto& [k, v] : pool_.state()) c.tensors[k] = v;
+    c.tensors["generator"] = gen_.get_state();
+    c.meta = {{"iteration", iteration},
+              {"loss", losses_},
+              {"kernel_cond", kernel_conditions_},
+              {"seconds", seconds()}};
+    return c;
+  }
+
+  int64_t restore(const train::Checkpoint& c) {
+    {
+      torch::NoGradGuard no_grad;
+      const auto params = set_.parameters();
+      for (size_t i = 0; i < params.size(); ++i) params[i].copy_(c.tensors.at("set." + std::to_string(i)));
+    }
+    train::load_optimizer_state(optimizer_, c.tensors.at("optimizer"));
+    pool_.load_state(c.tensors, ckpt_dir_);
+    gen_.set_state(c.tensors.at("generator"));
+    losses_ = c.meta.at("loss").get<std::vector<double>>();
+    kernel_conditions_ = saved_kernel_conditions(c.meta, losses_.size());
+    previous_seconds_ = c.meta.at("seconds");
+    return c.meta.at("iteration").get<int64_t>();
+  }
+
+  void stagger() {
+    torch::NoGradGuard no_grad;
+    log_.say("distill: staggering the pool (" + std::to_string(config_.pool.size) + " models, up to " +
+             std::to_string(config_.pool.max_steps) + " steps each)");
+    const at::Tensor x = set_.view_images(), y = set_.view_targets();
+    torch::AutoGradMode grad(true);  // the pool trains with gradients of its own
+    pool_.stagger(x, y, gen_);
+  }
+
+  // The divergence guard, at each read: a non-finite loss, or a non-finite or huge gradient
+  // norm (divergence even while AdamW's normalised steps keep the loss looking sane), stops
+  // the run before any checkpoint could keep it.
+  void keep(int64_t iteration, double loss, double gradient_norm, double condition) {
+    const std::string kept = "; the last good checkpoint is kept in " + ckpt_dir_;
+    if (!std::isfinite(loss))
+      throw NumericsError("distill", iteration,
+                          "the outer loss became " + std::to_string(loss) +
+                              (device_.is_cuda() ? " (on a GPU this includes a singular kernel K_ss + lambda I)" : "") +
+                              kept);
+    if (!std::isfinite(gradient_norm) || gradient_norm > kMaxGradientNorm)
+      throw NumericsError("distill", iteration,
+                          fmt::format("exploding gradients: the distilled set's gradient norm reached {:.3g} "
+                                      "(limit 1e12){}",
+                                      gradient_norm, kept));
+    losses_.push_back(loss);
+    kernel_conditions_.push_back(condition);
+  }
+
+  // Over every piece of the run; this one's counted from its first iteration.
+  double seconds() const {
+    return previous_seconds_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  }
+
+  const DistillConfig& config_;
+  const Source& source_;
+  DistilledSet& set_;
+  const c10::Device device_;
+  io::RunLog& log_;
+  const std::string ckpt_dir_;
+  const bool krr_float64_;
+  at::Generator& gen_;
+  torch::optim::AdamW optimizer_;
+  ModelPool pool_;
+  train::Loop loop_;
+  std::vector<double> losses_, kernel_conditions_;  // per iteration
+  double previous_seconds_ = 0;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+DistillResult run_distill(const DistillConfig& config, const std::string& out_dir, bool resume) {
+  check_choices(config);
+  // The outer step needs autograd whatever the caller's mode (a caller in a no-grad
+  // region would otherwise get "does not require grad" at the first backward).
+  torch::AutoGradMode grad_on(true);
+  // config.json with absolute paths: `ssdd distill --config` reads it from any folder.
+  const auto run = train::start_run("distill", out_dir, resolve_config_paths(config.to_json(), ""), config.threads,
+                                    config.device, config.seed);
+  io::RunLog& log = run->log;
+  const c10::Device device = run->device;
+  const Source source = open_source(config, device);
+  const teacher::Teacher& t = source.teacher;
+  const data::DatasetSplits& splits = source.splits;
+
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(config.seed);
+  DistilledSet set = initial_set(config, splits, source.views, source.reps, gen, device, log);
+  set.meta = {{"method", config.method},  {"budget", config.budget},     {"data", source.data_name},
+              {"teacher_id", t.id},       {"teacher_arch", t.arch},      {"rep_dim", t.feature_dim},
+              {"norm_mean", splits.norm.mean}, {"norm_std", splits.norm.std},
+              {"shape", {splits.train.channels(), splits.train.height(), splits.train.width()}},
+              {"m", set.size()},          {"config_hash", config.hash()},
+              {"data_digest", source.data_digest}};
+  OuterLoop outer(config, out_dir, resume, source, set, gen, device, log);
+  const bool random_views = config.method == "ours" && config.augmentation == "random" && source.views.size() > 1;
+  // K_ss of each step: every view of every distilled image, or one view of each.
+  const int64_t kernel_rows = random_views ? set.size() : set.size() * set.views();
+  const int64_t kernel_features = outer.pool().feature_dim() + 1;  // the bias column
+  warn_if_rank_deficient(kernel_rows, kernel_features, config, log);
+  const double seconds = outer.run();
+  set = finish_approximation(set, t, config, log);
+
+  const StorageReport storage = set.storage();
+  set.meta["storage"] = storage.to_json();
+  if (config.method == "ours" && storage.image_equivalents() > static_cast<double>(config.budget) + 1e-9)
+    throw Error("distill: the set takes " + std::to_string(storage.image_equivalents()) + " images, over the budget");
+  set.save(out_dir + "/distilled.pt");
+  log.say("distill: storage\n" + storage.table());
+  write_curves(out_dir, config, outer.losses(), outer.kernel_conditions());
   write_image_grid(out_dir + "/images.png", set, splits.norm, 10);
   // Issue 10: the approximation networks against the teacher on held-out images.
-  const auto approx_check = check_approximation_heldout(set, t, data_name, splits.test, device);
+  const auto approx_check = check_approximation_heldout(set, t, source.data_name, splits.test, device);
   if (!approx_check.empty())
     log.say("distill: approximation networks on held-out images, R^2 to the teacher per view (networks / no shift / "
             "basis ceiling / networks in sample): " + summary_line(approx_check));
 
   DistillResult result;
-  result.loss = losses;
+  result.loss = outer.losses();
   result.images = set.size();
   result.seconds = seconds;
   result.iterations_per_second = config.iterations / std::max(seconds, 1e-9);
   io::write_json_file(out_dir + "/metrics.json",
-             {{"loss", losses},
-              {"final_loss", losses.empty() ? 0.0 : losses.back()},
-              {"kernel", kernel_summary(kernel_rows, kernel_features, config.krr_precision, kernel_conditions)},
+             {{"loss", result.loss},
+              {"final_loss", result.loss.empty() ? 0.0 : result.loss.back()},
+              {"kernel", kernel_summary(kernel_rows, kernel_features, config.krr_precision, outer.kernel_conditions())},
               {"m", set.size()},
               {"seconds", seconds},
               {"iterations_per_second", result.iterations_per_second},
               {"storage", storage.to_json()},
               {"approximation_heldout", to_json(approx_check)},
-              {"threads", threads}});
+              {"threads", run->threads}});
   return result;
 }
 

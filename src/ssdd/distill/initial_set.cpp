@@ -1,6 +1,7 @@
 #include "ssdd/distill/initial_set.h"
 
 #include <algorithm>
+#include <functional>
 #include <sstream>
 
 #include "ssdd/core/error.h"
@@ -65,54 +66,28 @@ std::vector<at::Tensor> view_representations(const teacher::Teacher& t, const st
   return reps;
 }
 
-// Rows of a view-major stack of T views of `count` images that pick one view per image
-// at random: row of image i = view_i * count + i.
-at::Tensor random_view_rows(int64_t count, size_t views, at::Generator& gen) {
-  const at::Tensor view = torch::randint(0, static_cast<int64_t>(views), {count}, gen, torch::kLong);
-  return view * count + torch::arange(count, torch::kLong);
-}
+namespace {
 
-// The starting distilled set of either method (SPEC 2 for krrst, SPEC 3-5 for ours).
-DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& splits,
-                         const std::vector<data::View>& views, const std::vector<at::Tensor>& reps,
-                         at::Generator& gen, c10::Device device, io::RunLog& log) {
-  const auto& train = splits.train;
-  const int64_t n = train.size();
-  const int64_t d = reps[0].size(1);
-  auto normalised = [&](const at::Tensor& index) {
-    return data::normalize(train.images.index_select(0, index), splits.norm);
-  };
-  if (c.method == "krrst") {
-    const int64_t m = distilled_images(c, {train.channels(), train.height(), train.width()}, d);
-    if (m > n) throw ConfigError("--budget", "exceeds the " + std::to_string(n) + " source images");
-    const at::Tensor index = torch::randperm(n, gen, torch::kLong).slice(0, 0, m);
-    auto images = normalised(index).to(device).requires_grad_(true);
-    auto targets = reps[0].index_select(0, index).clone().to(device).requires_grad_(true);
-    DistilledSet set = DistilledSet::explicit_form(images, targets, {views.front()});
-    const auto report = set.storage();
-    log.say("distill: krrst stores " + std::to_string(m) + " images + targets = " +
-            std::to_string(report.total_floats()) + " floats (" + std::to_string(report.image_equivalents()) +
-            " image-equivalents; " +
-            (c.count_targets ? "targets counted against the budget of " + std::to_string(c.budget)
-                             : "KRR-ST counts it as " + std::to_string(m) + " images") +
-            ")");
-    return set;
+// What a starting view of the pool's images is read as: view v's teacher representations,
+// or their coefficients in the representation basis, of the images `index`.
+using ViewTargets = std::function<at::Tensor(size_t view, const at::Tensor& index)>;
+
+// What the starting set of `ours` is made of (SPEC 3-5).
+struct OursStart {
+  const DistillConfig& c;
+  const data::DatasetSplits& splits;
+  const std::vector<data::View>& views;
+  const std::vector<at::Tensor>& reps;
+  OursSizes sizes;
+  int64_t m;
+  at::Tensor pool_index, init_index;  // the real images the bases are fitted on; the first m start the set
+  bool joint_approximation;
+
+  at::Tensor normalised(const at::Tensor& index) const {
+    return data::normalize(splits.train.images.index_select(0, index), splits.norm);
   }
-  const OursSizes sizes = ours_sizes(c, {train.channels(), train.height(), train.width()}, d, views);
-  const int64_t m = max_images_within_budget(sizes, c.budget);
-  log.say("distill: ours" + std::string(c.parameterization ? "" : " without parameterization") + " stores m = " +
-          std::to_string(m) + " images within a budget of " + std::to_string(c.budget) + ":\n" +
-          ours_storage(sizes, m).table());
-  // approx_fit = after: every view's targets free until the networks replace them at the end.
-  const bool joint_approximation = sizes.approximation && c.approx_fit == "joint";
-  if (sizes.approximation && !joint_approximation)
-    log.say("distill: every view's targets stay free during distillation; the approximation networks are fitted "
-            "to them at the end (approx_fit = after)");
-  const at::Tensor order = torch::randperm(n, gen, torch::kLong);
-  const at::Tensor pool_index = order.slice(0, 0, std::min(n, std::max(c.pca_pool, m)));
-  const at::Tensor init_index = pool_index.slice(0, 0, m);
   // Pre-fits every q_t on the pool's real pairs: what q_t reads of view 0 -> of view t.
-  auto prefit_approximation = [&](int64_t dim, const auto& of_view) {
+  ApproximationNets prefit_approximation(int64_t dim, const ViewTargets& of_view, io::RunLog& log) const {
     ApproximationNets approx(sizes.views, dim, c.approx_hidden);
     std::vector<at::Tensor> targets;
     for (size_t v = 1; v < views.size(); ++v) targets.push_back(of_view(v, pool_index));
@@ -125,47 +100,79 @@ DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& spli
     for (double e : mse) line << " " << e;
     log.say(line.str());
     return approx;
-  };
-  // Without approximation networks every view's target is stored: of_view(v) of the
-  // starting images for every v, view-major.
-  auto every_view = [&](const auto& of_view) {
+  }
+  // Without approximation networks every view's target is stored: of_view(v) of the starting
+  // images for every v, view-major.
+  at::Tensor every_view(const ViewTargets& of_view) const {
     std::vector<at::Tensor> all;
     for (size_t v = 0; v < views.size(); ++v) all.push_back(of_view(v, init_index));
     return torch::cat(all);
-  };
-  if (!c.parameterization) {
-    // Ablation: X_s and Y_s start as real images and their teacher targets, free tensors.
-    auto reps_of_view = [&](size_t v, const at::Tensor& index) { return reps[v].index_select(0, index); };
-    ApproximationNets approx{nullptr};
-    at::Tensor targets;
-    if (joint_approximation) {
-      approx = prefit_approximation(d, reps_of_view);
-      approx->to(device);
-      targets = reps_of_view(0, init_index);
-    } else {
-      targets = every_view(reps_of_view);
-    }
-    return DistilledSet::explicit_form(normalised(init_index).to(device).requires_grad_(true),
-                                       targets.clone().to(device).requires_grad_(true), views, approx);
   }
+};
+
+// krrst (SPEC 2): m real images drawn at random, with their teacher targets, as free tensors.
+DistilledSet initial_krrst_set(const DistillConfig& c, const data::DatasetSplits& splits,
+                               const std::vector<data::View>& views, const std::vector<at::Tensor>& reps,
+                               at::Generator& gen, c10::Device device, io::RunLog& log) {
+  const auto& train = splits.train;
+  const int64_t n = train.size();
+  const int64_t m = distilled_images(c, {train.channels(), train.height(), train.width()}, reps[0].size(1));
+  if (m > n) throw ConfigError("--budget", "exceeds the " + std::to_string(n) + " source images");
+  const at::Tensor index = torch::randperm(n, gen, torch::kLong).slice(0, 0, m);
+  auto images = data::normalize(train.images.index_select(0, index), splits.norm).to(device).requires_grad_(true);
+  auto targets = reps[0].index_select(0, index).clone().to(device).requires_grad_(true);
+  DistilledSet set = DistilledSet::explicit_form(images, targets, {views.front()});
+  const auto report = set.storage();
+  log.say("distill: krrst stores " + std::to_string(m) + " images + targets = " +
+          std::to_string(report.total_floats()) + " floats (" + std::to_string(report.image_equivalents()) +
+          " image-equivalents; " +
+          (c.count_targets ? "targets counted against the budget of " + std::to_string(c.budget)
+                           : "KRR-ST counts it as " + std::to_string(m) + " images") +
+          ")");
+  return set;
+}
+
+// The ablation without parameterization: X_s and Y_s start as real images and their teacher
+// targets, free tensors.
+DistilledSet initial_free_set(const OursStart& s, c10::Device device, io::RunLog& log) {
+  const ViewTargets reps_of_view = [&](size_t v, const at::Tensor& index) { return s.reps[v].index_select(0, index); };
+  ApproximationNets approx{nullptr};
+  at::Tensor targets;
+  if (s.joint_approximation) {
+    approx = s.prefit_approximation(s.reps[0].size(1), reps_of_view, log);
+    approx->to(device);
+    targets = reps_of_view(0, s.init_index);
+  } else {
+    targets = s.every_view(reps_of_view);
+  }
+  return DistilledSet::explicit_form(s.normalised(s.init_index).to(device).requires_grad_(true),
+                                     targets.clone().to(device).requires_grad_(true), s.views, approx);
+}
+
+// The paper's form: PCA bases of the pool's images and representations, the first m images'
+// coefficients, and (joint) pre-fitted approximation networks.
+DistilledSet initial_parameterized_set(const OursStart& s, c10::Device device, io::RunLog& log) {
+  const DistillConfig& c = s.c;
   ParameterizationInit init;
   init.image_bases = c.image_bases;
   init.rep_bases = c.rep_bases;
   init.base_scale = c.base_scale;
   init.random = c.random_bases;
-  const at::Tensor pool_reps = reps[0].index_select(0, pool_index);
-  ParameterizedSet param = init_parameterized(normalised(pool_index), pool_reps,
-                                              torch::arange(m, torch::kLong), init, c.seed);
+  const at::Tensor pool_reps = s.reps[0].index_select(0, s.pool_index);
+  ParameterizedSet param = init_parameterized(s.normalised(s.pool_index), pool_reps,
+                                              torch::arange(s.m, torch::kLong), init, c.seed);
   // Coefficients of each view's real representations in the representation basis.
   const Pca rep_basis{param.rep_bases.detach(), param.rep_mean};
-  auto coeffs_of_view = [&](size_t v, const at::Tensor& index) { return project(reps[v].index_select(0, index), rep_basis); };
+  const ViewTargets coeffs_of_view = [&](size_t v, const at::Tensor& index) {
+    return project(s.reps[v].index_select(0, index), rep_basis);
+  };
   ApproximationNets approx{nullptr};
-  if (joint_approximation) {
-    approx = prefit_approximation(c.rep_bases, coeffs_of_view);
-  } else if (views.size() > 1) {
+  if (s.joint_approximation) {
+    approx = s.prefit_approximation(c.rep_bases, coeffs_of_view, log);
+  } else if (s.views.size() > 1) {
     // Every view's target stored (the ablation, or until the end with approx_fit = after),
     // initialised from the teacher.
-    param.rep_coeffs = every_view(coeffs_of_view).detach().requires_grad_(true);
+    param.rep_coeffs = s.every_view(coeffs_of_view).detach().requires_grad_(true);
   }
   auto to_device = [&](at::Tensor& t, bool trainable) { t = t.detach().to(device).requires_grad_(trainable); };
   to_device(param.image_bases, true);
@@ -175,7 +182,32 @@ DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& spli
   to_device(param.image_mean, false);
   to_device(param.rep_mean, false);
   if (approx) approx->to(device);
-  return DistilledSet::parameterized_form(std::move(param), approx, views);
+  return DistilledSet::parameterized_form(std::move(param), approx, s.views);
+}
+
+}  // namespace
+
+// The starting distilled set of either method (SPEC 2 for krrst, SPEC 3-5 for ours).
+DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& splits,
+                         const std::vector<data::View>& views, const std::vector<at::Tensor>& reps,
+                         at::Generator& gen, c10::Device device, io::RunLog& log) {
+  if (c.method == "krrst") return initial_krrst_set(c, splits, views, reps, gen, device, log);
+  const auto& train = splits.train;
+  const int64_t n = train.size();
+  const OursSizes sizes = ours_sizes(c, {train.channels(), train.height(), train.width()}, reps[0].size(1), views);
+  const int64_t m = max_images_within_budget(sizes, c.budget);
+  log.say("distill: ours" + std::string(c.parameterization ? "" : " without parameterization") + " stores m = " +
+          std::to_string(m) + " images within a budget of " + std::to_string(c.budget) + ":\n" +
+          ours_storage(sizes, m).table());
+  // approx_fit = after: every view's targets free until the networks replace them at the end.
+  const bool joint_approximation = sizes.approximation && c.approx_fit == "joint";
+  if (sizes.approximation && !joint_approximation)
+    log.say("distill: every view's targets stay free during distillation; the approximation networks are fitted "
+            "to them at the end (approx_fit = after)");
+  const at::Tensor order = torch::randperm(n, gen, torch::kLong);
+  const at::Tensor pool_index = order.slice(0, 0, std::min(n, std::max(c.pca_pool, m)));
+  const OursStart s{c, splits, views, reps, sizes, m, pool_index, pool_index.slice(0, 0, m), joint_approximation};
+  return c.parameterization ? initial_parameterized_set(s, device, log) : initial_free_set(s, device, log);
 }
 
 }  // namespace ssdd::distill

@@ -42,10 +42,6 @@ std::vector<at::Tensor> view_representations(const teacher::Teacher& t, const st
                                              const data::ImageSet& train, const std::vector<data::View>& views,
                                              c10::Device device);
 
-// Rows of a view-major stack of T views of `count` images that pick one view per image
-// at random: row of image i = view_i * count + i.
-at::Tensor random_view_rows(int64_t count, size_t views, at::Generator& gen);
-
 // The starting distilled set of either method (SPEC 2 for krrst, SPEC 3-5 for ours).
 DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& splits,
                          const std::vector<data::View>& views, const std::vector<at::Tensor>& reps,

@@ -5,6 +5,8 @@
 
 #include <torch/cuda.h>
 
+#include "ssdd/core/upload.h"
+#include "ssdd/data/crop_flip.h"
 
 namespace ssdd::distill {
 namespace {
@@ -44,6 +46,34 @@ class PhaseClock {
 };
 
 }  // namespace
+
+at::Tensor random_view_rows(int64_t count, size_t views, at::Generator& gen) {
+  const at::Tensor view = torch::randint(0, static_cast<int64_t>(views), {count}, gen, torch::kLong);
+  return view * count + torch::arange(count, torch::kLong);
+}
+
+RealBatch draw_real_batch(const RealBatchSource& source, at::Generator& gen) {
+  const c10::Device device = source.pixels.device();
+  const at::Tensor index = upload(torch::randint(0, source.pixels.size(0), {source.batch}, gen, torch::kLong), device);
+  const at::Tensor pixels = source.pixels.index_select(0, index);
+  RealBatch real;
+  if (source.crop_flip_teacher) {
+    real.images = data::normalize(data::random_crop_flip(pixels, 4, gen), source.norm);
+    torch::NoGradGuard no_grad;
+    real.targets = (*source.crop_flip_teacher)->features(real.images);
+    return real;
+  }
+  real.images = data::apply_views(data::normalize(pixels, source.norm), source.views);
+  std::vector<at::Tensor> targets;
+  for (const auto& r : source.view_targets) targets.push_back(r.index_select(0, index));
+  real.targets = torch::cat(targets);
+  if (source.one_view_each) {
+    const at::Tensor rows = upload(random_view_rows(source.batch, source.views.size(), gen), device);
+    real.images = real.images.index_select(0, rows);
+    real.targets = real.targets.index_select(0, rows);
+  }
+  return real;
+}
 
 at::Tensor outer_step(DistilledSet& set, ModelPool& pool, const RealBatch& real, torch::optim::Optimizer& optimizer,
                       at::Generator& gen, const OuterStepOptions& options) {

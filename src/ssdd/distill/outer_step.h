@@ -1,12 +1,18 @@
-// One outer iteration of the bilevel distillation, SPEC section 2 steps 1-7.
+// One outer iteration of the bilevel distillation, SPEC section 2: the real batch it is
+// matched against (step 1) and steps 2-7.
 #pragma once
+#include <vector>
+
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 #include <torch/optim/optimizer.h>
 
+#include "ssdd/data/registry.h"
+#include "ssdd/data/views.h"
 #include "ssdd/distill/distilled_set.h"
 #include "ssdd/distill/krr.h"
 #include "ssdd/distill/model_pool.h"
+#include "ssdd/models/encoder.h"
 
 namespace ssdd::distill {
 
@@ -14,6 +20,28 @@ struct RealBatch {
   at::Tensor images;   // T*n x C x H x W, normalised, every predefined view (view-major)
   at::Tensor targets;  // T*n x d, the teacher's representation of each view
 };
+
+// Where the real batches come from (SPEC 2 step 1). Everything lives on the device, so a
+// step sends it nothing but indices.
+struct RealBatchSource {
+  at::Tensor pixels;                     // the source training images (uint8)
+  data::Normalization norm;
+  std::vector<data::View> views;         // the predefined views (ours); rot0 alone for krrst
+  std::vector<at::Tensor> view_targets;  // per view: the teacher's cached representations (n x d)
+  int64_t batch = 0;                     // images drawn per step, before views
+  // Set (krrst, KRR-ST's own recipe): the images are randomly cropped and flipped, and this
+  // teacher computes their targets each step instead of the cache.
+  const models::Encoder* crop_flip_teacher = nullptr;
+  bool one_view_each = false;            // the random-augmentation ablation: one view per image
+};
+
+// Draws one step's real batch: `batch` images uniformly with replacement, every view of
+// each (or one at random, one_view_each), with their targets.
+RealBatch draw_real_batch(const RealBatchSource& source, at::Generator& gen);
+
+// Rows of a view-major stack of T views of `count` images that pick one view per image
+// at random: row of image i = view_i * count + i.
+at::Tensor random_view_rows(int64_t count, size_t views, at::Generator& gen);
 
 // Seconds spent in each phase of one outer iteration (`ssdd bench --phases`).
 struct StepPhases {

@@ -141,119 +141,115 @@ nlohmann::json ExperimentConfig::to_json() const {
 #ifndef __clang__  // clang has no such warning, and warns about the unknown name
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-ExperimentConfig parse_experiment(const nlohmann::json& file, const std::string& source, const std::string& text) {
-  if (!file.is_object()) throw ConfigError(source, "expected a table of settings");
-  for (const auto& item : file.items())
-    if (!kTopLevel.count(item.key()))
-      throw ConfigError(source, "unknown top-level key '" + item.key() + "' (known: name, preset, data, data_dir, resolution, "
-                                "budget, seed, distill_seeds, threads, device, [teacher], [distill], [baselines], [evaluate])");
-  ExperimentConfig c;
-  c.source = source;
-  c.text = text;
-  c.name = string_key(file, "name", std::filesystem::path(source).stem().string(), source);
-  if (!is_valid_label(c.name)) throw ConfigError(source, "'name' must start with a letter or digit and hold only letters, digits, '-', '_' or '.' (at most 64), found '" + c.name + "'");
-  const std::string preset = string_key(file, "preset", "cpu", source);
+namespace {
 
-  // Teacher.
-  {
-    const std::string where = source + ": [teacher]";
-    const auto section = section_of(file, "teacher", source);
-    if (!sub_tables(section).empty()) throw ConfigError(where, "takes no sub-tables, found [teacher." + sub_tables(section)[0] + "]");
-    c.teacher.reuse = string_key(section, "path", "", where);
-    if (section.contains("cache")) {
-      if (!section["cache"].is_boolean()) throw ConfigError(where, "'cache' must be true or false, found " + section["cache"].dump());
-      c.teacher.cache = section["cache"].get<bool>();
-    }
-    c.teacher.config = layered<teacher::TeacherConfig>(
-        teacher::teacher_preset, teacher::TeacherConfig::from_json, string_key(section, "preset", preset, where),
-        {pick(file, kTeacherShared), settings_of(section, {"preset", "path", "cache"})}, where);
+// [teacher]: the teacher's config, or the folder of one to reuse.
+void parse_teacher_section(const nlohmann::json& file, const std::string& source, const std::string& preset,
+                           ExperimentConfig& c) {
+  const std::string where = source + ": [teacher]";
+  const auto section = section_of(file, "teacher", source);
+  if (!sub_tables(section).empty()) throw ConfigError(where, "takes no sub-tables, found [teacher." + sub_tables(section)[0] + "]");
+  c.teacher.reuse = string_key(section, "path", "", where);
+  if (section.contains("cache")) {
+    if (!section["cache"].is_boolean()) throw ConfigError(where, "'cache' must be true or false, found " + section["cache"].dump());
+    c.teacher.cache = section["cache"].get<bool>();
   }
+  c.teacher.config = layered<teacher::TeacherConfig>(
+      teacher::teacher_preset, teacher::TeacherConfig::from_json, string_key(section, "preset", preset, where),
+      {pick(file, kTeacherShared), settings_of(section, {"preset", "path", "cache"})}, where);
+}
 
-  // Distilled sets: one per sub-table of [distill].
-  {
-    const auto section = section_of(file, "distill", source);
-    const std::string shared_preset = string_key(section, "preset", preset, source + ": [distill]");
-    const nlohmann::json known = distill::DistillConfig{}.to_json();
-    const auto shared = settings_of(section, {"preset"}, known);
-    layered<distill::DistillConfig>(distill::distill_preset, distill::DistillConfig::from_json, shared_preset,
-                                    {pick(file, kDistillShared), shared}, source + ": [distill]");
-    for (const auto& label : sub_tables(section, known)) {
-      const std::string where = source + ": [distill." + label + "]";
-      if (!is_valid_label(label)) throw ConfigError(where, "a set's name must start with a letter or digit and hold only letters, digits, '-', '_' or '.' (at most 64), found '" + label + "'");
-      const auto& sub = section[label];
-      if (!sub_tables(sub, known).empty())
-        throw ConfigError(where, "unknown table [distill." + label + "." + sub_tables(sub, known)[0] + "]");
-      DistillStage stage;
-      stage.label = label;
-      stage.config = layered<distill::DistillConfig>(
-          distill::distill_preset, distill::DistillConfig::from_json, string_key(sub, "preset", shared_preset, where),
-          {pick(file, kDistillShared), shared, settings_of(sub, {"preset"}, known)}, where);
-      if (stage.config.method != "ours" && stage.config.method != "krrst")
-        throw ConfigError(where, "'method' must be ours or krrst, found '" + stage.config.method + "'");
-      if (!stage.config.teacher.empty())
-        throw ConfigError(where, "'teacher' is set by the run (use [teacher] path = ... to reuse a teacher)");
-      c.distill.push_back(std::move(stage));
-    }
+// Distilled sets: one per sub-table of [distill].
+void parse_distill_section(const nlohmann::json& file, const std::string& source, const std::string& preset,
+                           ExperimentConfig& c) {
+  const auto section = section_of(file, "distill", source);
+  const std::string shared_preset = string_key(section, "preset", preset, source + ": [distill]");
+  const nlohmann::json known = distill::DistillConfig{}.to_json();
+  const auto shared = settings_of(section, {"preset"}, known);
+  layered<distill::DistillConfig>(distill::distill_preset, distill::DistillConfig::from_json, shared_preset,
+                                  {pick(file, kDistillShared), shared}, source + ": [distill]");
+  for (const auto& label : sub_tables(section, known)) {
+    const std::string where = source + ": [distill." + label + "]";
+    if (!is_valid_label(label)) throw ConfigError(where, "a set's name must start with a letter or digit and hold only letters, digits, '-', '_' or '.' (at most 64), found '" + label + "'");
+    const auto& sub = section[label];
+    if (!sub_tables(sub, known).empty())
+      throw ConfigError(where, "unknown table [distill." + label + "." + sub_tables(sub, known)[0] + "]");
+    DistillStage stage;
+    stage.label = label;
+    stage.config = layered<distill::DistillConfig>(
+        distill::distill_preset, distill::DistillConfig::from_json, string_key(sub, "preset", shared_preset, where),
+        {pick(file, kDistillShared), shared, settings_of(sub, {"preset"}, known)}, where);
+    if (stage.config.method != "ours" && stage.config.method != "krrst")
+      throw ConfigError(where, "'method' must be ours or krrst, found '" + stage.config.method + "'");
+    if (!stage.config.teacher.empty())
+      throw ConfigError(where, "'teacher' is set by the run (use [teacher] path = ... to reuse a teacher)");
+    c.distill.push_back(std::move(stage));
   }
+}
 
-  // Baselines: one per entry of [baselines] methods, labelled by the method, and one per
-  // sub-table [baselines.LABEL] (method = ..., and its own keys: e.g. count_targets = true
-  // for a storage-equal variant), inheriting the section's keys.
-  {
-    const std::string where = source + ": [baselines]";
-    const auto section = section_of(file, "baselines", source);
-    const nlohmann::json known = evaluate::BaselineConfig{}.to_json();
-    std::vector<std::string> methods;
-    if (section.contains("methods")) {
-      try {
-        methods = section["methods"].get<std::vector<std::string>>();
-      } catch (const nlohmann::json::exception&) {
-        throw ConfigError(where, "'methods' must be a list of strings, found " + section["methods"].dump());
-      }
-    }
-    const auto shared = settings_of(section, {"methods"}, known);
-    auto add = [&](const std::string& label, const nlohmann::json& own, const std::string& at) {
-      BaselineStage stage;
-      stage.label = label;
-      nlohmann::json j = evaluate::BaselineConfig{}.to_json();
-      j.merge_patch(pick(file, kBaselineShared));
-      j.merge_patch(shared);
-      j.merge_patch(own);
-      stage.config = evaluate::BaselineConfig::from_json(j, at);  // names the valid methods
-      c.baselines.push_back(std::move(stage));
-    };
-    for (const auto& method : methods) add(method, {{"method", method}}, where);
-    for (const auto& label : sub_tables(section, known)) {
-      const std::string at = source + ": [baselines." + label + "]";
-      if (!is_valid_label(label)) throw ConfigError(at, "a baseline's name must start with a letter or digit and hold only letters, digits, '-', '_' or '.' (at most 64), found '" + label + "'");
-      const auto& sub = section[label];
-      if (!sub.contains("method")) throw ConfigError(at, "needs 'method' (random, kmeans or random-rot)");
-      add(label, sub, at);
+// Baselines: one per entry of [baselines] methods, labelled by the method, and one per
+// sub-table [baselines.LABEL] (method = ..., and its own keys: e.g. count_targets = true
+// for a storage-equal variant), inheriting the section's keys.
+void parse_baselines_section(const nlohmann::json& file, const std::string& source, ExperimentConfig& c) {
+  const std::string where = source + ": [baselines]";
+  const auto section = section_of(file, "baselines", source);
+  const nlohmann::json known = evaluate::BaselineConfig{}.to_json();
+  std::vector<std::string> methods;
+  if (section.contains("methods")) {
+    try {
+      methods = section["methods"].get<std::vector<std::string>>();
+    } catch (const nlohmann::json::exception&) {
+      throw ConfigError(where, "'methods' must be a list of strings, found " + section["methods"].dump());
     }
   }
-
-  // Grids: [evaluate] is the main one; each sub-table one more, inheriting its keys.
-  {
-    const auto section = section_of(file, "evaluate", source);
-    const std::string main_preset = string_key(section, "preset", preset, source + ": [evaluate]");
-    const auto shared = settings_of(section, {"preset"});
-    GridStage main;
-    main.name = "main";
-    main.config = layered<evaluate::GridConfig>(evaluate::grid_preset, evaluate::GridConfig::from_json, main_preset,
-                                                {pick(file, kGridShared), shared}, source + ": [evaluate]");
-    c.grids.push_back(main);
-    for (const auto& name : sub_tables(section)) {
-      const std::string where = source + ": [evaluate." + name + "]";
-      if (!is_valid_label(name) || name == "main") throw ConfigError(where, "a grid's name must start with a letter or digit, hold only letters, digits, '-', '_' or '.' (at most 64), and not be 'main', found '" + name + "'");
-      const auto& sub = section[name];
-      GridStage stage;
-      stage.name = name;
-      stage.config = layered<evaluate::GridConfig>(
-          evaluate::grid_preset, evaluate::GridConfig::from_json, string_key(sub, "preset", main_preset, where),
-          {pick(file, kGridShared), shared, settings_of(sub, {"preset"})}, where);
-      c.grids.push_back(std::move(stage));
-    }
+  const auto shared = settings_of(section, {"methods"}, known);
+  auto add = [&](const std::string& label, const nlohmann::json& own, const std::string& at) {
+    BaselineStage stage;
+    stage.label = label;
+    nlohmann::json j = evaluate::BaselineConfig{}.to_json();
+    j.merge_patch(pick(file, kBaselineShared));
+    j.merge_patch(shared);
+    j.merge_patch(own);
+    stage.config = evaluate::BaselineConfig::from_json(j, at);  // names the valid methods
+    c.baselines.push_back(std::move(stage));
+  };
+  for (const auto& method : methods) add(method, {{"method", method}}, where);
+  for (const auto& label : sub_tables(section, known)) {
+    const std::string at = source + ": [baselines." + label + "]";
+    if (!is_valid_label(label)) throw ConfigError(at, "a baseline's name must start with a letter or digit and hold only letters, digits, '-', '_' or '.' (at most 64), found '" + label + "'");
+    const auto& sub = section[label];
+    if (!sub.contains("method")) throw ConfigError(at, "needs 'method' (random, kmeans or random-rot)");
+    add(label, sub, at);
   }
+}
+
+// Grids: [evaluate] is the main one; each sub-table one more, inheriting its keys.
+void parse_evaluate_section(const nlohmann::json& file, const std::string& source, const std::string& preset,
+                            ExperimentConfig& c) {
+  const auto section = section_of(file, "evaluate", source);
+  const std::string main_preset = string_key(section, "preset", preset, source + ": [evaluate]");
+  const auto shared = settings_of(section, {"preset"});
+  GridStage main;
+  main.name = "main";
+  main.config = layered<evaluate::GridConfig>(evaluate::grid_preset, evaluate::GridConfig::from_json, main_preset,
+                                              {pick(file, kGridShared), shared}, source + ": [evaluate]");
+  c.grids.push_back(main);
+  for (const auto& name : sub_tables(section)) {
+    const std::string where = source + ": [evaluate." + name + "]";
+    if (!is_valid_label(name) || name == "main") throw ConfigError(where, "a grid's name must start with a letter or digit, hold only letters, digits, '-', '_' or '.' (at most 64), and not be 'main', found '" + name + "'");
+    const auto& sub = section[name];
+    GridStage stage;
+    stage.name = name;
+    stage.config = layered<evaluate::GridConfig>(
+        evaluate::grid_preset, evaluate::GridConfig::from_json, string_key(sub, "preset", main_preset, where),
+        {pick(file, kGridShared), shared, settings_of(sub, {"preset"})}, where);
+    c.grids.push_back(std::move(stage));
+  }
+}
+
+// Row names unique and not reserved; the distill_seeds replicates added, and every stage's
+// folder name unique.
+void check_names_and_replicate(const nlohmann::json& file, const std::string& source, ExperimentConfig& c) {
   std::set<std::string> labels;
   for (const auto& d : c.distill) labels.insert(d.label);
   for (const auto& b : c.baselines)
@@ -275,6 +271,28 @@ ExperimentConfig parse_experiment(const nlohmann::json& file, const std::string&
     if (!names.insert(d.name()).second) throw ConfigError(source, "two sets would share the folder '" + d.name() + "'");
   for (const auto& b : c.baselines)
     if (!names.insert(b.name()).second) throw ConfigError(source, "two sets would share the folder '" + b.name() + "'");
+}
+
+}  // namespace
+
+ExperimentConfig parse_experiment(const nlohmann::json& file, const std::string& source, const std::string& text) {
+  if (!file.is_object()) throw ConfigError(source, "expected a table of settings");
+  for (const auto& item : file.items())
+    if (!kTopLevel.count(item.key()))
+      throw ConfigError(source, "unknown top-level key '" + item.key() + "' (known: name, preset, data, data_dir, resolution, "
+                                "budget, seed, distill_seeds, threads, device, [teacher], [distill], [baselines], [evaluate])");
+  ExperimentConfig c;
+  c.source = source;
+  c.text = text;
+  c.name = string_key(file, "name", std::filesystem::path(source).stem().string(), source);
+  if (!is_valid_label(c.name)) throw ConfigError(source, "'name' must start with a letter or digit and hold only letters, digits, '-', '_' or '.' (at most 64), found '" + c.name + "'");
+  const std::string preset = string_key(file, "preset", "cpu", source);
+
+  parse_teacher_section(file, source, preset, c);
+  parse_distill_section(file, source, preset, c);
+  parse_baselines_section(file, source, c);
+  parse_evaluate_section(file, source, preset, c);
+  check_names_and_replicate(file, source, c);
   return c;
 }
 #pragma GCC diagnostic pop

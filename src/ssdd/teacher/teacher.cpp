@@ -114,32 +114,55 @@ TeacherConfig teacher_preset(const std::string& name) {
   return c;
 }
 
-TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_dir, bool resume) {
-  if (config.optimizer != "lars" && config.optimizer != "sgd")
-    throw ConfigError("teacher --optimizer", "expected lars or sgd, found '" + config.optimizer + "'");
-  if (config.batch_size < 2) throw ConfigError("teacher --batch-size", "Barlow Twins needs at least 2 images a batch");
-  const auto run = train::start_run("teacher", out_dir, config.to_json(), config.threads, config.device, config.seed);
-  io::RunLog& log = run->log;
-  const int threads = run->threads;
-  const c10::Device device = run->device;
+namespace {
 
-  data::LoadOptions load;
-  load.data_dir = config.data_dir;
-  load.resolution = config.resolution;
-  const data::DatasetSplits splits = data::load_dataset(config.data, load);
-  const models::ImageShape shape{splits.train.channels(), splits.train.height(), splits.train.width()};
-  log.say("teacher: " + config.data + " train " + std::to_string(splits.train.size()) + " x " +
-          std::to_string(shape.channels) + "x" + std::to_string(shape.height) + "x" + std::to_string(shape.width));
+// Probe accuracy by epoch, kept in probe_curve.json so that a resumed run keeps the earlier
+// points.
+class ProbeCurve {
+ public:
+  ProbeCurve(std::string path, bool resume) : path_(std::move(path)) {
+    if (!resume || !io::file_exists(path_)) return;
+    const nlohmann::json saved = io::parse_json_file(path_);
+    for (const auto& [epoch, accuracy] : saved.items()) points_[std::stoll(epoch)] = accuracy.get<double>();
+  }
+  void record(int64_t epoch, double accuracy, bool save) {
+    points_[epoch] = accuracy;
+    if (!save) return;
+    nlohmann::json j;
+    for (const auto& [e, a] : points_) j[std::to_string(e)] = a;
+    io::write_json_file(path_, j);
+  }
+  // Each probed epoch at the training seconds spent by its end (metrics.json's probe_curve),
+  // and the same as minutes and percent for probe.svg.
+  nlohmann::json against_time(const std::vector<double>& epoch_seconds, std::vector<double>& minutes,
+                              std::vector<double>& percent) const {
+    nlohmann::json curve = nlohmann::json::array();
+    for (const auto& [epoch, accuracy] : points_) {
+      if (epoch < 1 || epoch > static_cast<int64_t>(epoch_seconds.size())) continue;
+      double seconds = 0;
+      for (int64_t e = 0; e < epoch; ++e) seconds += epoch_seconds[e];
+      curve.push_back({{"epoch", epoch}, {"train_seconds", seconds}, {"probe_test_accuracy", accuracy}});
+      minutes.push_back(seconds / 60);
+      percent.push_back(100 * accuracy);
+    }
+    return curve;
+  }
 
-  BarlowTwins model(models::make_encoder_from_spec(config.arch, shape), config.projector);
-  model->to(device);
-  model->train();
+ private:
+  std::string path_;
+  std::map<int64_t, double> points_;
+};
+
+// Barlow Twins through train::fit, with the probe of `probe_every` at epoch ends.
+train::FitResult train_barlow_twins(BarlowTwins& model, const TeacherConfig& config, const data::DatasetSplits& splits,
+                                    const std::string& id, const std::string& out_dir, bool resume,
+                                    c10::Device device, ProbeCurve& curve, io::RunLog& log) {
   const auto params = model->parameters();
   const double lr = teacher_base_lr(config);
   const auto optimizer = make_teacher_optimizer(params, config);
   data::SslAugmentOptions aug;
   aug.view1.scale_min = aug.view2.scale_min = config.crop_scale_min;
-  const data::SslAugment augment(aug, shape.channels);
+  const data::SslAugment augment(aug, splits.train.channels());
   const at::Tensor images = splits.train.images.to(device);  // uint8: converted a batch at a time
 
   train::FitOptions fit;
@@ -149,7 +172,6 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
   fit.seed = config.seed;
   fit.checkpoint_dir = out_dir + "/checkpoints";
   fit.resume = resume;
-  const std::string id = teacher_id(config, data::dataset_digest(splits));
   fit.config_hash = id;  // a checkpoint of other settings or other data is refused
   train::FitHooks hooks;
   hooks.batch_loss = [&](const at::Tensor& index, at::Generator& gen) {
@@ -161,36 +183,26 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
     return train::warmup_cosine(step, total, config.warmup_epochs * steps_per_epoch, lr, 0.002);
   };
   hooks.after_backward = [&] { teacher_after_backward(params, config); };
-  // The linear probe of the backbone, used at the end and, with probe_every, during
-  // training. Eval mode for the features, then back: batch-norm statistics are untouched,
-  // and the probe draws from its own generator, so the weights do not depend on probing.
-  auto probe_backbone = [&] {
-    return teacher::probe_backbone(*model->backbone, splits, config.probe_epochs, config.seed, device);
-  };
-  // Probe accuracy by epoch, kept in a file so that a resumed run keeps the earlier points.
-  const std::string curve_path = out_dir + "/probe_curve.json";
-  std::map<int64_t, double> curve;
-  if (resume && io::file_exists(curve_path)) {
-    const nlohmann::json saved = io::parse_json_file(curve_path);
-    for (const auto& [epoch, accuracy] : saved.items()) curve[std::stoll(epoch)] = accuracy.get<double>();
-  }
+  // Eval mode for the probe's features, then back: batch-norm statistics are untouched, and
+  // the probe draws from its own generator, so the weights do not depend on probing.
   if (config.probe_every > 0)
     hooks.on_epoch_end = [&](int64_t epoch, double) {
       if ((epoch + 1) % config.probe_every != 0 || epoch + 1 == config.epochs) return;
-      const double accuracy = probe_backbone().test_accuracy;
-      curve[epoch + 1] = accuracy;
-      nlohmann::json j;
-      for (const auto& [e, a] : curve) j[std::to_string(e)] = a;
-      io::write_json_file(curve_path, j);
+      const double accuracy =
+          teacher::probe_backbone(*model->backbone, splits, config.probe_epochs, config.seed, device).test_accuracy;
+      curve.record(epoch + 1, accuracy, true);
       log.say(fmt::format("teacher: epoch {}: probe top-1 {:.2f}%", epoch + 1, 100 * accuracy));
     };
   hooks.save_state = [&] { return train::module_state(*model); };
   hooks.load_state = [&](const io::TensorMap& s) { train::load_module_state(*model, s, out_dir + "/checkpoints"); };
   hooks.log = [&](const std::string& line) { log.line(line); };
-  const train::FitResult trained = train::fit(splits.train.size(), *optimizer, fit, hooks);
+  return train::fit(splits.train.size(), *optimizer, fit, hooks);
+}
 
-  // The teacher's representation is the backbone output; the projector is kept only
-  // so the weights are complete.
+// teacher.pt and teacher.json. The representation is the backbone's output; the projector
+// is kept only so the weights are complete.
+void save_teacher_folder(BarlowTwins& model, const TeacherConfig& config, const data::DatasetSplits& splits,
+                         const std::string& id, const std::string& out_dir) {
   model->eval();
   io::TensorMap weights = train::module_state(*model);
   io::save_tensors(out_dir + "/teacher.pt", weights);
@@ -200,7 +212,7 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
   const std::string weights_digest = io::content_checksum(weights);
   const nlohmann::json meta = {
       {"arch", models::format_arch_spec(models::parse_arch_spec(config.arch))},
-      {"shape", {shape.channels, shape.height, shape.width}},
+      {"shape", {splits.train.channels(), splits.train.height(), splits.train.width()}},
       {"norm_mean", splits.norm.mean},
       {"norm_std", splits.norm.std},
       {"data", config.data},
@@ -209,27 +221,14 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
       {"projector", config.projector},
       {"weights_digest", weights_digest}};
   io::write_json_file(out_dir + "/teacher.json", meta);
+}
 
-  log.say("teacher: linear probe on " + config.data + " (" + std::to_string(config.probe_epochs) + " epochs)");
-  const auto probed = probe_backbone();
-  curve[config.epochs] = probed.test_accuracy;
-  // The curve against training time: each probed epoch at the training seconds spent so far.
-  nlohmann::json probe_curve = nlohmann::json::array();
+// metrics.json, loss.svg and (with probes during training) probe.svg.
+void write_training_record(const TeacherConfig& config, const train::FitResult& trained,
+                           const measure::ProbeResult& probed, const ProbeCurve& curve, int threads,
+                           const std::string& out_dir) {
   std::vector<double> curve_minutes, curve_accuracy;
-  for (const auto& [epoch, accuracy] : curve) {
-    if (epoch < 1 || epoch > static_cast<int64_t>(trained.epoch_seconds.size())) continue;
-    double seconds = 0;
-    for (int64_t e = 0; e < epoch; ++e) seconds += trained.epoch_seconds[e];
-    probe_curve.push_back({{"epoch", epoch}, {"train_seconds", seconds}, {"probe_test_accuracy", accuracy}});
-    curve_minutes.push_back(seconds / 60);
-    curve_accuracy.push_back(100 * accuracy);
-  }
-
-  TeacherResult result;
-  result.probe_test_accuracy = probed.test_accuracy;
-  result.probe_train_accuracy = probed.train_accuracy;
-  result.images_per_second = trained.items_per_second;
-  result.train_seconds = trained.seconds;
+  const nlohmann::json probe_curve = curve.against_time(trained.epoch_seconds, curve_minutes, curve_accuracy);
   const nlohmann::json metrics = {{"epoch_loss", trained.epoch_loss},
                                   {"epoch_seconds", trained.epoch_seconds},
                                   {"probe_test_accuracy", probed.test_accuracy},
@@ -258,6 +257,44 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
   for (size_t i = 0; i < trained.epoch_loss.size(); ++i) epochs.push_back(static_cast<double>(i + 1));
   plot.add_series("train loss", epochs, trained.epoch_loss);
   plot.save(out_dir + "/loss.svg");
+}
+
+}  // namespace
+
+TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_dir, bool resume) {
+  if (config.optimizer != "lars" && config.optimizer != "sgd")
+    throw ConfigError("teacher --optimizer", "expected lars or sgd, found '" + config.optimizer + "'");
+  if (config.batch_size < 2) throw ConfigError("teacher --batch-size", "Barlow Twins needs at least 2 images a batch");
+  const auto run = train::start_run("teacher", out_dir, config.to_json(), config.threads, config.device, config.seed);
+  io::RunLog& log = run->log;
+  const c10::Device device = run->device;
+
+  data::LoadOptions load;
+  load.data_dir = config.data_dir;
+  load.resolution = config.resolution;
+  const data::DatasetSplits splits = data::load_dataset(config.data, load);
+  const models::ImageShape shape{splits.train.channels(), splits.train.height(), splits.train.width()};
+  log.say("teacher: " + config.data + " train " + std::to_string(splits.train.size()) + " x " +
+          std::to_string(shape.channels) + "x" + std::to_string(shape.height) + "x" + std::to_string(shape.width));
+
+  BarlowTwins model(models::make_encoder_from_spec(config.arch, shape), config.projector);
+  model->to(device);
+  model->train();
+  const std::string id = teacher_id(config, data::dataset_digest(splits));
+  ProbeCurve curve(out_dir + "/probe_curve.json", resume);
+  const train::FitResult trained = train_barlow_twins(model, config, splits, id, out_dir, resume, device, curve, log);
+  save_teacher_folder(model, config, splits, id, out_dir);
+
+  log.say("teacher: linear probe on " + config.data + " (" + std::to_string(config.probe_epochs) + " epochs)");
+  const auto probed = teacher::probe_backbone(*model->backbone, splits, config.probe_epochs, config.seed, device);
+  curve.record(config.epochs, probed.test_accuracy, false);
+  write_training_record(config, trained, probed, curve, run->threads, out_dir);
+
+  TeacherResult result;
+  result.probe_test_accuracy = probed.test_accuracy;
+  result.probe_train_accuracy = probed.train_accuracy;
+  result.images_per_second = trained.items_per_second;
+  result.train_seconds = trained.seconds;
   log.say(fmt::format("teacher: probe top-1 {:.2f}% (train {:.2f}%), {:.0f} img/s, {:.0f} s training",
                       100 * probed.test_accuracy, 100 * probed.train_accuracy, trained.items_per_second,
                       trained.seconds));

@@ -11,7 +11,7 @@
 #include "ssdd/core/format.h"
 #include "ssdd/core/stop.h"
 #include "ssdd/train/checkpoint.h"
-#include "ssdd/train/progress.h"
+#include "ssdd/train/loop.h"
 #include "ssdd/train/state.h"
 
 namespace ssdd::train {
@@ -48,28 +48,30 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// `within`: a checkpoint inside an epoch, else one after `epochs_done` epochs.
-void write_checkpoint(const FitOptions& options, const FitHooks& hooks, torch::optim::Optimizer& optimizer,
-                      at::Generator& gen, int64_t epochs_done, int64_t steps, const FitResult& result,
-                      const EpochPosition* within = nullptr) {
+// The checkpoint of a run at `position`: inside its epoch (`inside`: written on a stop,
+// with the epoch's batch order and loss so far) or after `position.epoch + 1` epochs.
+Checkpoint fit_checkpoint(const FitOptions& options, const FitHooks& hooks, torch::optim::Optimizer& optimizer,
+                          at::Generator& gen, int64_t steps, const FitResult& result, const EpochPosition& position,
+                          bool inside) {
   Checkpoint c;
   c.tensors = hooks.save_state();
   c.tensors[kOptimizerKey] = optimizer_state(optimizer);
   c.tensors[kGeneratorKey] = gen.get_state();
-  c.meta = {{"stage", options.stage},       {"config_hash", options.config_hash},
+  c.meta = {{"stage", options.stage},
             {"steps", steps},
-            {"epoch_loss", result.epoch_loss}, {"epoch_seconds", result.epoch_seconds},
+            {"epoch_loss", result.epoch_loss},
+            {"epoch_seconds", result.epoch_seconds},
             {"seconds", result.seconds}};
-  if (within) {
+  if (inside) {
     // No "epochs_done" here: an ssdd that cannot resume inside an epoch then refuses the
     // checkpoint instead of replaying the epoch from a generator that has moved on.
-    c.meta["mid_epoch"] = {{"epoch", within->epoch}, {"next_batch", within->next_batch}, {"seconds", within->seconds}};
-    c.tensors[kOrderKey] = within->order;
-    c.tensors[kLossSumKey] = within->loss_sum.to(torch::kCPU);
+    c.meta["mid_epoch"] = {{"epoch", position.epoch}, {"next_batch", position.next_batch}, {"seconds", position.seconds}};
+    c.tensors[kOrderKey] = position.order;
+    c.tensors[kLossSumKey] = position.loss_sum;
   } else {
-    c.meta["epochs_done"] = epochs_done;
+    c.meta["epochs_done"] = position.epoch + 1;
   }
-  save_checkpoint(options.checkpoint_dir, c);
+  return c;
 }
 
 // The position a checkpoint resumes at: the start of an epoch (older checkpoints, and
@@ -93,129 +95,158 @@ EpochPosition resume_position(const Checkpoint& c, int64_t num_items, int64_t st
   return at;
 }
 
+// fit() as an object: the epochs of shuffled batches over train::Loop, which keeps the step
+// count, the deferred loss reads (checked there for divergence), progress and checkpoints.
+// `position` is where the run stands; the checkpoint hook writes it.
+class EpochRun {
+ public:
+  EpochRun(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOptions& options, const FitHooks& hooks)
+      : num_items_(num_items), optimizer_(optimizer), options_(options), hooks_(hooks),
+        batch_(std::min(options.batch_size, num_items)),
+        batches_per_epoch_(steps_per_epoch(num_items, batch_, options.drop_last)),
+        epochs_(options.steps > 0 ? (options.steps + batches_per_epoch_ - 1) / batches_per_epoch_ : options.epochs),
+        total_steps_(options.steps > 0 ? options.steps : batches_per_epoch_ * epochs_),
+        gen_(at::make_generator<at::CPUGeneratorImpl>(options.seed)),
+        loop_(loop_options(), loop_hooks()) {}
+
+  FitResult run() {
+    step_ = loop_.start();
+    const EpochPosition resume_at = position_;
+    const auto process_start = std::chrono::steady_clock::now();
+    for (int64_t epoch = resume_at.epoch; epoch < epochs_; ++epoch) {
+      const bool resumed_inside = epoch == resume_at.epoch && resume_at.order.defined();
+      run_epoch(epoch, resumed_inside ? &resume_at : nullptr);
+    }
+    loop_.finish(fmt::format("done | final loss {:.4f}", result_.epoch_loss.empty() ? NAN : result_.epoch_loss.back()));
+    const double process_seconds = seconds_since(process_start);
+    result_.items_per_second = process_seconds > 0 ? items_this_process_ / process_seconds : 0;
+    result_.steps = step_;
+    return result_;
+  }
+
+ private:
+  LoopOptions loop_options() const {
+    LoopOptions o;
+    o.stage = options_.stage;
+    o.total_steps = total_steps_;
+    o.checkpoint_dir = options_.checkpoint_dir;  // checkpoints at epoch ends and stops only (below)
+    o.resume = options_.resume;
+    o.identity = {{"config_hash", options_.config_hash}};  // a checkpoint of another config is refused
+    o.unit = options_.unit;
+    o.quiet = options_.quiet;
+    o.log = hooks_.log;
+    return o;
+  }
+
+  LoopHooks loop_hooks() {
+    LoopHooks h;
+    h.save = [this](int64_t steps) {
+      position_.seconds = earlier_seconds_ + seconds_since(epoch_start_);
+      position_.loss_sum = torch::scalar_tensor(epoch_loss_sum_, torch::kDouble);
+      return fit_checkpoint(options_, hooks_, optimizer_, gen_, steps, result_, position_, inside_epoch_);
+    };
+    h.restore = [this](const Checkpoint& c) {
+      position_ = resume_position(c, num_items_, batches_per_epoch_, options_.checkpoint_dir);
+      hooks_.load_state(c.tensors);
+      load_optimizer_state(optimizer_, c.tensors.at(kOptimizerKey));
+      gen_.set_state(c.tensors.at(kGeneratorKey));
+      result_.epoch_loss = c.meta.at("epoch_loss").get<std::vector<double>>();
+      result_.epoch_seconds = c.meta.at("epoch_seconds").get<std::vector<double>>();
+      result_.seconds = c.meta.at("seconds").get<double>();
+      result_.resumed_from_epoch = position_.epoch;
+      return position_.epoch * batches_per_epoch_ + position_.next_batch;
+    };
+    // Each batch's loss, read in order: an epoch's mean is their sum over its batches.
+    h.on_read = [this](int64_t step, const std::vector<double>& loss) {
+      if (!std::isfinite(loss[0]))
+        throw NumericsError(options_.stage, step, "the loss became " + std::to_string(loss[0]) + " in epoch " +
+                                                      std::to_string(step / batches_per_epoch_ + 1));
+      epoch_loss_sum_ += loss[0];
+      last_loss_ = loss[0];
+    };
+    return h;
+  }
+
+  // One epoch: its batches (from `resumed`'s position when resuming inside it), then its end.
+  void run_epoch(int64_t epoch, const EpochPosition* resumed) {
+    const int64_t batches = std::min(batches_per_epoch_, total_steps_ - epoch * batches_per_epoch_);
+    epoch_start_ = std::chrono::steady_clock::now();
+    earlier_seconds_ = resumed ? resumed->seconds : 0.0;
+    epoch_loss_sum_ = resumed ? resumed->loss_sum.item<double>() : 0.0;
+    position_.epoch = epoch;
+    position_.order = resumed ? resumed->order : torch::randperm(num_items_, gen_, torch::kLong);
+    inside_epoch_ = true;
+    for (int64_t b = resumed ? resumed->next_batch : 0; b < batches; ++b) {
+      const int64_t begin = b * batch_;
+      const at::Tensor index = position_.order.slice(0, begin, std::min(begin + batch_, num_items_));
+      set_learning_rate(optimizer_, hooks_.learning_rate(step_, total_steps_));
+      optimizer_.zero_grad();
+      at::Tensor loss = hooks_.batch_loss(index, gen_);
+      if (fault_at(options_.stage + ".nan_loss", step_)) loss = loss * std::numeric_limits<double>::quiet_NaN();
+      loss.backward();
+      if (hooks_.after_backward) hooks_.after_backward();
+      optimizer_.step();
+      ++step_;
+      position_.next_batch = b + 1;
+      items_this_process_ += static_cast<double>(index.size(0));
+      // After the epoch's last batch a stop waits for the epoch's own checkpoint.
+      loop_.after_step(step_, {loss}, static_cast<double>(index.size(0)),
+                       [&] { return fmt::format("epoch {}/{} | loss {:.4f}", epoch + 1, epochs_, last_loss_); },
+                       b + 1 < batches);
+    }
+    end_epoch(epoch, batches);
+  }
+
+  void end_epoch(int64_t epoch, int64_t batches) {
+    loop_.read_pending();
+    const double mean_loss = epoch_loss_sum_ / static_cast<double>(batches);
+    const double epoch_seconds = earlier_seconds_ + seconds_since(epoch_start_);
+    if (hooks_.on_epoch_end) {
+      try {
+        hooks_.on_epoch_end(epoch, mean_loss);
+      } catch (const Stopped& stopped) {  // inside the hook (a probe): the epoch's batches are kept
+        loop_.checkpoint(step_);
+        throw Stopped(stopped.signal(), options_.stage, step_);  // named by the loop that resumes
+      }
+    }
+    result_.epoch_loss.push_back(mean_loss);
+    result_.epoch_seconds.push_back(epoch_seconds);
+    result_.seconds += epoch_seconds;
+    inside_epoch_ = false;
+    const bool last = epoch + 1 == epochs_;
+    const bool stopping = stop_requested() && !last;
+    if ((epoch + 1) % options_.checkpoint_every_epochs == 0 || last || stopping) loop_.checkpoint(step_);
+    if (stopping) throw Stopped(stop_signal(), options_.stage, step_);
+  }
+
+  const int64_t num_items_;
+  torch::optim::Optimizer& optimizer_;
+  const FitOptions& options_;
+  const FitHooks& hooks_;
+  const int64_t batch_, batches_per_epoch_, epochs_, total_steps_;
+  at::Generator gen_;
+  FitResult result_;
+  Loop loop_;
+  EpochPosition position_;  // the epoch under way (or the one a checkpoint resumes)
+  bool inside_epoch_ = false;
+  double epoch_loss_sum_ = 0, last_loss_ = NAN, earlier_seconds_ = 0, items_this_process_ = 0;
+  std::chrono::steady_clock::time_point epoch_start_ = std::chrono::steady_clock::now();
+  int64_t step_ = 0;
+};
+
 }  // namespace
 
 FitResult fit(int64_t num_items, torch::optim::Optimizer& optimizer, const FitOptions& options,
               const FitHooks& hooks) {
   if (!hooks.batch_loss || !hooks.learning_rate) throw Error(options.stage + ": fit needs batch_loss and learning_rate");
-  const bool checkpoints = !options.checkpoint_dir.empty();
-  if (checkpoints && (!hooks.save_state || !hooks.load_state))
+  if (!options.checkpoint_dir.empty() && (!hooks.save_state || !hooks.load_state))
     throw Error(options.stage + ": checkpoints need save_state and load_state");
   if (options.steps < 0)
     throw ConfigError(options.stage, "steps must not be negative, found " + std::to_string(options.steps));
   if (options.steps == 0 && options.epochs < 1)
     throw ConfigError(options.stage, "epochs must be at least 1, found " + std::to_string(options.epochs));
-  const int64_t batch = std::min(options.batch_size, num_items);
-  if (batch <= 0) throw ConfigError(options.stage, "no items to train on");
-  const int64_t batches_per_epoch = steps_per_epoch(num_items, batch, options.drop_last);
-  const int64_t epochs = options.steps > 0 ? (options.steps + batches_per_epoch - 1) / batches_per_epoch : options.epochs;
-  const int64_t total_steps = options.steps > 0 ? options.steps : batches_per_epoch * epochs;
-  // Batches of an epoch: all of them, but for a step budget's last epoch.
-  auto batches_of = [&](int64_t epoch) { return std::min(batches_per_epoch, total_steps - epoch * batches_per_epoch); };
-
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options.seed);
-  FitResult result;
-  EpochPosition resume_at;
-  if (checkpoints && options.resume) {
-    std::string note;
-    if (auto c = load_checkpoint(options.checkpoint_dir, &note)) {
-      if (c->meta.value("config_hash", "") != options.config_hash)
-        throw ConfigError(options.checkpoint_dir, "the checkpoint belongs to another configuration (config hash " +
-                                                      c->meta.value("config_hash", "") + ", this run " +
-                                                      options.config_hash + "); use a new output folder");
-      resume_at = resume_position(*c, num_items, batches_per_epoch, options.checkpoint_dir);
-      hooks.load_state(c->tensors);
-      load_optimizer_state(optimizer, c->tensors.at(kOptimizerKey));
-      gen.set_state(c->tensors.at(kGeneratorKey));
-      result.epoch_loss = c->meta.at("epoch_loss").get<std::vector<double>>();
-      result.epoch_seconds = c->meta.at("epoch_seconds").get<std::vector<double>>();
-      result.seconds = c->meta.at("seconds").get<double>();
-      result.resumed_from_epoch = resume_at.epoch;
-      if (hooks.log)
-        hooks.log(options.stage + ": " + note + " at epoch " + std::to_string(resume_at.epoch) +
-                  (resume_at.order.defined() ? ", batch " + std::to_string(resume_at.next_batch) : ""));
-    }
-  }
-
-  int64_t step = resume_at.epoch * batches_per_epoch + resume_at.next_batch;
-  Progress progress(options.stage, total_steps, options.unit, step);
-  if (hooks.log) progress.set_log(hooks.log);
-  double items_this_process = 0;
-  const auto process_start = std::chrono::steady_clock::now();
-  // A stop (SIGINT/SIGTERM) inside an epoch: its checkpoint, then Stopped. A run without
-  // checkpoints starts its loop again on resume, so it only stops.
-  auto stop_inside = [&](const EpochPosition& at) {
-    if (checkpoints) {
-      const double loss_so_far = at.loss_sum.item<double>();
-      if (!std::isfinite(loss_so_far))
-        throw NumericsError(options.stage, step, "the loss became " + std::to_string(loss_so_far) + " in epoch " +
-                                                     std::to_string(at.epoch + 1));
-      write_checkpoint(options, hooks, optimizer, gen, at.epoch, step, result, &at);
-    }
-    throw Stopped(stop_signal(), options.stage, step);
-  };
-  for (int64_t epoch = resume_at.epoch; epoch < epochs; ++epoch) {
-    const int64_t batches = batches_of(epoch);
-    const bool resumed_inside = epoch == resume_at.epoch && resume_at.order.defined();
-    const auto epoch_start = std::chrono::steady_clock::now();
-    const double earlier_seconds = resumed_inside ? resume_at.seconds : 0.0;
-    const at::Tensor order = resumed_inside ? resume_at.order : torch::randperm(num_items, gen, torch::kLong);
-    at::Tensor loss_sum = resumed_inside ? resume_at.loss_sum : at::Tensor();  // stays on the loss's device: no per-step host sync
-    auto position = [&](int64_t next_batch) {
-      return EpochPosition{epoch, next_batch, order, loss_sum, earlier_seconds + seconds_since(epoch_start)};
-    };
-    for (int64_t b = resumed_inside ? resume_at.next_batch : 0; b < batches; ++b) {
-      const int64_t begin = b * batch;
-      const at::Tensor index = order.slice(0, begin, std::min(begin + batch, num_items));
-      set_learning_rate(optimizer, hooks.learning_rate(step, total_steps));
-      optimizer.zero_grad();
-      at::Tensor loss = hooks.batch_loss(index, gen);
-      if (fault_at(options.stage + ".nan_loss", step)) loss = loss * std::numeric_limits<double>::quiet_NaN();
-      loss.backward();
-      if (hooks.after_backward) hooks.after_backward();
-      optimizer.step();
-      ++step;
-      const at::Tensor detached = loss.detach().to(torch::kDouble);
-      loss_sum = loss_sum.defined() ? loss_sum.to(detached.device()) + detached : detached;
-      items_this_process += static_cast<double>(index.size(0));
-      if (!options.quiet) {
-        auto fields = [&] { return fmt::format("epoch {}/{} | loss {:.4f}", epoch + 1, epochs, loss.item<double>()); };
-        progress.update(step, fields, static_cast<double>(index.size(0)));
-      }
-      // After the epoch's last batch the stop waits for the epoch's own checkpoint.
-      if (stop_requested() && b + 1 < batches) stop_inside(position(b + 1));
-    }
-    const double mean_loss = loss_sum.item<double>() / static_cast<double>(batches);
-    if (!std::isfinite(mean_loss))
-      throw NumericsError(options.stage, step, "the loss became " + std::to_string(mean_loss) + " in epoch " +
-                                                   std::to_string(epoch + 1));
-    const double epoch_seconds = earlier_seconds + seconds_since(epoch_start);
-    if (hooks.on_epoch_end) {
-      try {
-        hooks.on_epoch_end(epoch, mean_loss);
-      } catch (const Stopped& stopped) {  // inside the hook (a probe): the epoch's batches are kept
-        const EpochPosition batches_done = position(batches);
-        if (checkpoints) write_checkpoint(options, hooks, optimizer, gen, epoch, step, result, &batches_done);
-        throw Stopped(stopped.signal(), options.stage, step);  // named by the loop that resumes
-      }
-    }
-    result.epoch_loss.push_back(mean_loss);
-    result.epoch_seconds.push_back(epoch_seconds);
-    result.seconds += epoch_seconds;
-    const bool last = epoch + 1 == epochs;
-    const bool stopping = stop_requested() && !last;
-    if (checkpoints && ((epoch + 1) % options.checkpoint_every_epochs == 0 || last || stopping))
-      write_checkpoint(options, hooks, optimizer, gen, epoch + 1, step, result);
-    if (stopping) throw Stopped(stop_signal(), options.stage, step);
-  }
-  if (!options.quiet) {
-    progress.finish(
-        fmt::format("done | final loss {:.4f}", result.epoch_loss.empty() ? NAN : result.epoch_loss.back()));
-  }
-  const double process_seconds = seconds_since(process_start);
-  result.items_per_second = process_seconds > 0 ? items_this_process / process_seconds : 0;
-  result.steps = step;
-  return result;
+  if (std::min(options.batch_size, num_items) <= 0) throw ConfigError(options.stage, "no items to train on");
+  return EpochRun(num_items, optimizer, options, hooks).run();
 }
 
 }  // namespace ssdd::train
