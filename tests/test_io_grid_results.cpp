@@ -2,8 +2,11 @@
 // older files keep their meaning, and a broken file is named with its field.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "ssdd/core/error.h"
 #include "ssdd/io/grid_results_file.h"
+#include "ssdd/io/grid_results_markdown.h"
 
 using namespace ssdd;
 using nlohmann::json;
@@ -91,4 +94,26 @@ TEST(GridResultsFile, ABrokenFileNamesThePathAndTheField) {
   bad_cell["summary"][1]["probe_mean"] = "high";
   EXPECT_NE(message(bad_cell).find("runs/x/results.json"), std::string::npos) << message(bad_cell);
   EXPECT_EQ(message(json::array()).find("no error"), std::string::npos);
+}
+
+TEST(GridResultsMarkdown, TheReportsSectionIsResultsMdOneLevelDown) {
+  json j = full_results();
+  j["protocol"] = {{"pretrain_epochs", 300}, {"pretrain_lr", 0.1},  {"weight_decay", 5e-4}, {"pretrain_batch", 256},
+                   {"probe_epochs", 30},     {"probe_max_train", 0}, {"seeds", 3},          {"finetune", false}};
+  j["probe_captions"] = {"standardised features, 30 epochs", "KRR-ST's protocol (raw features)"};
+  const io::GridResults r = io::grid_results_from_json(j);
+  const std::string file = io::grid_results_markdown(r);
+  const std::string section = io::grid_results_markdown(r, {false, 3});
+  ASSERT_EQ(file.rfind("# Evaluation results\n\n", 0), 0u) << file;
+  // results.md without its title, every heading one level down.
+  std::string expected;
+  std::istringstream lines(file.substr(std::string("# Evaluation results\n\n").size()));
+  for (std::string line; std::getline(lines, line);) expected += (line.rfind("##", 0) == 0 ? "#" : "") + line + "\n";
+  EXPECT_EQ(section, expected);
+  EXPECT_NE(section.find("### Linear probe, KRR-ST's protocol (raw features), convnet"), std::string::npos) << section;
+  EXPECT_NE(section.find("| ours | 65.00 ± 1.00 |"), std::string::npos) << section;
+  // A file from before captions were recorded names each protocol instead.
+  j.erase("probe_captions");
+  EXPECT_NE(io::grid_results_markdown(io::grid_results_from_json(j)).find("## Linear probe, protocol krrst, convnet"),
+            std::string::npos);
 }

@@ -42,7 +42,7 @@ MeanStd mean_std_from(const json& j, const std::string& where) {
 
 json cell_json(const CellSummary& s) {
   json out = {{"row", s.row},   {"kind", s.kind},     {"arch", s.arch},          {"target", s.target},
-              {"n", s.n},       {"probe_mean", s.probe.mean}, {"probe_std", s.probe.std}};
+              {"n", s.n()},       {"probe_mean", s.probe.mean}, {"probe_std", s.probe.std}};
   for (const auto& [protocol, m] : s.probes) out["probes"][protocol] = mean_std_json(m);
   if (s.alignment) {
     const auto& a = *s.alignment;
@@ -60,15 +60,15 @@ CellSummary cell_from(const json& j, const std::string& where) {
   s.kind = field<std::string>(j, "kind", where, "");
   s.arch = required<std::string>(j, "arch", where);
   s.target = required<std::string>(j, "target", where);
-  s.n = field<int64_t>(j, "n", where, 0);
-  s.probe = {number(j.value("probe_mean", json())), number(j.value("probe_std", json())), s.n};
+  s.probe = {number(j.value("probe_mean", json())), number(j.value("probe_std", json())),
+             field<int64_t>(j, "n", where, 0)};
   const json probes = j.value("probes", json::object());
   for (const auto& [protocol, m] : probes.items()) s.probes[protocol] = mean_std_from(m, where + "probes." + protocol);
   if (j.contains("alignment")) {
     const json& a = j.at("alignment");
     const auto pair = [&](const char* stem) {
       return MeanStd{number(a.value(std::string(stem) + "_mean", json())),
-                     number(a.value(std::string(stem) + "_std", json())), s.n};
+                     number(a.value(std::string(stem) + "_std", json())), s.n()};
     };
     s.alignment = AlignmentSummary{pair("r2"), pair("cka"), pair("probe")};
   }
@@ -97,11 +97,13 @@ json to_json(const GridResults& r) {
   json stored = json::array(), summary = json::array();
   for (const auto& s : r.row_stored) stored.push_back(s ? json(*s) : json());
   for (const auto& s : r.summary) summary.push_back(cell_json(s));
-  return {{"source", r.source},       {"teacher", r.teacher},   {"rows", r.rows},
-          {"row_kinds", r.row_kinds}, {"archs", r.archs},       {"teacher_arch", r.teacher_arch},
-          {"targets", r.targets},     {"protocol", r.protocol}, {"config", r.config},
-          {"records", r.records},     {"row_stored", stored},   {"row_sets", r.row_sets},
-          {"probes", r.probes},       {"summary", summary}};
+  json out = {{"source", r.source},       {"teacher", r.teacher},   {"rows", r.rows},
+              {"row_kinds", r.row_kinds}, {"archs", r.archs},       {"teacher_arch", r.teacher_arch},
+              {"targets", r.targets},     {"protocol", r.protocol}, {"config", r.config},
+              {"records", r.records},     {"row_stored", stored},   {"row_sets", r.row_sets},
+              {"probes", r.probes},       {"summary", summary}};
+  if (!r.probe_captions.empty()) out["probe_captions"] = r.probe_captions;  // absent: a file from before them
+  return out;
 }
 
 GridResults grid_results_from_json(const json& j, const std::string& path) {
@@ -116,6 +118,7 @@ GridResults grid_results_from_json(const json& j, const std::string& path) {
     r.row_kinds = field<std::vector<std::string>>(j, "row_kinds", "", {});
     r.teacher_arch = field<std::string>(j, "teacher_arch", "", "");
     r.probes = field<std::vector<std::string>>(j, "probes", "", {"standardized"});
+    r.probe_captions = field<std::vector<std::string>>(j, "probe_captions", "", {});
     const json stored = j.value("row_stored", json::array());
     for (const auto& s : stored)
       r.row_stored.push_back(s.is_number() ? std::optional<double>(s.get<double>()) : std::nullopt);

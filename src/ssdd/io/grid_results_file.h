@@ -29,12 +29,13 @@ struct AlignmentSummary {
 // One row x architecture x target, its seeds (and a row's distilled sets) pooled.
 struct CellSummary {
   std::string row, kind, arch, target;  // kind: teacher | none | set
-  int64_t n = 0;                        // cells pooled
-  MeanStd probe;                        // the first probe protocol
+  MeanStd probe;                        // the first probe protocol: one value per cell pooled
   std::map<std::string, MeanStd> probes;  // every protocol, by name (absent in older files)
   std::optional<AlignmentSummary> alignment;
   std::optional<double> pretrain_seconds_mean;
   std::optional<MeanStd> finetune;
+
+  int64_t n() const { return probe.n; }  // cells pooled
 };
 
 struct GridResults {
@@ -43,6 +44,7 @@ struct GridResults {
   std::vector<std::string> rows, row_kinds, archs, targets;
   std::string teacher_arch;
   std::vector<std::string> probes;              // probe protocols, the first is the main table's
+  std::vector<std::string> probe_captions;      // how each was run, in words (absent in older files)
   std::vector<std::optional<double>> row_stored;  // image-equivalents each row's set ships; none: no set
   std::vector<int64_t> row_sets;                // distilled sets pooled per row
   nlohmann::json protocol, config, records;

@@ -7,6 +7,7 @@
 #include "ssdd/core/error.h"
 #include "ssdd/core/format.h"
 #include "ssdd/io/atomic_file.h"
+#include "ssdd/io/grid_results_markdown.h"
 #include "ssdd/io/json_file.h"
 #include "ssdd/report/pictures.h"
 
@@ -18,26 +19,6 @@ std::string duration(double seconds) {
   if (seconds < 60) return fmt::format("{:.0f} s", seconds);
   if (seconds < 3600) return fmt::format("{:.1f} min", seconds / 60);
   return fmt::format("{:.2f} h", seconds / 3600);
-}
-
-// Grid results.md with its headings one level down, under the report's own.
-std::string demoted(const std::string& markdown) {
-  std::istringstream in(markdown);
-  std::ostringstream out;
-  std::string line;
-  bool first = true, after_title = false;
-  while (std::getline(in, line)) {
-    if (first && line.rfind("# ", 0) == 0) {  // the grid's title: the report has its own
-      first = false;
-      after_title = true;
-      continue;
-    }
-    first = false;
-    if (after_title && line.empty()) continue;
-    after_title = false;
-    out << (line.rfind("#", 0) == 0 ? "#" + line : line) << "\n";
-  }
-  return out.str();
 }
 
 // A stage folder as run.json records it: relative to the run folder, or absolute.
@@ -75,7 +56,7 @@ std::string ordering_check(const io::GridResults& results, const std::vector<std
         const auto& b = *present[i + 1].second;
         const double gap = 100 * (a.probe.mean - b.probe.mean);
         const double spread = 100 * std::max(a.probe.std, b.probe.std);
-        const bool n_ok = a.n > 1 && b.n > 1;
+        const bool n_ok = a.n() > 1 && b.n() > 1;
         holds &= gap > 0;
         clear &= gap > spread && n_ok;
         detail += (detail.empty() ? "" : "; ") + present[i].first + " − " + present[i + 1].first + " = " +
@@ -96,7 +77,7 @@ void grid_sections(std::ostringstream& md, const std::string& run_dir, const nlo
   for (const auto& [grid, dir] : stages_of(run_dir, stages, "evaluate ")) {
     if (!io::file_exists(dir + "/results.json")) continue;
     const io::GridResults results = io::read_grid_results(dir + "/results.json");
-    md << "## Results: grid `" << grid << "`\n\n" << demoted(io::read_file(dir + "/results.md")) << "\n";
+    md << "## Results: grid `" << grid << "`\n\n" << io::grid_results_markdown(results, {false, 3}) << "\n";
     const std::string chart = pictures.chart(dir, "results", "results of grid " + grid);
     if (!chart.empty()) md << chart << "\n\n";
     const std::string check = ordering_check(results, {"ours", "krrst", "random", "none"});
