@@ -6,12 +6,14 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include "ssdd/core/config_paths.h"
 #include "ssdd/core/error.h"
 #include "ssdd/core/fault.h"
 #include "ssdd/core/format.h"
+#include "ssdd/core/stop.h"
 #include "ssdd/core/upload.h"
 #include "ssdd/data/identity.h"
 #include "ssdd/data/registry.h"
@@ -31,6 +33,7 @@
 #include "ssdd/train/checkpoint.h"
 #include "ssdd/train/fit.h"
 #include "ssdd/train/loop.h"
+#include "ssdd/train/progress.h"
 #include "ssdd/train/run_setup.h"
 #include "ssdd/train/schedule.h"
 #include "ssdd/train/state.h"
@@ -304,7 +307,16 @@ class OuterLoop {
              std::to_string(config_.pool.max_steps) + " steps each)");
     const at::Tensor x = set_.view_images(), y = set_.view_targets();
     torch::AutoGradMode grad(true);  // the pool trains with gradients of its own
-    pool_.stagger(x, y, gen_);
+    std::optional<train::Progress> progress;
+    pool_.stagger(x, y, gen_, [&](int64_t done, int64_t total) {
+      if (!progress) {
+        progress.emplace("distill: pool stagger", total, "steps/s");
+        progress->set_log([this](const std::string& line) { log_.line(line); });
+      }
+      progress->update(done, "");
+      throw_if_stopped("distill", 0);  // nothing to keep: a resumed run staggers afresh
+    });
+    if (progress) progress->finish("done");
   }
 
   // The divergence guard, at each read: a non-finite loss, or a non-finite or huge gradient

@@ -48,11 +48,21 @@ void ModelPool::train_step(Member& m, const at::Tensor& x, const at::Tensor& y) 
   ++m.age;
 }
 
-void ModelPool::stagger(const at::Tensor& x, const at::Tensor& y, at::Generator& gen) {
-  for (auto& m : members_) {
-    const int64_t steps = torch::randint(1, options_.max_steps, {1}, gen, torch::kLong).item<int64_t>();
-    for (int64_t s = 0; s < steps; ++s) train_step(m, x, y);
+void ModelPool::stagger(const at::Tensor& x, const at::Tensor& y, at::Generator& gen,
+                        const std::function<void(int64_t done, int64_t total)>& on_step) {
+  // Every member's step count first, so the total is known: training draws nothing from
+  // `gen`, so the counts are those of drawing each before its member's training.
+  std::vector<int64_t> steps;
+  int64_t total = 0, done = 0;
+  for (size_t i = 0; i < members_.size(); ++i) {
+    steps.push_back(torch::randint(1, options_.max_steps, {1}, gen, torch::kLong).item<int64_t>());
+    total += steps.back();
   }
+  for (size_t i = 0; i < members_.size(); ++i)
+    for (int64_t s = 0; s < steps[i]; ++s) {
+      train_step(members_[i], x, y);
+      if (on_step) on_step(++done, total);
+    }
 }
 
 int64_t ModelPool::sample(at::Generator& gen) const {

@@ -3,6 +3,7 @@
 // full-batch gradient descent, and re-initialised after Z steps. Ages are staggered at
 // the start so that the outer step always sees models at every stage of training.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,9 @@ class ModelPool {
             uint64_t seed);
 
   // Staggered start: model i is trained for a random 1..Z-1 steps on (x, y).
-  void stagger(const at::Tensor& x, const at::Tensor& y, at::Generator& gen);
+  // `on_step` (optional) hears each step done, of how many in all (for progress).
+  void stagger(const at::Tensor& x, const at::Tensor& y, at::Generator& gen,
+               const std::function<void(int64_t done, int64_t total)>& on_step = {});
   int64_t sample(at::Generator& gen) const;
   models::EncoderImpl& features(int64_t i) { return *members_[i].encoder; }
   // One full-batch step of model i on detached (x, y) in train mode; a model that has
