@@ -16,6 +16,7 @@
 #include "ssdd/io/json_file.h"
 #include "ssdd/io/owned_folder.h"
 #include "ssdd/io/run_log.h"
+#include "ssdd/io/run_record.h"
 #include "ssdd/report/report.h"
 #include "ssdd/teacher/shipped.h"
 #include "ssdd/experiment/stage_stamp.h"
@@ -148,8 +149,8 @@ class Runner {
   static bool made_by_earlier_ssdd(const std::string& run_json) {
     if (!io::file_exists(run_json)) return false;
     try {
-      const auto j = io::parse_json_file(run_json);
-      return j.is_object() && j.contains("stages") && j["stages"].is_array() && j.contains("machine");
+      io::read_run_record(run_json);  // stages and machine: what every ssdd wrote
+      return true;
     } catch (const Error&) {
       return false;
     }
@@ -283,17 +284,15 @@ class Runner {
   }
 
   void write_run_json(const std::vector<StageRecord>& records, bool finished, double seconds = 0) {
-    nlohmann::json stages = nlohmann::json::array();
+    io::RunRecord run{config_.name, config_.source, teacher_dir_, utc_timestamp(), finished, std::nullopt, {},
+                      machine_info()};
+    if (finished) run.seconds = seconds;
     // Folders inside the run folder are recorded relative to it, so the folder can move.
     const std::string prefix = out_ + "/";
     for (const auto& r : records)
-      stages.push_back({{"name", r.name},
-                        {"dir", r.dir.rfind(prefix, 0) == 0 ? r.dir.substr(prefix.size()) : r.dir}, {"hash", r.hash}, {"action", r.action}, {"seconds", r.seconds}});
-    nlohmann::json j = {{"name", config_.name},     {"config", config_.source}, {"teacher_dir", teacher_dir_},
-                        {"finished", finished},     {"updated", utc_timestamp()},     {"stages", stages},
-                        {"machine", machine_info()}};
-    if (finished) j["seconds"] = seconds;
-    io::write_json_file(out_ + "/run.json", j);
+      run.stages.push_back({r.name, r.dir.rfind(prefix, 0) == 0 ? r.dir.substr(prefix.size()) : r.dir, r.hash,
+                            r.action, r.seconds});
+    io::write_json_file(out_ + "/run.json", io::to_json(run));
   }
 
   const ExperimentConfig& config_;

@@ -2,36 +2,17 @@
 
 #include "ssdd/core/error.h"
 #include "ssdd/io/json_file.h"
+#include "ssdd/io/json_fields.h"
 
 namespace ssdd::io {
 namespace {
 
 using nlohmann::json;
 
-// A missing or mistyped field, named; grid_results_from_json turns it into a DataError.
-struct FieldError : Error {
-  using Error::Error;
-};
-
-// A number as JSON writes it: NaN becomes null, and null reads back as NaN.
-double number(const json& j) { return j.is_null() ? NAN : j.get<double>(); }
-
-// j[key] as T; absent: `fallback`. A mistyped value names its field.
-template <class T>
-T field(const json& j, const std::string& key, const std::string& where, T fallback) {
-  if (!j.is_object() || !j.contains(key)) return fallback;
-  try {
-    return j.at(key).get<T>();
-  } catch (const json::exception& e) {
-    throw FieldError(where + key + ": " + e.what());
-  }
-}
-
-template <class T>
-T required(const json& j, const std::string& key, const std::string& where) {
-  if (!j.is_object() || !j.contains(key)) throw FieldError(where + key + " is missing");
-  return field<T>(j, key, where, T{});
-}
+using fields::field;
+using fields::FieldError;
+using fields::number;
+using fields::required;
 
 json mean_std_json(const MeanStd& m) { return {{"mean", m.mean}, {"std", m.std}, {"n", m.n}}; }
 

@@ -9,6 +9,7 @@
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/grid_results_markdown.h"
 #include "ssdd/io/json_file.h"
+#include "ssdd/io/run_record.h"
 #include "ssdd/report/pictures.h"
 
 namespace ssdd::report {
@@ -27,13 +28,11 @@ std::string stage_dir(const std::string& run_dir, const std::string& dir) {
 }
 
 // The stages whose name starts with `kind` ("distill ", "evaluate ", ...): {label, folder}.
-std::vector<std::pair<std::string, std::string>> stages_of(const std::string& run_dir, const nlohmann::json& stages,
+std::vector<std::pair<std::string, std::string>> stages_of(const std::string& run_dir, const io::RunRecord& run,
                                                            const std::string& kind) {
   std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& s : stages) {
-    const std::string name = s.at("name");
-    if (name.rfind(kind, 0) == 0) out.emplace_back(name.substr(kind.size()), stage_dir(run_dir, s.at("dir")));
-  }
+  for (const auto& s : run.stages)
+    if (s.name.rfind(kind, 0) == 0) out.emplace_back(s.name.substr(kind.size()), stage_dir(run_dir, s.dir));
   return out;
 }
 
@@ -72,9 +71,9 @@ std::string ordering_check(const io::GridResults& results, const std::vector<std
 namespace {
 
 // Every grid: its tables and chart, then the check of the paper's ordering.
-void grid_sections(std::ostringstream& md, const std::string& run_dir, const nlohmann::json& stages,
+void grid_sections(std::ostringstream& md, const std::string& run_dir, const io::RunRecord& run,
                    Pictures& pictures) {
-  for (const auto& [grid, dir] : stages_of(run_dir, stages, "evaluate ")) {
+  for (const auto& [grid, dir] : stages_of(run_dir, run, "evaluate ")) {
     if (!io::file_exists(dir + "/results.json")) continue;
     const io::GridResults results = io::read_grid_results(dir + "/results.json");
     md << "## Results: grid `" << grid << "`\n\n" << io::grid_results_markdown(results, {false, 3}) << "\n";
@@ -117,10 +116,10 @@ void approximation_table(std::ostringstream& md, const std::vector<std::pair<std
 }
 
 // Storage and distillation of each distilled set.
-void distilled_section(std::ostringstream& md, const std::string& run_dir, const nlohmann::json& stages,
+void distilled_section(std::ostringstream& md, const std::string& run_dir, const io::RunRecord& run,
                        Pictures& pictures) {
   std::vector<std::pair<std::string, nlohmann::json>> sets;  // label, metrics.json
-  const auto distilled = stages_of(run_dir, stages, "distill ");
+  const auto distilled = stages_of(run_dir, run, "distill ");
   for (const auto& [label, dir] : distilled)
     if (io::file_exists(dir + "/metrics.json")) sets.emplace_back(label, io::parse_json_file(dir + "/metrics.json"));
   if (sets.empty()) return;
@@ -149,10 +148,10 @@ void distilled_section(std::ostringstream& md, const std::string& run_dir, const
 }
 
 // The teacher's training loss and, when it was probed during training, its probe curve.
-void teacher_section(std::ostringstream& md, const std::string& run_dir, const nlohmann::json& stages,
+void teacher_section(std::ostringstream& md, const std::string& run_dir, const io::RunRecord& run,
                      Pictures& pictures) {
   std::string charts;
-  for (const auto& [label, dir] : stages_of(run_dir, stages, "teacher")) {
+  for (const auto& [label, dir] : stages_of(run_dir, run, "teacher")) {
     const std::string name = "teacher" + label;
     for (const auto& [stem, what] : {std::pair<const char*, const char*>{"loss", " loss"}, {"probe", " probe"}}) {
       const std::string img = pictures.chart(dir, stem, name + what);
@@ -163,36 +162,34 @@ void teacher_section(std::ostringstream& md, const std::string& run_dir, const n
 }
 
 // Wall time of each stage and the machine.
-void stages_section(std::ostringstream& md, const nlohmann::json& run) {
+void stages_section(std::ostringstream& md, const io::RunRecord& run) {
   md << "## Stages\n\n| stage | this run | time | folder |\n|---|---|---|---|\n";
-  for (const auto& s : run.at("stages"))
-    md << "| " << s.value("name", "") << " | " << s.value("action", "") << " | " << duration(s.value("seconds", 0.0))
-       << " | `" << s.value("dir", "") << "` |\n";
+  for (const auto& s : run.stages)
+    md << "| " << s.name << " | " << s.action << " | " << duration(s.seconds) << " | `" << s.dir << "` |\n";
   md << "\n\"time\" is the wall time of the run that made the stage's outputs; \"skipped\" stages were "
         "current from an earlier run.\n\n## Machine\n\n| | |\n|---|---|\n";
-  for (const auto& item : run.at("machine").items()) {
+  for (const auto& item : run.machine.items()) {
     const auto& v = item.value();
     md << "| " << item.key() << " | " << (v.is_string() ? v.get<std::string>() : v.dump()) << " |\n";
   }
 }
 
 std::string compose(const std::string& run_dir, Pictures& pictures) {
-  const auto run = io::parse_json_file(run_dir + "/run.json");
-  const auto& stages = run.at("stages");
+  const io::RunRecord run = io::read_run_record(run_dir + "/run.json");
   std::ostringstream md;
-  md << "# ssdd report: " << run.value("name", "run") << "\n\n";
+  md << "# ssdd report: " << run.name << "\n\n";
   double total = 0;
-  for (const auto& s : stages) total += s.value("seconds", 0.0);
-  md << "Config `" << run.value("config", "") << "`; report written " << run.value("updated", "")
+  for (const auto& s : run.stages) total += s.seconds;
+  md << "Config `" << run.config << "`; report written " << run.updated
      << "; compute time of all stages " << duration(total) << " (the wall time of the runs that made them).\n\n";
-  grid_sections(md, run_dir, stages, pictures);
-  distilled_section(md, run_dir, stages, pictures);
-  teacher_section(md, run_dir, stages, pictures);
+  grid_sections(md, run_dir, run, pictures);
+  distilled_section(md, run_dir, run, pictures);
+  teacher_section(md, run_dir, run, pictures);
   // Images: each set beside the real ones.
   md << "## Images\n\nDecoded distilled images (with their predefined views, for sets that have them) beside "
         "real images of the baselines.\n\n";
   for (const char* kind : {"distill ", "baseline "})
-    for (const auto& [label, dir] : stages_of(run_dir, stages, kind)) {
+    for (const auto& [label, dir] : stages_of(run_dir, run, kind)) {
       const std::string img = pictures.image(dir + "/images.png", label);
       if (!img.empty()) md << "**" << kind << label << "**\n\n" << img << "\n\n";
     }
@@ -210,8 +207,8 @@ std::string report_markdown(const std::string& run_dir) {
 std::string report_html(const std::string& run_dir) {
   Pictures embedded(run_dir, true);
   const std::string md = compose(run_dir, embedded);
-  const auto run = io::parse_json_file(run_dir + "/run.json");
-  return embedded.inline_charts(markdown_to_html_page(md, "ssdd report: " + run.value("name", "run")));
+  const io::RunRecord run = io::read_run_record(run_dir + "/run.json");
+  return embedded.inline_charts(markdown_to_html_page(md, "ssdd report: " + run.name));
 }
 
 void write_report(const std::string& run_dir) {
