@@ -185,6 +185,11 @@ Source open_source(const DistillConfig& config, c10::Device device) {
   return s;
 }
 
+// The random-augmentation ablation: one view per real and per distilled image each step.
+bool one_view_each(const DistillConfig& config, size_t views) {
+  return config.method == "ours" && config.augmentation == "random" && views > 1;
+}
+
 // The real batches of SPEC 2 step 1, from the source on the device.
 RealBatchSource real_batches(const DistillConfig& config, const Source& s, c10::Device device) {
   RealBatchSource r;
@@ -194,7 +199,7 @@ RealBatchSource real_batches(const DistillConfig& config, const Source& s, c10::
   for (const auto& rep : s.reps) r.view_targets.push_back(rep.to(device));
   r.batch = std::min(config.real_batch, s.splits.train.size());
   if (config.method == "krrst" && config.real_augment == "crop-flip") r.crop_flip_teacher = &s.teacher.encoder;
-  r.one_view_each = config.method == "ours" && config.augmentation == "random" && s.views.size() > 1;
+  r.one_view_each = one_view_each(config, s.views.size());
   return r;
 }
 
@@ -383,9 +388,8 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
               {"m", set.size()},          {"config_hash", config.hash()},
               {"data_digest", source.data_digest}};
   OuterLoop outer(config, out_dir, resume, source, set, gen, device, log);
-  const bool random_views = config.method == "ours" && config.augmentation == "random" && source.views.size() > 1;
   // K_ss of each step: every view of every distilled image, or one view of each.
-  const int64_t kernel_rows = random_views ? set.size() : set.size() * set.views();
+  const int64_t kernel_rows = one_view_each(config, source.views.size()) ? set.size() : set.size() * set.views();
   const int64_t kernel_features = outer.pool().feature_dim() + 1;  // the bias column
   warn_if_rank_deficient(kernel_rows, kernel_features, config, log);
   const double seconds = outer.run();

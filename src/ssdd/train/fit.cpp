@@ -40,7 +40,7 @@ struct EpochPosition {
   int64_t epoch = 0;       // 0-based
   int64_t next_batch = 0;  // batches of it done (all of them: its end is still to run)
   at::Tensor order;        // its batch order; undefined: at the epoch's start
-  at::Tensor loss_sum;     // sum of its batch losses (double)
+  double loss_sum = 0;     // sum of its batch losses
   double seconds = 0;      // its time so far
 };
 
@@ -67,7 +67,7 @@ Checkpoint fit_checkpoint(const FitOptions& options, const FitHooks& hooks, torc
     // checkpoint instead of replaying the epoch from a generator that has moved on.
     c.meta["mid_epoch"] = {{"epoch", position.epoch}, {"next_batch", position.next_batch}, {"seconds", position.seconds}};
     c.tensors[kOrderKey] = position.order;
-    c.tensors[kLossSumKey] = position.loss_sum;
+    c.tensors[kLossSumKey] = torch::scalar_tensor(position.loss_sum, torch::kDouble);
   } else {
     c.meta["epochs_done"] = position.epoch + 1;
   }
@@ -87,7 +87,7 @@ EpochPosition resume_position(const Checkpoint& c, int64_t num_items, int64_t st
   at.next_batch = mid.at("next_batch").get<int64_t>();
   at.seconds = mid.at("seconds").get<double>();
   at.order = c.tensors.at(kOrderKey);
-  at.loss_sum = c.tensors.at(kLossSumKey);
+  at.loss_sum = c.tensors.at(kLossSumKey).item<double>();
   if (at.order.numel() != num_items || at.next_batch < 1 || at.next_batch > steps_per_epoch)
     throw DataError(dir, "a mid-epoch checkpoint of " + std::to_string(num_items) + " items and " +
                              std::to_string(steps_per_epoch) + " batches an epoch",
@@ -142,7 +142,6 @@ class EpochRun {
     LoopHooks h;
     h.save = [this](int64_t steps) {
       position_.seconds = earlier_seconds_ + seconds_since(epoch_start_);
-      position_.loss_sum = torch::scalar_tensor(epoch_loss_sum_, torch::kDouble);
       return fit_checkpoint(options_, hooks_, optimizer_, gen_, steps, result_, position_, inside_epoch_);
     };
     h.restore = [this](const Checkpoint& c) {
@@ -161,7 +160,7 @@ class EpochRun {
       if (!std::isfinite(loss[0]))
         throw NumericsError(options_.stage, step, "the loss became " + std::to_string(loss[0]) + " in epoch " +
                                                       std::to_string(step / batches_per_epoch_ + 1));
-      epoch_loss_sum_ += loss[0];
+      position_.loss_sum += loss[0];
       last_loss_ = loss[0];
     };
     return h;
@@ -172,7 +171,7 @@ class EpochRun {
     const int64_t batches = std::min(batches_per_epoch_, total_steps_ - epoch * batches_per_epoch_);
     epoch_start_ = std::chrono::steady_clock::now();
     earlier_seconds_ = resumed ? resumed->seconds : 0.0;
-    epoch_loss_sum_ = resumed ? resumed->loss_sum.item<double>() : 0.0;
+    position_.loss_sum = resumed ? resumed->loss_sum : 0.0;
     position_.epoch = epoch;
     position_.order = resumed ? resumed->order : torch::randperm(num_items_, gen_, torch::kLong);
     inside_epoch_ = true;
@@ -199,7 +198,7 @@ class EpochRun {
 
   void end_epoch(int64_t epoch, int64_t batches) {
     loop_.read_pending();
-    const double mean_loss = epoch_loss_sum_ / static_cast<double>(batches);
+    const double mean_loss = position_.loss_sum / static_cast<double>(batches);
     const double epoch_seconds = earlier_seconds_ + seconds_since(epoch_start_);
     if (hooks_.on_epoch_end) {
       try {
@@ -229,7 +228,7 @@ class EpochRun {
   Loop loop_;
   EpochPosition position_;  // the epoch under way (or the one a checkpoint resumes)
   bool inside_epoch_ = false;
-  double epoch_loss_sum_ = 0, last_loss_ = NAN, earlier_seconds_ = 0, items_this_process_ = 0;
+  double last_loss_ = NAN, earlier_seconds_ = 0, items_this_process_ = 0;
   std::chrono::steady_clock::time_point epoch_start_ = std::chrono::steady_clock::now();
   int64_t step_ = 0;
 };
