@@ -7,7 +7,7 @@
 
 #include "ssdd/core/config_json.h"
 #include "ssdd/core/error.h"
-#include "ssdd/core/hash.h"
+#include "ssdd/core/config_hash.h"
 #include "ssdd/core/limits.h"
 #include "ssdd/data/resolution_option.h"
 
@@ -76,10 +76,9 @@ void DistillConfig::validate(const std::string& where) const {
 }
 
 std::string DistillConfig::hash() const {
-  nlohmann::json j = to_json();
   // The teacher counts by its id (teacher.json), which its users add, never by its folder:
   // the same teacher in another cache folder gives the same set and the same hash.
-  for (const char* k : {"teacher", "threads", "device", "data_dir", "checkpoint_every"}) j.erase(k);
+  nlohmann::json j = hashed_settings(to_json());
   // Options added after runs were made count only when set away from their defaults, so
   // those runs (and their cached stages) keep their hashes.
   if (parameterization) j.erase("parameterization");
@@ -88,7 +87,7 @@ std::string DistillConfig::hash() const {
   // Sets made before approx_fit existed were all "joint": they keep their hashes; krrst and
   // sets without approximation networks ignore it.
   if (approx_fit == "joint" || method == "krrst" || !approximation) j.erase("approx_fit");
-  return hash_hex(j.dump());
+  return settings_hash(j);
 }
 
 std::vector<std::string> distill_presets() { return {"cpu", "quick", "paper"}; }

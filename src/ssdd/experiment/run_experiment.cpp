@@ -7,6 +7,7 @@
 
 #include "ssdd/core/clock.h"
 #include "ssdd/core/error.h"
+#include "ssdd/core/config_hash.h"
 #include "ssdd/core/hash.h"
 #include "ssdd/core/runtime.h"
 #include "ssdd/data/cache.h"
@@ -24,11 +25,6 @@
 
 namespace ssdd::experiment {
 namespace {
-
-std::string without(nlohmann::json j, std::initializer_list<const char*> keys) {
-  for (const char* k : keys) j.erase(k);
-  return j.dump();
-}
 
 // One planned stage: its folder, its hash, and the work.
 struct Stage {
@@ -257,7 +253,7 @@ class Runner {
     for (const auto& b : config_.baselines) {
       auto c = b.config;
       const std::string data = c.data.empty() ? source_data_ : c.data;
-      const std::string hash = hash_hex(without(c.to_json(), {"teacher", "threads", "device", "data_dir"}) +
+      const std::string hash = hash_hex(hashed_settings(c.to_json()).dump() +
                                         teacher_hash_ + "|data " + data_digest(data, c.data_dir));
       c.teacher = teacher_dir_;
       const std::string dir = out_ + "/baselines/" + b.name();
@@ -276,7 +272,7 @@ class Runner {
       auto settings = c.to_json();
       settings["targets"] = target_names(c);
       const std::string hash =
-          hash_hex(without(settings, {"teacher", "distilled", "threads", "device", "verbose", "data_dir"}) +
+          hash_hex(hashed_settings(settings).dump() +
                    sets_hash + teacher_hash_ + "|targets " + targets_digest(c));
       const std::string dir = out_ + "/evaluate/" + g.name;
       stages_.push_back({"evaluate " + g.name, dir, hash, [c, dir](bool) { evaluate::run_grid(c, dir); }, false});

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <set>
 
+#include "ssdd/core/config_hash.h"
 #include "ssdd/core/config_json.h"
 #include "ssdd/core/error.h"
 #include "ssdd/core/format.h"
@@ -57,15 +58,10 @@ void TeacherConfig::validate(const std::string& where) const {
 }
 
 std::string TeacherConfig::hash() const {
-  nlohmann::json j = to_json();
-  // These change speed, not the weights (threads can change float summation order on
-  // some kernels, but a run resumed on another thread count is still the same teacher).
-  j.erase("threads");
-  j.erase("device");
-  j.erase("data_dir");
-  j.erase("probe_epochs");
-  j.erase("probe_every");
-  return hash_hex(j.dump());
+  // Threads can change float summation order on some kernels, but a run resumed on another
+  // thread count is still the same teacher (core/config_hash.h). The probe reports on the
+  // weights and never changes them.
+  return settings_hash(hashed_settings(to_json(), {"probe_epochs", "probe_every"}));
 }
 
 std::string teacher_id(const TeacherConfig& config, const std::string& data_digest) {
