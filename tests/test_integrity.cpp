@@ -42,7 +42,7 @@ class Integrity : public ::testing::Test {
     setenv("SSDD_CACHE", cache_->path().c_str(), 1);
     auto config = tiny_teacher_config(write_tiny_idx(data_->path()), 1, 1);
     teacher::train_teacher(config, first_->path(), false);
-    config.seed = 1;
+    config.runtime.seed = 1;
     teacher::train_teacher(config, second_->path(), false);
   }
   static void TearDownTestSuite() { data_.reset(), cache_.reset(), first_.reset(), second_.reset(); }

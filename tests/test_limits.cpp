@@ -186,7 +186,7 @@ TEST(LimitsEstimate, ShippedCpuConfigsFitA24GiBMachine) {
   };
   for (const auto& name : experiment::builtin_experiments()) {
     const auto config = experiment::builtin_experiment(name);
-    if (config.teacher.config.device != "cpu") continue;  // GPU memory is not checked (the paper's configs)
+    if (config.teacher.config.runtime.device != "cpu") continue;  // GPU memory is not checked (the paper's configs)
     const Source source = source_of(config.teacher.config.data);
     const int64_t d = models::make_encoder_from_spec(config.teacher.config.arch, source.image)->feature_dim();
     int64_t largest_set = 0;

@@ -114,6 +114,6 @@ TEST(ShippedTeacher, CommandIsThePresetAndWhatDiffers) {
   auto c = teacher::teacher_preset("cpu");
   c.epochs = 40;
   c.data = "cifar10";
-  c.threads = 2;  // speed, not the weights: left out
+  c.runtime.threads = 2;  // speed, not the weights: left out
   EXPECT_EQ(teacher::teacher_command(c), "ssdd teacher --preset cpu --data cifar10 --epochs 40");
 }

@@ -63,7 +63,7 @@ inline ssdd::teacher::TeacherConfig tiny_teacher_config(const std::string& data_
   c.epochs = epochs;
   c.batch_size = 64;
   c.probe_epochs = probe_epochs;
-  c.threads = 2;
+  c.runtime.threads = 2;
   return c;
 }
 
@@ -95,7 +95,7 @@ inline ssdd::distill::DistillConfig tiny_distill_config(const TinyTeacher& dirs,
   auto c = ssdd::distill::distill_preset("quick");
   c.teacher = dirs.teacher.path();
   c.data_dir = dirs.data.path();
-  c.method = method;
+  c.method = ssdd::parse_choice<ssdd::distill::Method>(method, "test", "method");
   c.budget = 10;
   c.iterations = 40;
   c.real_batch = 32;
@@ -105,6 +105,6 @@ inline ssdd::distill::DistillConfig tiny_distill_config(const TinyTeacher& dirs,
   c.approx_hidden = 4;
   c.pca_pool = 200;
   c.lr = 1e-2;
-  c.threads = 2;
+  c.runtime.threads = 2;
   return c;
 }

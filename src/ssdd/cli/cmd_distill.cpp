@@ -76,9 +76,7 @@ void add_distill_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--pool-size", &C::pool, &distill::PoolOptions::size, "Models in the pool (M)");
   o.add(*cmd, "--pool-steps", &C::pool, &distill::PoolOptions::max_steps, "Steps before a pool model is reset (Z)");
   o.add(*cmd, "--checkpoint-every", &C::checkpoint_every, "Iterations between checkpoints");
-  o.add(*cmd, "--seed", &C::seed, "Random seed");
-  o.add(*cmd, "--threads", &C::threads, "CPU threads (0 = all cores)");
-  o.add(*cmd, "--device", &C::device, "cpu or cuda[:N]");
+  o.add_runtime(*cmd);
   cmd->footer("Presets: cpu (Fashion-MNIST, budget 100, 2 cores), quick (smoke test), paper (CIFAR-100, GPU).");
   cmd->callback([s, &action] {
     action = [s] {

@@ -18,11 +18,10 @@ void add_baseline_command(CLI::App& app, Action& action) {
   auto c = std::make_shared<evaluate::BaselineConfig>();
   auto out = std::make_shared<std::string>();
   auto force = std::make_shared<bool>(false);
-  cmd->add_option("method", c->method,
+  cli::takes_names<evaluate::BaselineMethod>(cmd->add_option("method", c->method,
                   "random (N images drawn at random), kmeans (nearest to k-means centroids) or random-rot (random's "
                   "images with every view's teacher target stored: a control for ours' views)")
-      ->required()
-      ->check(CLI::IsMember(evaluate::baseline_methods()));
+      ->required());
   cmd->add_option("--teacher", c->teacher, "Teacher folder (its representations are the targets)")->required();
   cmd->add_option("--budget", c->budget, "Number of images N")->capture_default_str();
   cmd->add_option("--out", *out, "Output folder (distilled.pt, images.png, log)")->required();
@@ -35,15 +34,15 @@ void add_baseline_command(CLI::App& app, Action& action) {
   cmd->add_option("--views", c->views, "random-rot: the views whose targets are stored")->capture_default_str();
   cmd->add_flag("--count-targets", c->count_targets,
                 "Storage-equal: count the targets against the budget too (fewer images); default: KRR-ST's count, images only");
-  cmd->add_option("--seed", c->seed, "Random seed")->capture_default_str();
-  cmd->add_option("--threads", c->threads, "CPU threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--device", c->device, "cpu or cuda[:N]")->capture_default_str();
+  cmd->add_option("--seed", c->runtime.seed, "Random seed")->capture_default_str();
+  cmd->add_option("--threads", c->runtime.threads, "CPU threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--device", c->runtime.device, "cpu or cuda[:N]")->capture_default_str();
   cmd->callback([c, out, force, &action] {
     action = [c, out, force] {
       c->validate("command line");
       claim_if_forced(*out, "baseline", *force);
       const auto r = evaluate::make_baseline(*c, *out);
-      std::printf("%s: %lld images -> %s/distilled.pt (%.1f s)\n", c->method.c_str(),
+      std::printf("%s: %lld images -> %s/distilled.pt (%.1f s)\n", choice_name(c->method).c_str(),
                   static_cast<long long>(r.indices.numel()), out->c_str(), r.seconds);
     };
   });
@@ -100,8 +99,7 @@ void add_evaluate_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--resolution", &C::resolution,
         "Square side the source is read at (0: its own, or the sets'); other targets follow the sets' size")
       ->check(CLI::Range(0, 16384));
-  o.add(*cmd, "--threads", &C::threads, "CPU threads (0 = all cores)");
-  o.add(*cmd, "--device", &C::device, "cpu or cuda[:N]");
+  o.add_runtime(*cmd, "The first seed (the grid runs seeds seed .. seed + seeds - 1)");
   o.add(*cmd, "--verbose", &C::verbose, "Show pretraining progress (true/false)");
   cmd->footer(evaluate::grid_presets_help());
   cmd->callback([s, &action] {

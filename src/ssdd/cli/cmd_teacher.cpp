@@ -45,9 +45,7 @@ void add_teacher_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--probe-epochs", &C::probe_epochs, "Epochs of the linear probe after training");
   o.add(*cmd, "--probe-every", &C::probe_every,
         "Also probe every N epochs during training, for an accuracy-vs-time curve (0: only at the end)");
-  o.add(*cmd, "--seed", &C::seed, "Random seed");
-  o.add(*cmd, "--threads", &C::threads, "CPU threads (0 = all cores)");
-  o.add(*cmd, "--device", &C::device, "cpu or cuda[:N]");
+  o.add_runtime(*cmd);
   cmd->footer(
       "Presets: cpu (2-core CPU, Fashion-MNIST), quick (smoke test), paper (ResNet18 on CIFAR-100, GPU).\n"
       "A shipped teacher (teachers/, or the folders of $SSDD_TEACHERS) whose manifest carries this config's\n"

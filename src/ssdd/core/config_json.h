@@ -2,8 +2,12 @@
 // type errors reported as ConfigError naming where the config came from and the key.
 // A config struct declares its fields once with
 //   NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Config, field, ...)
+// and names the member structs its JSON form flattens (config_parts below) with
+//   static std::vector<ConfigPart> json_parts();
 #pragma once
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -66,28 +70,83 @@ inline void check_kinds(const nlohmann::json& given, const nlohmann::json& known
   }
 }
 
+// A member struct of a config (RuntimeOptions, a component's options) whose settings the
+// config's JSON form writes at its top level, each as `prefix` + the member's own key: C++
+// nests, while config files, config.json and hashes keep the flat keys they always had.
+struct ConfigPart {
+  const char* member;  // the member's name in the nested form (its macro-generated JSON)
+  const char* prefix;  // "" keeps the member's keys as they are
+};
+
+// The nested JSON of a config (nlohmann::json(config)) with its parts' settings moved to
+// the top level. Two settings of one name are a programming error.
+inline nlohmann::json flatten_parts(nlohmann::json nested, const std::vector<ConfigPart>& parts) {
+  for (const auto& part : parts) {
+    const nlohmann::json settings = nested.at(part.member);
+    nested.erase(part.member);
+    for (const auto& item : settings.items()) {
+      const std::string key = part.prefix + item.key();
+      if (nested.contains(key)) throw std::logic_error("config part '" + std::string(part.member) + "' repeats '" + key + "'");
+      nested[key] = item.value();
+    }
+  }
+  return nested;
+}
+
+// The inverse for settings given flat: each key that a part knows (by its prefix and the
+// part's own keys in `known_nested`, a default config's nested JSON) moves into the part.
+inline nlohmann::json nest_parts(const nlohmann::json& flat, const nlohmann::json& known_nested,
+                                 const std::vector<ConfigPart>& parts) {
+  nlohmann::json nested = nlohmann::json::object();
+  for (const auto& item : flat.items()) {
+    bool moved = false;
+    for (const auto& part : parts) {
+      const std::string prefix = part.prefix;
+      if (item.key().rfind(prefix, 0) != 0) continue;
+      const std::string own = item.key().substr(prefix.size());
+      if (!known_nested.at(part.member).contains(own)) continue;
+      nested[part.member][own] = item.value();
+      moved = true;
+      break;
+    }
+    if (!moved) nested[item.key()] = item.value();
+  }
+  return nested;
+}
+
+// A config's flat JSON form (its to_json() starts from this).
+template <class Config>
+nlohmann::json config_to_json(const Config& config) {
+  return flatten_parts(nlohmann::json(config), Config::json_parts());
+}
+
 template <class Config>
 Config config_from_json(const nlohmann::json& j, const std::string& where) {
   if (!j.is_object()) throw ConfigError(where, "expected an object of settings, found " + j.dump());
-  const nlohmann::json known = Config{};
+  const nlohmann::json known_nested = Config{};
+  const auto parts = Config::json_parts();
+  const nlohmann::json known = flatten_parts(known_nested, parts);
   for (const auto& item : j.items())
     if (!known.contains(item.key())) throw ConfigError(where, "unknown key '" + item.key() + "'");
   check_kinds(j, known, where);
   check_whole_numbers(j, known, where);
   try {
-    return j.get<Config>();
+    return nest_parts(j, known_nested, parts).template get<Config>();
   } catch (const nlohmann::json::exception& e) {
     // Whatever the checks above missed: find the key by reading the settings one at a time.
     for (const auto& item : j.items()) {
       nlohmann::json one = known;
       one[item.key()] = item.value();
       try {
-        (void)one.get<Config>();
+        (void)nest_parts(one, known_nested, parts).template get<Config>();
       } catch (const nlohmann::json::exception& bad) {
-        const std::string reason = bad.what();
-        throw ConfigError(where, "'" + item.key() + "' cannot be " + item.value().dump() + " (" +
-                                     reason.substr(reason.find("] ") == std::string::npos ? 0 : reason.find("] ") + 2) +
-                                     ")");
+        std::string reason = bad.what();
+        reason = reason.substr(reason.find("] ") == std::string::npos ? 0 : reason.find("] ") + 2);
+        const auto& value = item.value();
+        if (reason.rfind("must be ", 0) == 0)  // a name of a choice (core/choice.h)
+          throw ConfigError(where, "'" + item.key() + "' " + reason + ", found " +
+                                       (value.is_string() ? "'" + value.get<std::string>() + "'" : value.dump()));
+        throw ConfigError(where, "'" + item.key() + "' cannot be " + value.dump() + " (" + reason + ")");
       }
     }
     throw ConfigError(where, std::string("bad value: ") + e.what());

@@ -34,7 +34,7 @@ void refit_approximation(DistilledSet& set, const teacher::Teacher& t, const Dis
   }
   ApproximationFitOptions fit;
   fit.steps = c.approx_refit_steps;
-  fit.seed = c.seed + 2;
+  fit.seed = c.runtime.seed + 2;
   const auto mse = fit_approximation(approx, coeffs, targets, fit);
   std::ostringstream line;
   line << "distill: approximation networks re-fitted on the " << coeffs.size(0) << " final pairs, MSE per view:";
@@ -58,7 +58,7 @@ DistilledSet approximate_learned_views(DistilledSet& set, const DistillConfig& c
   approx->to(all.device());
   ApproximationFitOptions fit;
   fit.steps = c.approx_fit_steps;
-  fit.seed = c.seed + 2;
+  fit.seed = c.runtime.seed + 2;
   const auto mse = fit_approximation(approx, identity, targets, fit);
   std::ostringstream line;
   line << std::setprecision(4) << "distill: approximation networks fitted to the " << m
@@ -87,7 +87,7 @@ DistilledSet approximate_learned_views(DistilledSet& set, const DistillConfig& c
 
 DistilledSet finish_approximation(DistilledSet& set, const teacher::Teacher& t, const DistillConfig& c,
                                   io::RunLog& log) {
-  if (ships_approximation(c, static_cast<size_t>(set.views())) && c.approx_fit == "after")
+  if (ships_approximation(c, static_cast<size_t>(set.views())) && c.approx_fit == ApproxFit::after)
     return approximate_learned_views(set, c, log);
   refit_approximation(set, t, c, log);
   return std::move(set);

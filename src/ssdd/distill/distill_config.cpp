@@ -18,28 +18,36 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DistillConfig, teacher, data, da
                                                 real_batch, lr, lr_end_factor, ridge, krr_precision, pool, real_augment,
                                                 count_targets, views, image_bases, rep_bases, base_scale, approx_hidden, approximation, random_bases,
                                                 parameterization, augmentation, pca_pool, approx_fit, approx_fit_steps, approx_refit_steps,
-                                                checkpoint_every, seed, threads, device)
+                                                checkpoint_every, runtime)
 
-namespace {
-// The types the kernel regression may be computed in (krr_precision), the default first.
-const std::vector<std::string> kKrrPrecisions = {"float32", "float64"};
-}  // namespace
-
-bool DistillConfig::krr_float64(const std::string& where) const {
-  if (std::find(kKrrPrecisions.begin(), kKrrPrecisions.end(), krr_precision) == kKrrPrecisions.end()) {
-    std::string valid;
-    for (const auto& name : kKrrPrecisions) valid += (valid.empty() ? "" : " or ") + name;
-    throw ConfigError(where, "'krr_precision' must be " + valid + ", found '" + krr_precision + "'");
-  }
-  return krr_precision == kKrrPrecisions[1];
+const ChoiceNames<Method>& choice_names(Method) {
+  static const ChoiceNames<Method> names = {{Method::ours, "ours"}, {Method::krrst, "krrst"}};
+  return names;
+}
+const ChoiceNames<KrrPrecision>& choice_names(KrrPrecision) {
+  static const ChoiceNames<KrrPrecision> names = {{KrrPrecision::float32, "float32"}, {KrrPrecision::float64, "float64"}};
+  return names;
+}
+const ChoiceNames<RealAugment>& choice_names(RealAugment) {
+  static const ChoiceNames<RealAugment> names = {{RealAugment::crop_flip, "crop-flip"}, {RealAugment::none, "none"}};
+  return names;
+}
+const ChoiceNames<Augmentation>& choice_names(Augmentation) {
+  static const ChoiceNames<Augmentation> names = {{Augmentation::predefined, "predefined"},
+                                                  {Augmentation::random, "random"}};
+  return names;
+}
+const ChoiceNames<ApproxFit>& choice_names(ApproxFit) {
+  static const ChoiceNames<ApproxFit> names = {{ApproxFit::after, "after"}, {ApproxFit::joint, "joint"}};
+  return names;
 }
 
 nlohmann::json DistillConfig::to_json() const {
-  nlohmann::json j = data::without_native_resolution(*this);
+  nlohmann::json j = data::without_native_resolution(config_to_json(*this));
   // Options added after runs were made appear only away from their defaults, so config.json
   // files, experiment configs and hashes made before them stay the same.
   if (!count_targets) j.erase("count_targets");
-  if (krr_precision == kKrrPrecisions.front()) j.erase("krr_precision");
+  if (krr_precision == KrrPrecision::float32) j.erase("krr_precision");
   return j;
 }
 
@@ -62,7 +70,6 @@ void DistillConfig::validate(const std::string& where) const {
                        {"pool.size", pool.size, 1},
                        {"pool.max_steps", pool.max_steps, 2}});
   data::check_resolution(where, resolution);
-  krr_float64(where);
   // KRR-ST keeps 10 models. Every pool model is staggered (trained for up to Z steps) before
   // the first outer step, so a pool of thousands spends hours there with no output even where
   // the memory estimate lets it fit; 1,000 leaves room for any experiment (issue 27).
@@ -70,9 +77,9 @@ void DistillConfig::validate(const std::string& where) const {
   if (pool.size > kMaxPoolSize)
     throw ConfigError(where, "'pool.size' must be at most " + std::to_string(kMaxPoolSize) + " (KRR-ST keeps 10), found " +
                                  std::to_string(pool.size));
-  if (count_targets && method != "krrst")
+  if (count_targets && method != Method::krrst)
     throw ConfigError(where, "'count_targets' applies to krrst only (ours counts every float it stores)");
-  check_threads(where, threads);
+  runtime.validate(where);
 }
 
 std::string DistillConfig::hash() const {
@@ -82,11 +89,11 @@ std::string DistillConfig::hash() const {
   // Options added after runs were made count only when set away from their defaults, so
   // those runs (and their cached stages) keep their hashes.
   if (parameterization) j.erase("parameterization");
-  if (augmentation == "predefined") j.erase("augmentation");
+  if (augmentation == Augmentation::predefined) j.erase("augmentation");
   // count_targets and krr_precision: to_json leaves them out at their defaults already.
   // Sets made before approx_fit existed were all "joint": they keep their hashes; krrst and
   // sets without approximation networks ignore it.
-  if (approx_fit == "joint" || method == "krrst" || !approximation) j.erase("approx_fit");
+  if (approx_fit == ApproxFit::joint || method == Method::krrst || !approximation) j.erase("approx_fit");
   return settings_hash(j);
 }
 
@@ -125,7 +132,7 @@ DistillConfig distill_preset(const std::string& name) {
     c.image_bases = 200;
     c.rep_bases = 200;
     c.approx_hidden = 4;
-    c.device = "cuda";
+    c.runtime.device = "cuda";
     c.checkpoint_every = 1000;
   } else {
     throw ConfigError("--preset", "unknown distill preset '" + name + "' (known: cpu, quick, paper)");

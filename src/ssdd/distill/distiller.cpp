@@ -80,7 +80,7 @@ void warn_if_rank_deficient(int64_t rows, int64_t features, const DistillConfig&
   line << "distill: kernel: " << rows << " rows from " << features << " features (rank <= " << features
        << "): K_ss is singular but for the ridge (lambda = " << c.ridge << " x trace(K_ss), condition up to "
        << 1 / c.ridge << ")";
-  if (c.krr_float64())
+  if (c.krr_precision == KrrPrecision::float64)
     line << "; solved in float64 (krr_precision)";
   else
     line << ", near float32's rounding; widen the inner model (--pool-arch, more than " << rows
@@ -117,7 +117,7 @@ nlohmann::json kernel_summary(int64_t rows, int64_t features, const std::string&
 }  // namespace
 
 int64_t distilled_images(const DistillConfig& config, const models::ImageShape& image, int64_t rep_dim) {
-  if (config.method == "krrst") {
+  if (config.method == Method::krrst) {
     if (!config.count_targets) return config.budget;
     return images_with_targets_within_budget(config.budget, image.channels * image.height * image.width, 1, rep_dim,
                                              "krrst");
@@ -135,27 +135,19 @@ void write_curves(const std::string& out_dir, const DistillConfig& config, const
     csv += fmt::format("{},{:f},{:.6g}\n", i + 1, losses[i], kernel_conditions[i]);
   io::write_file_atomic(out_dir + "/loss.csv", csv);
   io::svg::LineChart plot;
-  plot.title = "outer loss (" + config.method + ", budget " + std::to_string(config.budget) + ")";
+  plot.title = "outer loss (" + choice_name(config.method) + ", budget " + std::to_string(config.budget) + ")";
   plot.x_label = "iteration";
   plot.y_label = "KRR loss";
   plot.log_y = true;
-  plot.add_series(config.method, losses);
+  plot.add_series(choice_name(config.method), losses);
   plot.save(out_dir + "/loss.svg");
 }
 
-// The checks of a run's choices that the config's own validation leaves to the run.
+// The checks of a run's settings that the config's own validation leaves to the run (the
+// choices are enums, checked where the config was read).
 void check_choices(const DistillConfig& config) {
-  if (config.method != "ours" && config.method != "krrst")
-    throw ConfigError("--method", "expected ours or krrst, found '" + config.method + "'");
   if (config.teacher.empty()) throw ConfigError("--teacher", "a teacher folder is required");
-  if (config.real_augment != "crop-flip" && config.real_augment != "none")
-    throw ConfigError("--real-augment", "expected crop-flip or none, found '" + config.real_augment + "'");
-  if (config.augmentation != "predefined" && config.augmentation != "random")
-    throw ConfigError("--augmentation", "expected predefined or random, found '" + config.augmentation + "'");
   if (config.iterations < 1) throw ConfigError("--iterations", "must be at least 1");
-  if (config.approx_fit != "joint" && config.approx_fit != "after")
-    throw ConfigError("--approx-fit", "expected joint or after, found '" + config.approx_fit + "'");
-  config.krr_float64("--krr-precision");  // an unknown precision, before the run folder is made
 }
 
 // What a run distils from: the teacher, the source data and its digest (other images, other
@@ -179,7 +171,7 @@ Source open_source(const DistillConfig& config, c10::Device device) {
   models::check_image_shape("--data", s.data_name + " holds", models::shape_of_images(s.splits.train.images),
                             "the teacher in " + config.teacher + " takes", t.shape);
   s.data_digest = data::dataset_digest(s.splits);
-  s.views = config.method == "krrst" ? data::parse_views("rot0") : data::parse_views(config.views);
+  s.views = config.method == Method::krrst ? data::parse_views("rot0") : data::parse_views(config.views);
   check_size_and_memory(config, s.splits.train, t.feature_dim, device);
   s.reps = view_representations(t, s.data_name, s.splits.train, s.views, device);
   return s;
@@ -187,7 +179,7 @@ Source open_source(const DistillConfig& config, c10::Device device) {
 
 // The random-augmentation ablation: one view per real and per distilled image each step.
 bool one_view_each(const DistillConfig& config, size_t views) {
-  return config.method == "ours" && config.augmentation == "random" && views > 1;
+  return config.method == Method::ours && config.augmentation == Augmentation::random && views > 1;
 }
 
 // The real batches of SPEC 2 step 1, from the source on the device.
@@ -198,7 +190,7 @@ RealBatchSource real_batches(const DistillConfig& config, const Source& s, c10::
   r.views = s.views;
   for (const auto& rep : s.reps) r.view_targets.push_back(rep.to(device));
   r.batch = std::min(config.real_batch, s.splits.train.size());
-  if (config.method == "krrst" && config.real_augment == "crop-flip") r.crop_flip_teacher = &s.teacher.encoder;
+  if (config.method == Method::krrst && config.real_augment == RealAugment::crop_flip) r.crop_flip_teacher = &s.teacher.encoder;
   r.one_view_each = one_view_each(config, s.views.size());
   return r;
 }
@@ -212,9 +204,9 @@ class OuterLoop {
   OuterLoop(const DistillConfig& config, const std::string& out_dir, bool resume, const Source& source,
             DistilledSet& set, at::Generator& gen, c10::Device device, io::RunLog& log)
       : config_(config), source_(source), set_(set), device_(device), log_(log),
-        ckpt_dir_(out_dir + "/checkpoints"), krr_float64_(config.krr_float64("--krr-precision")), gen_(gen),
+        ckpt_dir_(out_dir + "/checkpoints"), krr_float64_(config.krr_precision == KrrPrecision::float64), gen_(gen),
         optimizer_(set.parameters(), torch::optim::AdamWOptions(config.lr).weight_decay(0.0)),
-        pool_(config.pool, source.teacher.shape, source.teacher.feature_dim, device, config.seed + 1),
+        pool_(config.pool, source.teacher.shape, source.teacher.feature_dim, device, config.runtime.seed + 1),
         loop_(loop_options(resume), loop_hooks()) {}
 
   const ModelPool& pool() const { return pool_; }
@@ -255,7 +247,7 @@ class OuterLoop {
   train::LoopOptions loop_options(bool resume) const {
     train::LoopOptions o;
     o.stage = "distill";
-    o.progress_label = "distill " + config_.method;
+    o.progress_label = "distill " + choice_name(config_.method);
     o.total_steps = config_.iterations;
     o.checkpoint_dir = ckpt_dir_;
     o.checkpoint_every = config_.checkpoint_every;
@@ -371,15 +363,14 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   // region would otherwise get "does not require grad" at the first backward).
   torch::AutoGradMode grad_on(true);
   // config.json with absolute paths: `ssdd distill --config` reads it from any folder.
-  const auto run = train::start_run("distill", out_dir, resolve_config_paths(config.to_json(), ""), config.threads,
-                                    config.device, config.seed);
+  const auto run = train::start_run("distill", out_dir, resolve_config_paths(config.to_json(), ""), config.runtime);
   io::RunLog& log = run->log;
   const c10::Device device = run->device;
   const Source source = open_source(config, device);
   const teacher::Teacher& t = source.teacher;
   const data::DatasetSplits& splits = source.splits;
 
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(config.seed);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(config.runtime.seed);
   DistilledSet set = initial_set(config, splits, source.views, source.reps, gen, device, log);
   set.meta = {{"method", config.method},  {"budget", config.budget},     {"data", source.data_name},
               {"teacher_id", t.id},       {"teacher_arch", t.arch},      {"rep_dim", t.feature_dim},
@@ -397,7 +388,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
 
   const StorageReport storage = set.storage();
   set.meta["storage"] = storage.to_json();
-  if (config.method == "ours" && storage.image_equivalents() > static_cast<double>(config.budget) + 1e-9)
+  if (config.method == Method::ours && storage.image_equivalents() > static_cast<double>(config.budget) + 1e-9)
     throw Error("distill: the set takes " + std::to_string(storage.image_equivalents()) + " images, over the budget");
   set.save(out_dir + "/distilled.pt");
   log.say("distill: storage\n" + storage.table());
@@ -417,7 +408,7 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   io::write_json_file(out_dir + "/metrics.json",
              {{"loss", result.loss},
               {"final_loss", result.loss.empty() ? 0.0 : result.loss.back()},
-              {"kernel", kernel_summary(kernel_rows, kernel_features, config.krr_precision, outer.kernel_conditions())},
+              {"kernel", kernel_summary(kernel_rows, kernel_features, choice_name(config.krr_precision), outer.kernel_conditions())},
               {"m", set.size()},
               {"seconds", seconds},
               {"iterations_per_second", result.iterations_per_second},

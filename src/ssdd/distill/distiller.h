@@ -10,17 +10,38 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ssdd/core/choice.h"
+#include "ssdd/core/config_json.h"
+#include "ssdd/core/runtime_options.h"
 #include "ssdd/distill/pool_options.h"
 #include "ssdd/models/image_shape.h"
 
 namespace ssdd::distill {
+
+// The choices of a distillation (core/choice.h): their names in configs and on the
+// command line are those of choice_names.
+enum class Method { ours, krrst };
+enum class KrrPrecision { float32, float64 };
+enum class RealAugment { crop_flip, none };        // "crop-flip", "none"
+enum class Augmentation { predefined, random };
+enum class ApproxFit { after, joint };
+const ChoiceNames<Method>& choice_names(Method);
+const ChoiceNames<KrrPrecision>& choice_names(KrrPrecision);
+const ChoiceNames<RealAugment>& choice_names(RealAugment);
+const ChoiceNames<Augmentation>& choice_names(Augmentation);
+const ChoiceNames<ApproxFit>& choice_names(ApproxFit);
+SSDD_CHOICE_JSON(Method)
+SSDD_CHOICE_JSON(KrrPrecision)
+SSDD_CHOICE_JSON(RealAugment)
+SSDD_CHOICE_JSON(Augmentation)
+SSDD_CHOICE_JSON(ApproxFit)
 
 struct DistillConfig {
   std::string teacher;            // teacher folder
   std::string data;               // source data set; empty: the teacher's
   std::string data_dir;
   int resolution = 0;             // square side the data is read at; 0: its own, or the teacher's input size
-  std::string method = "ours";    // ours | krrst
+  Method method = Method::ours;
   int64_t budget = 100;           // N, in images
   int64_t iterations = 1000;
   int64_t real_batch = 256;       // KRR-ST: 1024
@@ -29,12 +50,12 @@ struct DistillConfig {
   double ridge = 1e-6;            // lambda = ridge * trace(K_ss)
   // The type the kernels, their Cholesky factor and the solve are computed in: float32 or
   // float64 (for kernels with more rows than features, singular but for the ridge).
-  std::string krr_precision = "float32";
+  KrrPrecision krr_precision = KrrPrecision::float32;
   PoolOptions pool;
   // krrst: KRR-ST's real batch is randomly cropped (zero padding 4) and flipped, its
   // targets recomputed by the teacher every step ("crop-flip"); "none" uses the cached
   // representations of the un-augmented images (cheaper). `ours` uses its views instead.
-  std::string real_augment = "crop-flip";
+  RealAugment real_augment = RealAugment::crop_flip;
   // krrst: count the targets against the budget too (storage-equal with ours: m images of
   // C*H*W + d floats within budget x C*H*W); false: m = budget, KRR-ST's count. ours
   // always counts every float.
@@ -52,7 +73,7 @@ struct DistillConfig {
   bool parameterization = true;
   // predefined: every view of every image each step (the paper). random (ablation): one
   // view drawn per real and per distilled image each step, as random augmentation does.
-  std::string augmentation = "predefined";
+  Augmentation augmentation = Augmentation::predefined;
   int64_t pca_pool = 10000;       // real images the bases are fitted on
   // When the approximation networks learn (SPEC 5):
   //   after  (default) distillation keeps every view's targets free (m still sized for the
@@ -62,14 +83,15 @@ struct DistillConfig {
   //   joint  pre-fitted on real pairs, trained with the set by the outer step, then re-fitted
   //          on the teacher's view of the final images (the first reading of SPEC 5; the
   //          re-fit costs alignment, docs/evaluation.md, so set approx_refit_steps = 0).
-  std::string approx_fit = "after";
+  ApproxFit approx_fit = ApproxFit::after;
   int64_t approx_fit_steps = 500; // after: the final fit; joint: the pre-fit on real data
   int64_t approx_refit_steps = 300; // joint only: re-fit steps after distillation (0: off)
   // shared
   int64_t checkpoint_every = 100;
-  uint64_t seed = 0;
-  int threads = 0;
-  std::string device = "cpu";
+  RuntimeOptions runtime;
+
+  // Flat in JSON: "seed", "threads", "device" (core/config_json.h).
+  static std::vector<ConfigPart> json_parts() { return {{"runtime", ""}}; }
 
   nlohmann::json to_json() const;
   // Unknown keys and bad values -> ConfigError naming `where` (the file and section).
@@ -78,9 +100,6 @@ struct DistillConfig {
   // naming `where`, the key, the range and the value found.
   void validate(const std::string& where) const;
   std::string hash() const;
-  // Whether krr_precision is float64; ConfigError naming `where` and the valid precisions
-  // for an unknown one.
-  bool krr_float64(const std::string& where = "distill config") const;
 };
 
 DistillConfig distill_preset(const std::string& name);  // "cpu", "quick", "paper"

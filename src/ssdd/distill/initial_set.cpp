@@ -17,7 +17,7 @@ namespace ssdd::distill {
 // Whether the set, once distilled, ships approximation networks q_t in place of the
 // rotated views' targets: `ours` with the networks on and more than the identity view.
 bool ships_approximation(const DistillConfig& c, size_t view_count) {
-  return c.method == "ours" && c.approximation && view_count > 1;
+  return c.method == Method::ours && c.approximation && view_count > 1;
 }
 
 // What an `ours` set of this config is made of, for its storage accounting (SPEC 6).
@@ -45,7 +45,7 @@ OursSizes ours_sizes(const DistillConfig& c, const models::ImageShape& image, in
 void check_size_and_memory(const DistillConfig& c, const data::ImageSet& train, int64_t rep_dim, c10::Device device) {
   const int64_t n = train.size();
   const models::ImageShape image{train.channels(), train.height(), train.width()};
-  const int64_t krrst_m = c.method == "krrst" ? distilled_images(c, image, rep_dim) : 0;
+  const int64_t krrst_m = c.method == Method::krrst ? distilled_images(c, image, rep_dim) : 0;
   if (krrst_m > n)
     throw ConfigError("budget", "a krrst budget of " + std::to_string(krrst_m) + " images exceeds the " +
                                     std::to_string(n) + " images of the source's training set");
@@ -93,7 +93,7 @@ struct OursStart {
     for (size_t v = 1; v < views.size(); ++v) targets.push_back(of_view(v, pool_index));
     ApproximationFitOptions fit;
     fit.steps = c.approx_fit_steps;
-    fit.seed = c.seed;
+    fit.seed = c.runtime.seed;
     const auto mse = fit_approximation(approx, of_view(0, pool_index), targets, fit);
     std::ostringstream line;
     line << "distill: approximation networks pre-fitted on " << pool_index.size(0) << " real images, MSE per view:";
@@ -160,7 +160,7 @@ DistilledSet initial_parameterized_set(const OursStart& s, c10::Device device, i
   init.random = c.random_bases;
   const at::Tensor pool_reps = s.reps[0].index_select(0, s.pool_index);
   ParameterizedSet param = init_parameterized(s.normalised(s.pool_index), pool_reps,
-                                              torch::arange(s.m, torch::kLong), init, c.seed);
+                                              torch::arange(s.m, torch::kLong), init, c.runtime.seed);
   // Coefficients of each view's real representations in the representation basis.
   const Pca rep_basis{param.rep_bases.detach(), param.rep_mean};
   const ViewTargets coeffs_of_view = [&](size_t v, const at::Tensor& index) {
@@ -191,7 +191,7 @@ DistilledSet initial_parameterized_set(const OursStart& s, c10::Device device, i
 DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& splits,
                          const std::vector<data::View>& views, const std::vector<at::Tensor>& reps,
                          at::Generator& gen, c10::Device device, io::RunLog& log) {
-  if (c.method == "krrst") return initial_krrst_set(c, splits, views, reps, gen, device, log);
+  if (c.method == Method::krrst) return initial_krrst_set(c, splits, views, reps, gen, device, log);
   const auto& train = splits.train;
   const int64_t n = train.size();
   const OursSizes sizes = ours_sizes(c, {train.channels(), train.height(), train.width()}, reps[0].size(1), views);
@@ -200,7 +200,7 @@ DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& spli
           std::to_string(m) + " images within a budget of " + std::to_string(c.budget) + ":\n" +
           ours_storage(sizes, m).table());
   // approx_fit = after: every view's targets free until the networks replace them at the end.
-  const bool joint_approximation = sizes.approximation && c.approx_fit == "joint";
+  const bool joint_approximation = sizes.approximation && c.approx_fit == ApproxFit::joint;
   if (sizes.approximation && !joint_approximation)
     log.say("distill: every view's targets stay free during distillation; the approximation networks are fitted "
             "to them at the end (approx_fit = after)");

@@ -54,15 +54,15 @@ DistillShape distill_shape(const DistillConfig& c, const models::ImageShape& ima
   DistillShape shape;
   shape.image = image;
   shape.train_images = train_images;
-  shape.views = c.method == "krrst" ? 1 : static_cast<int64_t>(data::parse_views(c.views).size());
+  shape.views = c.method == Method::krrst ? 1 : static_cast<int64_t>(data::parse_views(c.views).size());
   shape.distilled = distilled_images(c, image, rep_dim);
   shape.real_batch = std::min(c.real_batch, train_images);
   shape.rep_dim = rep_dim;
   shape.pool_size = c.pool.size;
   shape.pca_images =
-      c.method == "ours" && c.parameterization ? std::min(train_images, std::max(c.pca_pool, shape.distilled)) : 0;
+      c.method == Method::ours && c.parameterization ? std::min(train_images, std::max(c.pca_pool, shape.distilled)) : 0;
   shape.pool_arch = c.pool.arch;
-  shape.krr_float64 = c.krr_float64();
+  shape.krr_float64 = c.krr_precision == KrrPrecision::float64;
   return shape;
 }
 

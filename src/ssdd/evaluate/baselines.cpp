@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "ssdd/core/config_json.h"
+#include "ssdd/core/config_paths.h"
 #include "ssdd/core/error.h"
 #include "ssdd/core/limits.h"
 #include "ssdd/core/runtime.h"
@@ -16,13 +17,12 @@
 #include "ssdd/distill/storage.h"
 #include "ssdd/evaluate/evaluation_memory.h"
 #include "ssdd/io/atomic_file.h"
-#include "ssdd/io/folder_lock.h"
 #include "ssdd/io/image_grid.h"
-#include "ssdd/io/owned_folder.h"
 #include "ssdd/io/run_log.h"
 #include "ssdd/models/image_shape.h"
 #include "ssdd/teacher/representations.h"
 #include "ssdd/teacher/teacher.h"
+#include "ssdd/train/run_setup.h"
 
 namespace ssdd::evaluate {
 namespace {
@@ -46,10 +46,10 @@ at::Tensor assign(const at::Tensor& x, const at::Tensor& centroids) {
 }  // namespace
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BaselineConfig, method, teacher, data, data_dir, resolution, budget,
-                                                kmeans_iterations, views, count_targets, seed, threads, device)
+                                                kmeans_iterations, views, count_targets, runtime)
 
 nlohmann::json BaselineConfig::to_json() const {
-  nlohmann::json j = data::without_native_resolution(*this);
+  nlohmann::json j = data::without_native_resolution(config_to_json(*this));
   // Options added after runs were made appear only away from their defaults, so those
   // runs' baseline stages keep their hashes.
   if (views == BaselineConfig{}.views) j.erase("views");
@@ -63,20 +63,21 @@ BaselineConfig BaselineConfig::from_json(const nlohmann::json& j, const std::str
 
 void BaselineConfig::validate(const std::string& where) const {
   check_counts(where, {{"budget", budget, 1}, {"kmeans_iterations", kmeans_iterations, 0}});
-  const auto methods = baseline_methods();
-  if (std::find(methods.begin(), methods.end(), method) == methods.end())
-    throw ConfigError(where, "'method' must be one of random, kmeans, random-rot; found '" + method + "'");
   data::parse_views(views, where + ": 'views'");
   data::check_resolution(where, resolution);
-  check_threads(where, threads);
+  runtime.validate(where);
 }
 
-std::vector<std::string> baseline_methods() { return {"random", "kmeans", "random-rot"}; }
+const ChoiceNames<BaselineMethod>& choice_names(BaselineMethod) {
+  static const ChoiceNames<BaselineMethod> names = {
+      {BaselineMethod::random, "random"}, {BaselineMethod::kmeans, "kmeans"}, {BaselineMethod::random_rot, "random-rot"}};
+  return names;
+}
 
 int64_t baseline_images(const BaselineConfig& config, int64_t image_floats, int64_t rep_dim) {
   if (!config.count_targets) return config.budget;
-  const int64_t views = config.method == "random-rot" ? static_cast<int64_t>(data::parse_views(config.views).size()) : 1;
-  return distill::images_with_targets_within_budget(config.budget, image_floats, views, rep_dim, config.method);
+  const int64_t views = config.method == BaselineMethod::random_rot ? static_cast<int64_t>(data::parse_views(config.views).size()) : 1;
+  return distill::images_with_targets_within_budget(config.budget, image_floats, views, rep_dim, choice_name(config.method));
 }
 
 at::Tensor random_subset(int64_t n, int64_t budget, uint64_t seed) {
@@ -172,11 +173,10 @@ BaselineResult make_baseline(const BaselineConfig& config, const std::string& ou
   config.validate("baseline");
   if (config.teacher.empty()) throw ConfigError("--teacher", "a teacher folder is required");
   const auto start = std::chrono::steady_clock::now();
-  io::claim_folder(out_dir, "baseline");  // never a folder of the user's
-  const io::FolderLock lock(out_dir, io::FolderLock::IfHeld::refuse);
-  io::RunLog log(out_dir + "/log");
-  const int threads = set_threads(config.threads);
-  const c10::Device device = parse_device(config.device);
+  const auto run = train::start_run("baseline", out_dir, resolve_config_paths(config.to_json(), ""), config.runtime);
+  io::RunLog& log = run->log;
+  const int threads = run->threads;
+  const c10::Device device = run->device;
   const teacher::Teacher t = teacher::load_teacher(config.teacher, device);
   const std::string data_name = config.data.empty() ? t.data : config.data;
   data::LoadOptions load;
@@ -188,28 +188,28 @@ BaselineResult make_baseline(const BaselineConfig& config, const std::string& ou
                             "the teacher in " + config.teacher + " takes", t.shape);
   const int64_t m = baseline_images(config, t.shape.channels * t.shape.height * t.shape.width, t.feature_dim);
   if (m > train.size())  // before the teacher's pass over the whole split
-    throw ConfigError("budget", "a " + config.method + " budget of " + std::to_string(m) +
+    throw ConfigError("budget", "a " + choice_name(config.method) + " budget of " + std::to_string(m) +
                                     " images exceeds the " + std::to_string(train.size()) +
                                     " images of the source's training set");
-  if (config.method == "kmeans")
+  if (config.method == BaselineMethod::kmeans)
     measure::check_memory(kmeans_memory(train.size(), t.feature_dim, m), c10::Device(c10::kCPU));
-  log.say("baseline " + config.method + ": " + std::to_string(m) + " of " + std::to_string(train.size()) + " " +
+  log.say("baseline " + choice_name(config.method) + ": " + std::to_string(m) + " of " + std::to_string(train.size()) + " " +
           data_name + " images" + (config.count_targets ? " (targets counted against the budget)" : "") + ", seed " +
-          std::to_string(config.seed) + ", " + std::to_string(threads) + " thread(s)");
+          std::to_string(config.runtime.seed) + ", " + std::to_string(threads) + " thread(s)");
   const data::View identity;
   const at::Tensor reps = teacher::representations(t, data_name, "train", train.images, identity, device);
 
   BaselineResult result;
-  if (config.method == "kmeans") {
-    const auto centroids = kmeans(reps, m, config.kmeans_iterations, config.seed);
+  if (config.method == BaselineMethod::kmeans) {
+    const auto centroids = kmeans(reps, m, config.kmeans_iterations, config.runtime.seed);
     result.indices = nearest_distinct(reps, centroids);
   } else {  // random, random-rot: the first m of the seed's permutation, so the same seed shares images
-    result.indices = random_subset(train.size(), m, config.seed);
+    result.indices = random_subset(train.size(), m, config.runtime.seed);
   }
   const auto images = data::normalize(train.images.index_select(0, result.indices), splits.norm);
   std::vector<data::View> views = {identity};
   std::vector<at::Tensor> view_targets = {reps.index_select(0, result.indices)};
-  if (config.method == "random-rot") {
+  if (config.method == BaselineMethod::random_rot) {
     views = data::parse_views(config.views, "baseline views");
     for (size_t v = 1; v < views.size(); ++v)  // every view's target stored, view-major (T*m rows)
       view_targets.push_back(
@@ -224,11 +224,11 @@ BaselineResult make_baseline(const BaselineConfig& config, const std::string& ou
                          {"norm_mean", splits.norm.mean},
                          {"norm_std", splits.norm.std},
                          {"shape", {train.channels(), train.height(), train.width()}},
-                         {"seed", config.seed},
+                         {"seed", config.runtime.seed},
                          {"source_indices", std::vector<int64_t>(result.indices.data_ptr<int64_t>(),
                                                                  result.indices.data_ptr<int64_t>() +
                                                                      result.indices.numel())}};
-  if (config.method == "kmeans") meta["kmeans_iterations"] = config.kmeans_iterations;
+  if (config.method == BaselineMethod::kmeans) meta["kmeans_iterations"] = config.kmeans_iterations;
   if (config.count_targets) meta["count_targets"] = true;
   const distill::SetFile set = distill::write_explicit_set(
       out_dir + "/distilled.pt", images, torch::cat(view_targets).contiguous(), views, std::move(meta));
@@ -241,7 +241,7 @@ BaselineResult make_baseline(const BaselineConfig& config, const std::string& ou
                        static_cast<int>(picked.size(1)), static_cast<int>(picked.size(2)),
                        static_cast<int>(picked.size(3)), grid);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  log.say("baseline " + config.method + ": wrote " + out_dir + "/distilled.pt (" + std::to_string(set.images) +
+  log.say("baseline " + choice_name(config.method) + ": wrote " + out_dir + "/distilled.pt (" + std::to_string(set.images) +
           " images + targets, " + std::to_string(set.stored_image_equivalents) + " image-equivalents) in " +
           std::to_string(result.seconds) + " s");
   return result;

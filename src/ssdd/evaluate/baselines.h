@@ -18,10 +18,18 @@
 #include <ATen/core/Tensor.h>
 #include <nlohmann/json.hpp>
 
+#include "ssdd/core/choice.h"
+#include "ssdd/core/config_json.h"
+#include "ssdd/core/runtime_options.h"
+
 namespace ssdd::evaluate {
 
+enum class BaselineMethod { random, kmeans, random_rot };  // "random", "kmeans", "random-rot"
+const ChoiceNames<BaselineMethod>& choice_names(BaselineMethod);
+SSDD_CHOICE_JSON(BaselineMethod)
+
 struct BaselineConfig {
-  std::string method = "random";  // random | kmeans | random-rot
+  BaselineMethod method = BaselineMethod::random;
   std::string teacher;            // teacher folder
   std::string data;               // source data set; empty: the teacher's
   std::string data_dir;
@@ -30,9 +38,10 @@ struct BaselineConfig {
   int64_t kmeans_iterations = 50; // Lloyd iterations after k-means++ seeding
   std::string views = "rot0,rot90,rot180,rot270";  // random-rot: the views stored (ours' default)
   bool count_targets = false;     // storage-equal: targets count against the budget too
-  uint64_t seed = 0;
-  int threads = 0;
-  std::string device = "cpu";
+  RuntimeOptions runtime;
+
+  // Flat in JSON: "seed", "threads", "device" (core/config_json.h).
+  static std::vector<ConfigPart> json_parts() { return {{"runtime", ""}}; }
 
   nlohmann::json to_json() const;
   // Unknown keys and bad values -> ConfigError naming `where` (the file and section).
@@ -42,7 +51,6 @@ struct BaselineConfig {
   void validate(const std::string& where) const;
 };
 
-std::vector<std::string> baseline_methods();  // {"random", "kmeans", "random-rot"}
 
 // m: the images a baseline of this config keeps for source images of C x H x W = image_floats
 // floats and a teacher of `rep_dim`: the budget, or with count_targets the largest m with

@@ -26,19 +26,19 @@ void check(const data::ImageSet& train, const data::ImageSet& test, const Finetu
 
 }  // namespace
 
-std::vector<std::string> finetune_protocols() { return {"ssdd", "krrst"}; }
+const ChoiceNames<FinetuneProtocol>& choice_names(FinetuneProtocol) {
+  static const ChoiceNames<FinetuneProtocol> names = {{FinetuneProtocol::ssdd, "ssdd"},
+                                                      {FinetuneProtocol::krrst, "krrst"}};
+  return names;
+}
 
-FinetuneOptions finetune_protocol(const std::string& name) {
+FinetuneOptions finetune_protocol(FinetuneProtocol protocol) {
   FinetuneOptions o;
-  if (name == "ssdd") return o;
-  if (name == "krrst") {
+  if (protocol == FinetuneProtocol::krrst) {
     o.steps = 10000;
     o.augment = "crop-flip";
-    return o;
   }
-  std::string names;
-  for (const auto& n : finetune_protocols()) names += (names.empty() ? "" : ", ") + n;
-  throw ConfigError("finetune_protocol", "expected one of " + names + "; found '" + name + "'");
+  return o;
 }
 
 FinetuneResult finetune(models::Encoder encoder, const data::ImageSet& train, const data::ImageSet& test,

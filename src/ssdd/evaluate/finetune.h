@@ -12,13 +12,14 @@
 #include <c10/core/Device.h>
 
 #include "ssdd/data/dataset.h"
+#include "ssdd/evaluate/finetune_protocol.h"
 #include "ssdd/models/encoder.h"
 
 namespace ssdd::evaluate {
 
 struct FinetuneOptions {
   // [decision] Training length in epochs of the target's train split (1 epoch =
-  // ceil(N / batch) steps); KRR-ST counts steps instead (finetune_protocol("krrst")).
+  // ceil(N / batch) steps); KRR-ST counts steps instead (FinetuneProtocol::krrst).
   int64_t epochs = 10;
   int64_t steps = 0;       // >0: this many SGD steps instead of `epochs`
   // Augmentation of each training batch, spelled as DistillConfig::real_augment: "none", or
@@ -46,9 +47,7 @@ struct FinetuneResult {
 //   "ssdd"   the defaults above: 10 epochs, no augmentation;
 //   "krrst"  KRR-ST's algorithms/finetune.py on CIFAR targets: 10,000 SGD steps, crop-flip;
 //            the optimiser, schedule and batch as above.
-// Throws ConfigError naming the valid names for another.
-FinetuneOptions finetune_protocol(const std::string& name);
-std::vector<std::string> finetune_protocols();
+FinetuneOptions finetune_protocol(FinetuneProtocol protocol);
 
 // Trains `encoder` in place (pass a copy to keep the original).
 FinetuneResult finetune(models::Encoder encoder, const data::ImageSet& train, const data::ImageSet& test,

@@ -15,12 +15,11 @@
 #include "ssdd/evaluate/grid_plan.h"
 #include "ssdd/evaluate/grid_results.h"
 #include "ssdd/io/atomic_file.h"
-#include "ssdd/io/folder_lock.h"
 #include "ssdd/io/json_file.h"
-#include "ssdd/io/owned_folder.h"
 #include "ssdd/io/run_log.h"
 #include "ssdd/measure/linear_probe.h"
 #include "ssdd/teacher/teacher.h"
+#include "ssdd/train/run_setup.h"
 #include "ssdd/train/progress.h"
 
 namespace ssdd::evaluate {
@@ -28,13 +27,13 @@ namespace ssdd::evaluate {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GridConfig, distilled, teacher, archs, targets, seeds,
                                                 pretrain_epochs, pretrain_steps, pretrain_batch, pretrain_lr, weight_decay,
                                                 probe_epochs, probe_max_train, probes, probe_steps, teacher_row, none_row,
-                                                alignment, finetune, finetune_protocol, finetune_epochs, finetune_lr, data_dir, resolution, threads, device,
-                                                verbose)
+                                                alignment, finetune, finetune_protocol, finetune_epochs, finetune_lr, data_dir, resolution, runtime, verbose)
 
 nlohmann::json GridConfig::to_json() const {
-  nlohmann::json j = data::without_native_resolution(*this);
+  nlohmann::json j = data::without_native_resolution(config_to_json(*this));
   // Options added after grids were run appear only when set away from their defaults, so
   // those grids (and `ssdd run`'s stage hashes) stay current.
+  if (runtime.seed == 0) j.erase("seed");
   if (pretrain_steps == 0) j.erase("pretrain_steps");
   if (probes == GridConfig{}.probes) j.erase("probes");
   if (probe_steps == 0) j.erase("probe_steps");
@@ -63,12 +62,12 @@ void GridConfig::validate(const std::string& where) const {
   }
   finetune_protocol_options(*this);  // ConfigError naming the valid protocols
   data::check_resolution(where, resolution);
-  check_threads(where, threads);
+  runtime.validate(where);
 }
 
 FinetuneOptions finetune_protocol_options(const GridConfig& config) {
   FinetuneOptions o = evaluate::finetune_protocol(config.finetune_protocol);
-  if (config.finetune_protocol == "ssdd") o.epochs = config.finetune_epochs;
+  if (config.finetune_protocol == FinetuneProtocol::ssdd) o.epochs = config.finetune_epochs;
   o.lr = config.finetune_lr;
   o.max_train = config.probe_max_train;
   return o;
@@ -95,7 +94,7 @@ GridConfig grid_preset(const std::string& name) {
     c.archs = {"convnet:128-256-512", "resnet18", "vgg11", "alexnet", "mobilenetv2"};
     c.targets = {"source", "cifar10", "cub200", "stanford-dogs"};
     c.pretrain_epochs = 1000;
-    c.device = "cuda";
+    c.runtime.device = "cuda";
   } else {
     throw ConfigError("--preset", "unknown evaluate preset '" + name + "' (known: cpu, quick, paper)");
   }
@@ -133,16 +132,11 @@ void check_runnable(const GridConfig& config) {
 GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
   const auto started = std::chrono::steady_clock::now();
   check_runnable(config);
-  io::claim_folder(out_dir, "evaluate");  // never a folder of the user's
-  const io::FolderLock lock(out_dir, io::FolderLock::IfHeld::refuse);
+  // Absolute paths in config.json: `ssdd evaluate --config` reads it from any folder.
+  const auto run = train::start_run("evaluate", out_dir, resolve_config_paths(config.to_json(), ""), config.runtime);
+  io::RunLog& log = run->log;
+  const c10::Device device = run->device;
   io::make_dirs(out_dir + "/models");
-  io::RunLog log(out_dir + "/log");
-  const int threads = set_threads(config.threads);
-  const c10::Device device = parse_device(config.device);
-  // Absolute paths: `ssdd evaluate --config` reads it from any folder.
-  io::write_json_file(out_dir + "/config.json", resolve_config_paths(config.to_json(), ""));
-  log.say("evaluate: " + config.to_json().dump());
-  log.say("evaluate: " + std::to_string(threads) + " thread(s), device " + device.str());
 
   const teacher::Teacher teacher = teacher::load_teacher(config.teacher, device);
   const GridPlan plan = plan_grid(config, teacher, log);

@@ -22,6 +22,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ssdd/core/config_json.h"
+#include "ssdd/core/runtime_options.h"
+#include "ssdd/evaluate/finetune_protocol.h"
+
 namespace ssdd::evaluate {
 
 struct GridConfig {
@@ -31,7 +35,7 @@ struct GridConfig {
   // Target data sets: registry names, "source" (the sets' own data set), or NAME=DIR
   // for a data set kept outside its default folder.
   std::vector<std::string> targets = {"source"};
-  int64_t seeds = 3;                   // seeds 0 .. seeds-1
+  int64_t seeds = 3;                   // seeds runtime.seed .. runtime.seed + seeds - 1
   int64_t pretrain_epochs = 1000;
   // >0: every set's network trains for exactly this many SGD steps, `pretrain_epochs`
   // ignored: the equal-compute protocol (issue 23). At 0, the paper's epochs over each set's
@@ -55,9 +59,9 @@ struct GridConfig {
   // Full fine-tuning (finetune.h) of every row's network on each target as well, reported
   // in a table of its own; the linear probe always runs (the paper's protocol).
   bool finetune = false;
-  // evaluate::finetune_protocols(): "ssdd" (finetune_epochs, no augmentation) or "krrst"
-  // (KRR-ST's: 10,000 steps with crop-flip); finetune_lr applies to both.
-  std::string finetune_protocol = "ssdd";
+  // "ssdd" (finetune_epochs, no augmentation) or "krrst" (KRR-ST's: 10,000 steps with
+  // crop-flip); finetune_lr applies to both.
+  FinetuneProtocol finetune_protocol = FinetuneProtocol::ssdd;
   int64_t finetune_epochs = 10;        // of the "ssdd" protocol
   double finetune_lr = 0.01;
   std::string data_dir;                // the source data set's folder
@@ -65,9 +69,14 @@ struct GridConfig {
   // always read at the source images' size, which the students take: imagenette at 32x32
   // for a CIFAR-10 source.
   int resolution = 0;
-  int threads = 0;
-  std::string device = "cpu";
+  // runtime.seed is the grid's first seed: the seeds of one grid can be split between jobs
+  // (seed 0 seeds 2, seed 2 seeds 1) whose cells are those of one grid. "seed" is written
+  // only away from 0, so grids made before it keep their config and hash.
+  RuntimeOptions runtime;
   bool verbose = false;                // per-step pretraining progress
+
+  // Flat in JSON: "seed", "threads", "device" (core/config_json.h).
+  static std::vector<ConfigPart> json_parts() { return {{"runtime", ""}}; }
 
   nlohmann::json to_json() const;
   // Unknown keys and bad values -> ConfigError naming `where` (the file and section).

@@ -176,11 +176,12 @@ GridPlan plan_grid(const GridConfig& config, const teacher::Teacher& teacher, io
   plan.archs = canonical_archs(config.archs);
   plan.targets = read_targets(config, plan.source);
   plan.protocols = grid_protocols(config);
+  const auto first_seed = static_cast<int64_t>(config.runtime.seed);
   for (size_t r = 0; r < plan.rows.size(); ++r) {
     const GridRow& row = plan.rows[r];
     const auto row_archs = row.kind == "teacher" ? std::vector<std::string>{plan.teacher_arch} : plan.archs;
     for (const auto& arch : row_archs)
-      for (int64_t seed = 0; seed < config.seeds; ++seed)
+      for (int64_t seed = first_seed; seed < first_seed + config.seeds; ++seed)
         for (size_t t = 0; t < plan.targets.size(); ++t)
           plan.cells.push_back(
               {r, arch, t, seed, cell_key(config, teacher, plan.protocols, row, arch, plan.targets[t], seed)});

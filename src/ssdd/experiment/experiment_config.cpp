@@ -104,7 +104,7 @@ void add_replicates(std::vector<Stage>& stages, int64_t k) {
     for (size_t i = 0; i < originals; ++i) {
       Stage copy = stages[i];
       copy.replicate = r;
-      copy.config.seed += static_cast<uint64_t>(r);
+      copy.config.runtime.seed += static_cast<uint64_t>(r);
       stages.push_back(copy);
     }
 }
@@ -117,8 +117,8 @@ std::string replicate_name(const std::string& label, int64_t replicate, uint64_t
 
 void ExperimentConfig::set_runtime(int threads, const std::string& device) {
   auto apply = [&](auto& stage_config) {
-    if (threads >= 0) stage_config.threads = threads;
-    if (!device.empty()) stage_config.device = device;
+    if (threads >= 0) stage_config.runtime.threads = threads;
+    if (!device.empty()) stage_config.runtime.device = device;
   };
   apply(teacher.config);
   for (auto& d : distill) apply(d.config);
@@ -179,8 +179,6 @@ void parse_distill_section(const nlohmann::json& file, const std::string& source
     stage.config = layered<distill::DistillConfig>(
         distill::distill_preset, distill::DistillConfig::from_json, string_key(sub, "preset", shared_preset, where),
         {pick(file, kDistillShared), shared, settings_of(sub, {"preset"}, known)}, where);
-    if (stage.config.method != "ours" && stage.config.method != "krrst")
-      throw ConfigError(where, "'method' must be ours or krrst, found '" + stage.config.method + "'");
     if (!stage.config.teacher.empty())
       throw ConfigError(where, "'teacher' is set by the run (use [teacher] path = ... to reuse a teacher)");
     c.distill.push_back(std::move(stage));

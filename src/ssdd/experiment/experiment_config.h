@@ -63,14 +63,14 @@ struct DistillStage {
   std::string label;     // the row's name in every table ("ours", "krrst", "ours-no-approx", ...)
   distill::DistillConfig config;  // `teacher` is filled in by the runner
   int64_t replicate = 0;  // 0 .. distill_seeds - 1
-  std::string name() const { return replicate_name(label, replicate, config.seed); }
+  std::string name() const { return replicate_name(label, replicate, config.runtime.seed); }
 };
 
 struct BaselineStage {
   std::string label;
   evaluate::BaselineConfig config;  // `teacher` is filled in by the runner
   int64_t replicate = 0;
-  std::string name() const { return replicate_name(label, replicate, config.seed); }
+  std::string name() const { return replicate_name(label, replicate, config.runtime.seed); }
 };
 
 struct GridStage {

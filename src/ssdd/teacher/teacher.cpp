@@ -37,10 +37,14 @@ namespace ssdd::teacher {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TeacherConfig, data, data_dir, resolution, arch, projector, lambda, loss_scale,
                                                 optimizer, lr, weight_decay, lars_eta, momentum, warmup_epochs, epochs,
-                                                batch_size, crop_scale_min, probe_epochs, probe_every, seed, threads,
-                                                device)
+                                                batch_size, crop_scale_min, probe_epochs, probe_every, runtime)
 
-nlohmann::json TeacherConfig::to_json() const { return data::without_native_resolution(*this); }
+const ChoiceNames<Optimizer>& choice_names(Optimizer) {
+  static const ChoiceNames<Optimizer> names = {{Optimizer::lars, "lars"}, {Optimizer::sgd, "sgd"}};
+  return names;
+}
+
+nlohmann::json TeacherConfig::to_json() const { return data::without_native_resolution(config_to_json(*this)); }
 
 TeacherConfig TeacherConfig::from_json(const nlohmann::json& j, const std::string& where) {
   return validated(config_from_json<TeacherConfig>(j, where), where);
@@ -54,7 +58,7 @@ void TeacherConfig::validate(const std::string& where) const {
                        {"probe_every", probe_every, 0}});
   data::check_resolution(where, resolution);
   for (int64_t width : projector) check_at_least(where, "projector", width, 1);
-  check_threads(where, threads);
+  runtime.validate(where);
 }
 
 std::string TeacherConfig::hash() const {
@@ -103,7 +107,7 @@ TeacherConfig teacher_preset(const std::string& name) {
     c.projector = {2048, 2048, 2048};
     c.epochs = 1000;
     c.warmup_epochs = 10;
-    c.device = "cuda";
+    c.runtime.device = "cuda";
   } else {
     throw ConfigError("--preset", "unknown teacher preset '" + name + "' (known: cpu, quick, paper)");
   }
@@ -165,7 +169,7 @@ train::FitResult train_barlow_twins(BarlowTwins& model, const TeacherConfig& con
   fit.stage = "teacher";
   fit.epochs = config.epochs;
   fit.batch_size = config.batch_size;
-  fit.seed = config.seed;
+  fit.seed = config.runtime.seed;
   fit.checkpoint_dir = out_dir + "/checkpoints";
   fit.resume = resume;
   fit.config_hash = id;  // a checkpoint of other settings or other data is refused
@@ -185,7 +189,7 @@ train::FitResult train_barlow_twins(BarlowTwins& model, const TeacherConfig& con
     hooks.on_epoch_end = [&](int64_t epoch, double) {
       if ((epoch + 1) % config.probe_every != 0 || epoch + 1 == config.epochs) return;
       const double accuracy =
-          teacher::probe_backbone(*model->backbone, splits, config.probe_epochs, config.seed, device).test_accuracy;
+          teacher::probe_backbone(*model->backbone, splits, config.probe_epochs, config.runtime.seed, device).test_accuracy;
       curve.record(epoch + 1, accuracy, true);
       log.say(fmt::format("teacher: epoch {}: probe top-1 {:.2f}%", epoch + 1, 100 * accuracy));
     };
@@ -258,10 +262,8 @@ void write_training_record(const TeacherConfig& config, const train::FitResult& 
 }  // namespace
 
 TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_dir, bool resume) {
-  if (config.optimizer != "lars" && config.optimizer != "sgd")
-    throw ConfigError("teacher --optimizer", "expected lars or sgd, found '" + config.optimizer + "'");
   if (config.batch_size < 2) throw ConfigError("teacher --batch-size", "Barlow Twins needs at least 2 images a batch");
-  const auto run = train::start_run("teacher", out_dir, config.to_json(), config.threads, config.device, config.seed);
+  const auto run = train::start_run("teacher", out_dir, config.to_json(), config.runtime);
   io::RunLog& log = run->log;
   const c10::Device device = run->device;
 
@@ -282,7 +284,7 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
   save_teacher_folder(model, config, splits, id, out_dir);
 
   log.say("teacher: linear probe on " + config.data + " (" + std::to_string(config.probe_epochs) + " epochs)");
-  const auto probed = teacher::probe_backbone(*model->backbone, splits, config.probe_epochs, config.seed, device);
+  const auto probed = teacher::probe_backbone(*model->backbone, splits, config.probe_epochs, config.runtime.seed, device);
   curve.record(config.epochs, probed.test_accuracy, false);
   write_training_record(config, trained, probed, curve, run->threads, out_dir);
 

@@ -15,10 +15,17 @@
 #include <c10/core/Device.h>
 #include <nlohmann/json.hpp>
 
+#include "ssdd/core/choice.h"
+#include "ssdd/core/config_json.h"
+#include "ssdd/core/runtime_options.h"
 #include "ssdd/data/dataset.h"
 #include "ssdd/models/encoder.h"
 
 namespace ssdd::teacher {
+
+enum class Optimizer { lars, sgd };  // core/choice.h
+const ChoiceNames<Optimizer>& choice_names(Optimizer);
+SSDD_CHOICE_JSON(Optimizer)
 
 struct TeacherConfig {
   std::string data = "fashion-mnist";  // registry name
@@ -28,7 +35,7 @@ struct TeacherConfig {
   std::vector<int64_t> projector = {2048, 2048, 2048};
   double lambda = 0.0051;              // off-diagonal weight
   double loss_scale = 0.1;             // solo-learn's CIFAR setting
-  std::string optimizer = "lars";      // lars | sgd
+  Optimizer optimizer = Optimizer::lars;
   double lr = 0.3;                     // per 256 images; scaled linearly with the batch
   double weight_decay = 1e-4;
   double lars_eta = 0.02;
@@ -42,9 +49,10 @@ struct TeacherConfig {
   // accuracy-against-training-time curve of a recipe (metrics.json "probe_curve",
   // probe.svg). Probing time is not counted as training time; the weights do not change.
   int64_t probe_every = 0;
-  uint64_t seed = 0;
-  int threads = 0;
-  std::string device = "cpu";
+  RuntimeOptions runtime;
+
+  // Flat in JSON: "seed", "threads", "device" (core/config_json.h).
+  static std::vector<ConfigPart> json_parts() { return {{"runtime", ""}}; }
 
   nlohmann::json to_json() const;
   // Unknown keys and bad values -> ConfigError naming `where` (the file and section).

@@ -23,13 +23,13 @@ double teacher_base_lr(const TeacherConfig& config) {
 std::unique_ptr<torch::optim::SGD> make_teacher_optimizer(const std::vector<at::Tensor>& params,
                                                           const TeacherConfig& config) {
   // LARS = a gradient transform in front of SGD, which then must not decay again.
-  const double decay = config.optimizer == "sgd" ? config.weight_decay : 0.0;
+  const double decay = config.optimizer == Optimizer::sgd ? config.weight_decay : 0.0;
   return std::make_unique<torch::optim::SGD>(
       params, torch::optim::SGDOptions(teacher_base_lr(config)).momentum(config.momentum).weight_decay(decay));
 }
 
 void teacher_after_backward(const std::vector<at::Tensor>& params, const TeacherConfig& config) {
-  if (config.optimizer != "lars") return;
+  if (config.optimizer != Optimizer::lars) return;
   train::lars_adapt_gradients(params, {config.weight_decay, config.lars_eta, /*exclude_bias_and_norm=*/true});
 }
 

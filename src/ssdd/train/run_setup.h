@@ -8,6 +8,7 @@
 #include <c10/core/Device.h>
 #include <nlohmann/json.hpp>
 
+#include "ssdd/core/runtime_options.h"
 #include "ssdd/io/folder_lock.h"
 #include "ssdd/io/run_log.h"
 
@@ -24,7 +25,6 @@ struct RunContext {
 
 // `stage` also names the folder's kind in its marker.
 std::unique_ptr<RunContext> start_run(const std::string& stage, const std::string& out_dir,
-                                      const nlohmann::json& config, int threads, const std::string& device,
-                                      uint64_t seed);
+                                      const nlohmann::json& config, const RuntimeOptions& runtime);
 
 }  // namespace ssdd::train
