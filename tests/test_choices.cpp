@@ -89,6 +89,8 @@ TEST(Choices, TheCommandLineTakesTheNamesAndRefusesOthersWithThem) {
   EXPECT_EQ(bad.code, 2) << bad.output;
   for (const char* part : {"--augmentation", "sometimes", "predefined", "random"})
     EXPECT_NE(bad.output.find(part), std::string::npos) << part << " not in: " << bad.output;
+  const auto number = run_ssdd("distill --preset quick --teacher x --out y --method 1");  // not the enum's number
+  EXPECT_EQ(number.code, 2) << number.output;
   const auto baseline = run_ssdd("baseline median --teacher x --out y");
   EXPECT_EQ(baseline.code, 2) << baseline.output;
   EXPECT_NE(baseline.output.find("random-rot"), std::string::npos) << baseline.output;

@@ -50,8 +50,7 @@ void add_distill_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--ridge", &C::ridge, "KRR ridge: lambda = ridge * trace(K_ss)");
   o.add(*cmd, "--krr-precision", &C::krr_precision,
         "Type of the kernels, their Cholesky factor and the solve: float32, or float64 for kernels with more rows "
-        "than features (the log warns)")
-      ->check(CLI::IsMember({"float32", "float64"}));
+        "than features (the log warns)");
   o.add(*cmd, "--real-augment", &C::real_augment, "krrst's real batch: crop-flip (KRR-ST) or none (cached targets)");
   o.add(*cmd, "--views", &C::views, "Predefined views of `ours`, e.g. rot0,rot90,rot180,rot270 or none");
   o.add(*cmd, "--image-bases", &C::image_bases, "Image bases k_x (ours)");
@@ -61,8 +60,7 @@ void add_distill_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--approximation", &C::approximation, "Use approximation networks (false: store every view's targets)");
   o.add(*cmd, "--approx-fit", &C::approx_fit,
         "When the approximation networks learn: after (fitted to the learned per-view targets at the end, the "
-        "paper's order) or joint (trained with the set, then re-fitted)")
-      ->check(CLI::IsMember({"joint", "after"}));
+        "paper's order) or joint (trained with the set, then re-fitted)");
   o.add(*cmd, "--approx-fit-steps", &C::approx_fit_steps, "Adam steps of the approximation networks' fit (joint: the "
         "pre-fit on real images; after: the final fit)");
   o.add(*cmd, "--approx-refit-steps", &C::approx_refit_steps, "joint only: re-fit steps of the approximation networks on the teacher's view of the final images (0: off)");

@@ -18,10 +18,10 @@ void add_baseline_command(CLI::App& app, Action& action) {
   auto c = std::make_shared<evaluate::BaselineConfig>();
   auto out = std::make_shared<std::string>();
   auto force = std::make_shared<bool>(false);
-  cli::takes_names<evaluate::BaselineMethod>(cmd->add_option("method", c->method,
-                  "random (N images drawn at random), kmeans (nearest to k-means centroids) or random-rot (random's "
-                  "images with every view's teacher target stored: a control for ours' views)")
-      ->required());
+  add_setting(*cmd, "method", c->method,
+              "random (N images drawn at random), kmeans (nearest to k-means centroids) or random-rot (random's "
+              "images with every view's teacher target stored: a control for ours' views)")
+      ->required();
   cmd->add_option("--teacher", c->teacher, "Teacher folder (its representations are the targets)")->required();
   cmd->add_option("--budget", c->budget, "Number of images N")->capture_default_str();
   cmd->add_option("--out", *out, "Output folder (distilled.pt, images.png, log)")->required();
@@ -75,7 +75,7 @@ void add_evaluate_command(CLI::App& app, Action& action) {
       ->delimiter(',');
   o.add(*cmd, "--targets", &C::targets, "Target data sets, comma-separated: source, registry names, NAME=DIR")
       ->delimiter(',');
-  o.add(*cmd, "--seeds", &C::seeds, "Seeds per cell (0 .. S-1): mean and std over them");
+  o.add(*cmd, "--seeds", &C::seeds, "Seeds per cell (seed .. seed + S - 1; --seed is the first): mean and std over them");
   o.add(*cmd, "--pretrain-epochs", &C::pretrain_epochs, "Pretraining epochs (paper: 1000)");
   o.add(*cmd, "--pretrain-steps", &C::pretrain_steps,
         "Pretrain every set for exactly this many SGD steps instead (equal compute; 0: epochs)");

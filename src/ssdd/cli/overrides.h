@@ -5,7 +5,6 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -16,15 +15,19 @@
 
 namespace ssdd::cli {
 
-// An enum option (core/choice.h) takes its names, and an unknown one is refused with them.
+// An option writing `target`. An enum (core/choice.h) takes its names only (not the
+// numbers behind them), --help lists them, and an unknown one is refused with them.
 template <class T>
-CLI::Option* takes_names(CLI::Option* option) {
+CLI::Option* add_setting(CLI::App& app, const std::string& flag, T& target, const std::string& help) {
   if constexpr (is_choice<T>::value) {
-    std::map<std::string, T> names;
-    for (const auto& [value, name] : choice_names(T{})) names.emplace(name, value);
-    option->transform(CLI::CheckedTransformer(names));
+    std::vector<std::string> names;
+    for (const auto& [value, name] : choice_names(T{})) names.push_back(name);
+    return app
+        .add_option_function<std::string>(flag, [&target](const std::string& name) { find_choice(name, target); }, help)
+        ->check(CLI::IsMember(names));
+  } else {
+    return app.add_option(flag, target, help);
   }
-  return option;
 }
 
 template <class Config>
@@ -32,7 +35,7 @@ class Overrides {
  public:
   template <class T>
   CLI::Option* add(CLI::App& app, const std::string& flag, T Config::*field, const std::string& help) {
-    CLI::Option* option = takes_names<T>(app.add_option(flag, scratch_.get()->*field, help));
+    CLI::Option* option = add_setting(app, flag, scratch_.get()->*field, help);
     setters_.emplace_back(option, [scratch = scratch_, field](Config& c) { c.*field = scratch.get()->*field; });
     return option;
   }
@@ -40,7 +43,7 @@ class Overrides {
   template <class Inner, class T>
   CLI::Option* add(CLI::App& app, const std::string& flag, Inner Config::*outer, T Inner::*field,
                    const std::string& help) {
-    CLI::Option* option = takes_names<T>(app.add_option(flag, (scratch_.get()->*outer).*field, help));
+    CLI::Option* option = add_setting(app, flag, (scratch_.get()->*outer).*field, help);
     setters_.emplace_back(option, [scratch = scratch_, outer, field](Config& c) {
       (c.*outer).*field = (scratch.get()->*outer).*field;
     });
