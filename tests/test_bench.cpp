@@ -41,7 +41,7 @@ TEST(StepBench, TimesTheProductionStepAndReportsEveryFigure) {
   o.warmup = 1;
   o.phases = true;
   o.matmul_size = 64;
-  o.threads = 1;
+  o.runtime.threads = 1;
   const auto r = distill::run_step_bench(o);
   ASSERT_EQ(r.seconds.size(), 3u);
   EXPECT_GT(r.median_seconds, 0);
@@ -66,7 +66,7 @@ TEST(TeacherStepBench, TimesTheViewsAndTheStepApartAndReportsEveryFigure) {
   o.size = 12;
   o.iterations = 3;
   o.warmup = 1;
-  o.threads = 1;
+  o.runtime.threads = 1;
   const auto r = teacher::run_teacher_bench(o);
   ASSERT_EQ(r.step_seconds.size(), 3u);
   ASSERT_EQ(r.augment_seconds.size(), 3u);
@@ -98,7 +98,7 @@ TEST(GridCellBench, APretrainingCellCountsItsStepsAndLearns) {
   o.dim = 4;
   o.epochs = 30;
   o.batch = 16;  // 3 steps an epoch, the last one of 8 pairs
-  o.threads = 1;
+  o.runtime.threads = 1;
   const auto r = evaluate::run_pretrain_bench(o);
   EXPECT_EQ(r.steps, 90);
   EXPECT_GT(r.seconds, 0);
@@ -116,7 +116,7 @@ TEST(GridCellBench, AProbeLearnsTheSyntheticLabelsFarAboveChance) {
   o.features = 16;
   o.classes = 4;
   o.epochs = 5;
-  o.threads = 1;
+  o.runtime.threads = 1;
   const auto r = evaluate::run_probe_bench(o);
   EXPECT_GT(r.test_accuracy, 0.7);  // chance is 0.25; the labels are linear in the features
   EXPECT_GT(r.seconds, 0);

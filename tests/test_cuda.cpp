@@ -186,10 +186,10 @@ TEST_F(CudaRun, GridWithFinetuningRunsOnTheGpuAndAgreesWithTheCpu) {
     g.distilled = {sets.path() + "/random/distilled.pt"};
     g.archs = {"convnet:8-8"};
     g.seeds = 1;
-    g.pretrain_epochs = 5;
-    g.probe_epochs = 2;
-    g.finetune = true;
-    g.finetune_epochs = 1;
+    g.pretrain.epochs = 5;
+    g.probe.epochs = 2;
+    g.finetune.enabled = true;
+    g.finetune.epochs = 1;
     g.runtime.threads = 2;
     g.runtime.device = device;
     return g;

@@ -60,7 +60,7 @@ TEST(OuterLoss, GradientMatchesFiniteDifferences) {
   net->eval();
   const auto real = torch::randn({10, 1, 8, 8}, gen, torch::kDouble);
   const auto real_y = torch::randn({10, 3}, gen, torch::kDouble);
-  distill::ParameterizationInit init;
+  distill::ParameterizationOptions init;
   init.image_bases = 5;
   init.rep_bases = 2;
   init.base_scale = 2;
@@ -144,7 +144,7 @@ TEST_F(DistillRun, RefusesABudgetTooSmallForTheBases) {
   TempDir out;
   auto c = config("ours");
   c.budget = 1;
-  c.image_bases = 64;
+  c.parameterization.image_bases = 64;
   EXPECT_THROW(distill::run_distill(c, out.path(), false), ConfigError);
   EXPECT_FALSE(std::filesystem::exists(out.path() + "/distilled.pt"));
 }
@@ -172,8 +172,8 @@ TEST_F(DistillRun, ResumeAfterAKillEqualsTheUninterruptedRun) {
 TEST_F(DistillRun, NoParameterizationAblationStoresFreeImagesWithinTheBudget) {
   TempDir out;
   auto c = config("ours");
-  c.parameterization = false;
-  c.approx_fit = distill::ApproxFit::joint;  // for the re-fit check at the end
+  c.parameterization.enabled = false;
+  c.approximation.fit = distill::ApproxFit::joint;  // for the re-fit check at the end
   const auto result = distill::run_distill(c, out.path(), false);
   EXPECT_LT(mean_of(result.loss, 30, 40), mean_of(result.loss, 0, 10));
   auto set = distill::DistilledSet::load(out.path() + "/distilled.pt");
@@ -227,14 +227,14 @@ TEST(DistillConfig, AblationOptionsChangeTheHashOnlyWhenSet) {
   // The teacher counts by its id, not its folder: a moved cache keeps the hash.
   c.teacher = "/elsewhere/teachers/fashion-mnist-0123";
   EXPECT_EQ(c.hash(), base);
-  c.parameterization = false;
+  c.parameterization.enabled = false;
   EXPECT_NE(c.hash(), base);
-  c.parameterization = true;
+  c.parameterization.enabled = true;
   c.augmentation = distill::Augmentation::random;
   EXPECT_NE(c.hash(), base);
   c.augmentation = distill::Augmentation::predefined;
   // Sets made before approx_fit existed were "joint" and hashed without it.
-  c.approx_fit = distill::ApproxFit::joint;
+  c.approximation.fit = distill::ApproxFit::joint;
   nlohmann::json joint = c.to_json();
   for (const char* k : {"teacher", "threads", "device", "data_dir", "checkpoint_every", "parameterization", "augmentation",
                         "krr_precision", "approx_fit", "count_targets"})
@@ -244,7 +244,7 @@ TEST(DistillConfig, AblationOptionsChangeTheHashOnlyWhenSet) {
   // krrst ignores it.
   c.method = distill::Method::krrst;
   const std::string krrst = c.hash();
-  c.approx_fit = distill::ApproxFit::after;
+  c.approximation.fit = distill::ApproxFit::after;
   EXPECT_EQ(c.hash(), krrst);
 }
 
@@ -267,7 +267,7 @@ TEST(DistillConfig, StorageEqualKrrstCountsItsTargetsAgainstTheBudget) {
 TEST_F(DistillRun, StoredTargetsAblationRoundTripsThroughItsFile) {
   TempDir out;
   auto c = config("ours");
-  c.approximation = false;
+  c.approximation.enabled = false;
   c.iterations = 10;
   distill::run_distill(c, out.path(), false);
   auto set = distill::DistilledSet::load(out.path() + "/distilled.pt");
@@ -283,9 +283,9 @@ TEST_F(DistillRun, ApproxFitAfterShipsNetworksFittedToTheLearnedViewTargets) {
   TempDir joint, after, free_images;
   auto c = config("ours");
   c.iterations = 10;
-  c.approx_fit = distill::ApproxFit::joint;
+  c.approximation.fit = distill::ApproxFit::joint;
   distill::run_distill(c, joint.path(), false);
-  c.approx_fit = distill::ApproxFit::after;
+  c.approximation.fit = distill::ApproxFit::after;
   distill::run_distill(c, after.path(), false);
   auto a = distill::DistilledSet::load(joint.path() + "/distilled.pt");
   auto b = distill::DistilledSet::load(after.path() + "/distilled.pt");
@@ -329,14 +329,14 @@ TEST_F(DistillRun, ApproxFitAfterShipsNetworksFittedToTheLearnedViewTargets) {
   }
   EXPECT_NE(io::read_file(after.path() + "/log").find("fitted to the"), std::string::npos);
   // Without parameterization the networks act on the targets themselves (explicit form).
-  c.parameterization = false;
+  c.parameterization.enabled = false;
   distill::run_distill(c, free_images.path(), false);
   auto f = distill::DistilledSet::load(free_images.path() + "/distilled.pt");
   ASSERT_TRUE(f.approx());
   EXPECT_FALSE(f.parameterized());
   EXPECT_EQ(f.size(), 7);  // as NoParameterizationAblationStoresFreeImagesWithinTheBudget
   EXPECT_EQ(f.view_targets().size(0), 4 * 7);
-  c.parameterization = true;
+  c.parameterization.enabled = true;
   nlohmann::json bad = c.to_json();  // an unknown fit is refused where it is read
   bad["approx_fit"] = "later";
   EXPECT_THROW(distill::DistillConfig::from_json(bad), ConfigError);

@@ -49,8 +49,8 @@ TEST(Pretrain, LowersTheRegressionLossOnATinySet) {
   const auto y = torch::randn({24, 6}, gen);
   evaluate::PretrainOptions o;
   o.arch = "convnet:8-8";
-  o.epochs = 60;
-  o.lr = 0.05;
+  o.schedule.epochs = 60;
+  o.schedule.lr = 0.05;
   const auto p = evaluate::pretrain(x, y, o);
   ASSERT_EQ(p.loss.size(), 60u);
   EXPECT_LT(p.loss.back(), 0.5 * p.loss.front());
@@ -88,9 +88,9 @@ TEST(Pretrain, EveryArchitectureRunsPretrainAndProbeOnTinyData) {
     SCOPED_TRACE(arch);
     evaluate::PretrainOptions o;
     o.arch = arch;
-    o.epochs = 2;
-    o.batch_size = 8;
-    o.lr = 0.01;
+    o.schedule.epochs = 2;
+    o.schedule.batch_size = 8;
+    o.schedule.lr = 0.01;
     const auto p = evaluate::pretrain(x, y, o);
     ASSERT_EQ(p.loss.size(), 2u);
     EXPECT_TRUE(std::isfinite(p.loss.back()));
@@ -181,8 +181,8 @@ class EvaluateRun : public ::testing::Test {
     g.data_dir = dirs_->data.path();
     g.archs = {"convnet:8-8"};
     g.seeds = 1;
-    g.pretrain_epochs = 5;
-    g.probe_epochs = 2;
+    g.pretrain.epochs = 5;
+    g.probe.epochs = 2;
     g.runtime.threads = 2;
     return g;
   }
@@ -334,7 +334,7 @@ TEST_F(EvaluateRun, ResumeSkipsFinishedCellsAndTableAgreesWithJson) {
 
   // A changed protocol makes new cells instead of reusing the old ones.
   auto g2 = g;
-  g2.probe_epochs = 3;
+  g2.probe.epochs = 3;
   EXPECT_EQ(evaluate::run_grid(g2, out.path()).cells_run, 2);
 
   // results.md's main table holds results.json's numbers.
@@ -359,9 +359,9 @@ TEST_F(EvaluateRun, EqualStepsAndTwoProbeProtocolsEachGetTheirTableBesideTheStor
   auto g = grid();
   g.distilled = {set_path("random"), "km=" + set_path("kmeans")};
   g.teacher_row = false;
-  g.pretrain_steps = 7;  // 12 pairs in one batch: 7 epochs of 1 step (the epochs setting, 5, is ignored)
-  g.probes = {"standardized", "krrst"};
-  g.probe_steps = 40;  // KRR-ST's 5,000 would take minutes here
+  g.pretrain.steps = 7;  // 12 pairs in one batch: 7 epochs of 1 step (the epochs setting, 5, is ignored)
+  g.probe.protocols = {"standardized", "krrst"};
+  g.probe.steps = 40;  // KRR-ST's 5,000 would take minutes here
   const auto r = evaluate::run_grid(g, out.path());
   for (const auto& rec : r.results.at("records")) {
     ASSERT_TRUE(rec.contains("probes")) << rec.dump();
@@ -396,11 +396,11 @@ TEST_F(EvaluateRun, EqualStepsAndTwoProbeProtocolsEachGetTheirTableBesideTheStor
   EXPECT_FALSE(plain.contains("pretrain_steps"));
   EXPECT_FALSE(plain.contains("probes"));
   auto bad = grid();
-  bad.probes = {"standardized", "lbfgs"};
+  bad.probe.protocols = {"standardized", "lbfgs"};
   EXPECT_THROW(bad.validate("test"), ConfigError);
-  bad.probes = {"krrst", "krrst"};
+  bad.probe.protocols = {"krrst", "krrst"};
   EXPECT_THROW(bad.validate("test"), ConfigError);
-  bad.probes = {};
+  bad.probe.protocols = {};
   EXPECT_THROW(bad.validate("test"), ConfigError);
 }
 
@@ -501,8 +501,8 @@ TEST_F(EvaluateRun, FinetuneAddsItsOwnTableAndLeavesLinearCellsAlone) {
   auto g = grid();
   g.distilled = {set_path("random")};
   EXPECT_EQ(evaluate::run_grid(g, out.path()).cells_run, 3);
-  g.finetune = true;
-  g.finetune_epochs = 2;
+  g.finetune.enabled = true;
+  g.finetune.epochs = 2;
   const auto tuned = evaluate::run_grid(g, out.path());
   EXPECT_EQ(tuned.cells_run, 3);  // new cells: the protocol is part of their key
   for (const auto& rec : tuned.results.at("records")) {
@@ -514,6 +514,6 @@ TEST_F(EvaluateRun, FinetuneAddsItsOwnTableAndLeavesLinearCellsAlone) {
   const std::string md = io::read_file(out.path() + "/results.md");
   EXPECT_NE(md.find("## Full fine-tuning, convnet:8-8"), std::string::npos) << md;
   EXPECT_NE(md.find("full fine-tuning of the network"), std::string::npos) << md;
-  g.finetune = false;  // the linear-only cells are still there, under their old keys
+  g.finetune.enabled = false;  // the linear-only cells are still there, under their old keys
   EXPECT_EQ(evaluate::run_grid(g, out.path()).cells_run, 0);
 }

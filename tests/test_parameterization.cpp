@@ -8,7 +8,7 @@
 
 using ssdd::distill::fit_pca;
 using ssdd::distill::init_parameterized;
-using ssdd::distill::ParameterizationInit;
+using ssdd::distill::ParameterizationOptions;
 using ssdd::distill::ParameterizedSet;
 using ssdd::distill::Pca;
 using ssdd::distill::project;
@@ -96,7 +96,7 @@ TEST(Pca, RejectsTooManyComponents) {
 
 TEST(Parameterization, ShapesAndLeaves) {
   const Pool p = pool(12, 3, 8, 6);
-  ParameterizationInit init;
+  ParameterizationOptions init;
   init.image_bases = 10, init.rep_bases = 5, init.base_scale = 2;
   const ParameterizedSet s = init_parameterized(p.images, p.reps, p.index, init, 1);
   EXPECT_EQ(s.image_bases.sizes(), (std::vector<int64_t>{10, 3, 4, 4}));
@@ -123,7 +123,7 @@ TEST(Parameterization, ShapesAndLeaves) {
 
 TEST(Parameterization, FullRankDecodesTheInitialImagesAndReps) {
   const Pool p = pool(12, 1, 4, 6);  // D = 16 > n = 12: centred rank 11
-  ParameterizationInit init;
+  ParameterizationOptions init;
   init.image_bases = 11, init.rep_bases = 6, init.base_scale = 1;
   const ParameterizedSet s = init_parameterized(p.images, p.reps, p.index, init, 1);
   torch::NoGradGuard no_grad;
@@ -135,7 +135,7 @@ TEST(Parameterization, FullRankDecodesTheInitialImagesAndReps) {
 
 TEST(Parameterization, LowResolutionBasesDecodeByBilinearUpsampling) {
   const Pool p = pool(12, 3, 8, 6);  // stored at 3x4x4 = 48 > 12: k_x = 12 is full rank
-  ParameterizationInit init;
+  ParameterizationOptions init;
   init.image_bases = 12, init.rep_bases = 6, init.base_scale = 2;
   const ParameterizedSet s = init_parameterized(p.images, p.reps, p.index, init, 1);
   torch::NoGradGuard no_grad;
@@ -155,7 +155,7 @@ TEST(Parameterization, LowResolutionBasesDecodeByBilinearUpsampling) {
 
 TEST(Parameterization, GradientReachesBasesAndCoefficientsOnly) {
   const Pool p = pool(12, 3, 8, 6);
-  ParameterizationInit init;
+  ParameterizationOptions init;
   init.image_bases = 5, init.rep_bases = 3, init.base_scale = 2;
   const ParameterizedSet s = init_parameterized(p.images, p.reps, p.index, init, 1);
   (s.decode_images().pow(2).sum() + s.decode_reps().pow(2).sum()).backward();
@@ -169,8 +169,8 @@ TEST(Parameterization, GradientReachesBasesAndCoefficientsOnly) {
 
 TEST(Parameterization, RandomBasesAreOrthonormalAndSeeded) {
   const Pool p = pool(12, 3, 8, 6);
-  ParameterizationInit init;
-  init.image_bases = 20, init.rep_bases = 4, init.base_scale = 2, init.random = true;  // 20 > n is fine here
+  ParameterizationOptions init;
+  init.image_bases = 20, init.rep_bases = 4, init.base_scale = 2, init.random_bases = true;  // 20 > n is fine here
   const ParameterizedSet a = init_parameterized(p.images, p.reps, p.index, init, 7);
   const ParameterizedSet b = init_parameterized(p.images, p.reps, p.index, init, 7);
   const ParameterizedSet c = init_parameterized(p.images, p.reps, p.index, init, 8);
@@ -179,8 +179,8 @@ TEST(Parameterization, RandomBasesAreOrthonormalAndSeeded) {
   EXPECT_TRUE(torch::equal(a.image_bases, b.image_bases));
   EXPECT_FALSE(torch::allclose(a.image_bases, c.image_bases));
   // Means as for PCA; coefficients are the projections onto the random bases.
-  ParameterizationInit pca_init = init;
-  pca_init.random = false;
+  ParameterizationOptions pca_init = init;
+  pca_init.random_bases = false;
   pca_init.image_bases = 4;
   const ParameterizedSet pca = init_parameterized(p.images, p.reps, p.index, pca_init, 7);
   EXPECT_LT(max_abs(a.image_mean - pca.image_mean), 1e-6);
@@ -193,7 +193,7 @@ TEST(Parameterization, RandomBasesAreOrthonormalAndSeeded) {
 
 TEST(Parameterization, TensorsRoundTrip) {
   const Pool p = pool(12, 3, 8, 6);
-  ParameterizationInit init;
+  ParameterizationOptions init;
   init.image_bases = 5, init.rep_bases = 3, init.base_scale = 2;
   const ParameterizedSet s = init_parameterized(p.images, p.reps, p.index, init, 1);
   const auto bytes = ssdd::io::tensors_to_bytes(s.to_tensors());
@@ -211,7 +211,7 @@ TEST(Parameterization, TensorsRoundTrip) {
 
 TEST(Parameterization, FromTensorsValidates) {
   const Pool p = pool(12, 3, 8, 6);
-  ParameterizationInit init;
+  ParameterizationOptions init;
   init.image_bases = 5, init.rep_bases = 3, init.base_scale = 2;
   const auto good = init_parameterized(p.images, p.reps, p.index, init, 1).to_tensors();
   const auto expect_data_error = [](const ssdd::io::TensorMap& t, const std::string& needle) {

@@ -100,10 +100,10 @@ inline ssdd::distill::DistillConfig tiny_distill_config(const TinyTeacher& dirs,
   c.iterations = 40;
   c.real_batch = 32;
   c.pool.arch = "convnet:8-8";
-  c.image_bases = 8;
-  c.rep_bases = 4;
-  c.approx_hidden = 4;
-  c.pca_pool = 200;
+  c.parameterization.image_bases = 8;
+  c.parameterization.rep_bases = 4;
+  c.approximation.hidden = 4;
+  c.parameterization.pca_pool = 200;
   c.lr = 1e-2;
   c.runtime.threads = 2;
   return c;

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "ssdd/cli/commands.h"
+#include "ssdd/cli/overrides.h"
 #include "ssdd/core/error.h"
 #include "ssdd/core/runtime.h"
 #include "ssdd/distill/memory_estimate.h"
@@ -48,7 +49,7 @@ void check_bench_memory(const distill::StepBenchOptions& o) {
                4 * bank * static_cast<double>(s.channels * s.height * s.width + s.views * s.rep_dim), "lower --batch");
   const double side = static_cast<double>(o.matmul_size > 0 ? o.matmul_size : 4096);
   estimate.add("matrix-product probe", 3 * side * side * 4, "lower --matmul-size");
-  measure::check_memory(estimate, parse_device(o.device));
+  measure::check_memory(estimate, parse_device(o.runtime.device));
 }
 
 }  // namespace
@@ -82,9 +83,7 @@ void add_bench_command(CLI::App& app, Action& action) {
   cmd->add_flag("--phases", o.phases, "Also time each phase (synchronises the device after each)");
   cmd->add_option("--matmul-size", o.matmul_size, "Side of the matrix product that measures the rate (0: auto)")
       ->capture_default_str();
-  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--device", o.device, "cpu or cuda[:N]")->capture_default_str();
-  cmd->add_option("--seed", o.seed, "Seed of the synthetic tensors and the model")->capture_default_str();
+  add_runtime_options(*cmd, o.runtime, "Seed of the synthetic tensors and the model");
   cmd->add_flag("--header", s->header, "Print the table's header before the row");
   cmd->add_option("--json", s->json, "Also write every figure (per-iteration times included) to this JSON file");
   cmd->require_subcommand(0, 1);

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "ssdd/cli/commands.h"
+#include "ssdd/cli/overrides.h"
 #include "ssdd/evaluate/cell_bench.h"
 #include "ssdd/io/atomic_file.h"
 
@@ -26,9 +27,7 @@ void add_bench_pretrain_command(CLI::App& bench, Action& action) {
   cmd->add_option("--dim", o.dim, "Target dimension d")->capture_default_str();
   cmd->add_option("--epochs", o.epochs, "Epochs over the pairs")->capture_default_str();
   cmd->add_option("--batch", o.batch, "Pairs per step")->capture_default_str();
-  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--device", o.device, "cpu or cuda[:N]")->capture_default_str();
-  cmd->add_option("--seed", o.seed, "Seed of the pairs and the network")->capture_default_str();
+  add_runtime_options(*cmd, o.runtime, "Seed of the pairs and the network");
   cmd->add_option("--json", s->json, "Also write the figures to this JSON file");
   cmd->callback([s, &action] {
     action = [s] {
@@ -56,9 +55,7 @@ void add_bench_probe_command(CLI::App& bench, Action& action) {
   cmd->add_option("--classes", o.classes, "Classes")->capture_default_str();
   cmd->add_option("--epochs", o.epochs, "Probe epochs")->capture_default_str();
   cmd->add_option("--batch", o.batch, "Features per step")->capture_default_str();
-  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--device", o.device, "cpu or cuda[:N]")->capture_default_str();
-  cmd->add_option("--seed", o.seed, "Seed of the features and the classifier")->capture_default_str();
+  add_runtime_options(*cmd, o.runtime, "Seed of the features and the classifier");
   cmd->add_option("--json", s->json, "Also write the figures to this JSON file");
   cmd->callback([s, &action] {
     action = [s] {

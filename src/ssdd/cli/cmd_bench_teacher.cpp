@@ -36,9 +36,7 @@ void add_bench_teacher_command(CLI::App& bench, Action& action) {
   cmd->add_option("--res", o.size, "Image side (square images)")->capture_default_str();
   cmd->add_option("--iters", o.iterations, "Timed steps (the median is reported)")->capture_default_str();
   cmd->add_option("--warmup", o.warmup, "Untimed steps first")->capture_default_str();
-  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--device", o.device, "cpu or cuda[:N]")->capture_default_str();
-  cmd->add_option("--seed", o.seed, "Seed of the synthetic images, the model and the views")->capture_default_str();
+  add_runtime_options(*cmd, o.runtime, "Seed of the synthetic images, the model and the views");
   cmd->add_option("--matmul-size", s->matmul_size, "Side of the matrix product that measures the rate (0: skip)")
       ->capture_default_str();
   cmd->add_option("--json", s->json, "Also write every figure (per-step times included) to this JSON file");
@@ -50,8 +48,8 @@ void add_bench_teacher_command(CLI::App& bench, Action& action) {
       o.config.validate("command line");
       // The rate first, on a cool machine: after minutes of convolutions a shared host's cores
       // can read a third slower (seen: 139-145 GFLOP/s alone, 94 right after the fashion-mnist step).
-      set_threads(o.threads);  // the bench sets them again; the rate is measured with the same count
-      const double matmul = s->matmul_size > 0 ? distill::measure_matmul_gflops(o.device, s->matmul_size) : 0.0;
+      set_threads(o.runtime.threads);  // the bench sets them again; the rate is measured with the same count
+      const double matmul = s->matmul_size > 0 ? distill::measure_matmul_gflops(o.runtime.device, s->matmul_size) : 0.0;
       const auto r = teacher::run_teacher_bench(o);
       nlohmann::json j = r.to_json();
       j["settings"]["preset"] = s->preset;

@@ -37,11 +37,15 @@ void add_distill_command(CLI::App& app, Action& action) {
       ->check(CLI::ExistingFile);
   using C = distill::DistillConfig;
   auto& o = s->overrides;
+  using Pool = distill::PoolOptions;
+  using Param = distill::ParameterizationOptions;
+  using Approx = distill::ApproximationOptions;
   o.add(*cmd, "--teacher", &C::teacher, "Teacher folder (from `ssdd teacher`)");
   o.add(*cmd, "--method", &C::method, "ours (the paper) or krrst (the prior work)");
   o.add(*cmd, "--data", &C::data, "Source data set (default: the teacher's)");
   o.add(*cmd, "--data-dir", &C::data_dir, "Folder holding the data set's files");
-  o.add(*cmd, "--resolution", &C::resolution, "Square side the data set is read at, resized once at load (0: its own size) or the teacher's)")
+  o.add(*cmd, "--resolution", &C::resolution,
+        "Square side the data set is read at, resized once at load (0: its own size) or the teacher's)")
       ->check(CLI::Range(0, 16384));
   o.add(*cmd, "--budget", &C::budget, "Storage budget N, in images");
   o.add(*cmd, "--iterations", &C::iterations, "Outer iterations");
@@ -53,26 +57,31 @@ void add_distill_command(CLI::App& app, Action& action) {
         "than features (the log warns)");
   o.add(*cmd, "--real-augment", &C::real_augment, "krrst's real batch: crop-flip (KRR-ST) or none (cached targets)");
   o.add(*cmd, "--views", &C::views, "Predefined views of `ours`, e.g. rot0,rot90,rot180,rot270 or none");
-  o.add(*cmd, "--image-bases", &C::image_bases, "Image bases k_x (ours)");
-  o.add(*cmd, "--rep-bases", &C::rep_bases, "Representation bases k_y (ours)");
-  o.add(*cmd, "--base-scale", &C::base_scale, "Image bases stored at H/s x W/s (ours)");
-  o.add(*cmd, "--approx-hidden", &C::approx_hidden, "Hidden width of each approximation network (ours)");
-  o.add(*cmd, "--approximation", &C::approximation, "Use approximation networks (false: store every view's targets)");
-  o.add(*cmd, "--approx-fit", &C::approx_fit,
+  o.add(*cmd, "--image-bases", &C::parameterization, &Param::image_bases, "Image bases k_x (ours)");
+  o.add(*cmd, "--rep-bases", &C::parameterization, &Param::rep_bases, "Representation bases k_y (ours)");
+  o.add(*cmd, "--base-scale", &C::parameterization, &Param::base_scale, "Image bases stored at H/s x W/s (ours)");
+  o.add(*cmd, "--approx-hidden", &C::approximation, &Approx::hidden,
+        "Hidden width of each approximation network (ours)");
+  o.add(*cmd, "--approximation", &C::approximation, &Approx::enabled,
+        "Use approximation networks (false: store every view's targets)");
+  o.add(*cmd, "--approx-fit", &C::approximation, &Approx::fit,
         "When the approximation networks learn: after (fitted to the learned per-view targets at the end, the "
         "paper's order) or joint (trained with the set, then re-fitted)");
-  o.add(*cmd, "--approx-fit-steps", &C::approx_fit_steps, "Adam steps of the approximation networks' fit (joint: the "
+  o.add(*cmd, "--approx-fit-steps", &C::approximation, &Approx::fit_steps,
+        "Adam steps of the approximation networks' fit (joint: the "
         "pre-fit on real images; after: the final fit)");
-  o.add(*cmd, "--approx-refit-steps", &C::approx_refit_steps, "joint only: re-fit steps of the approximation networks on the teacher's view of the final images (0: off)");
-  o.add(*cmd, "--random-bases", &C::random_bases, "Ablation: random orthonormal bases instead of PCA");
-  o.add(*cmd, "--parameterization", &C::parameterization,
+  o.add(*cmd, "--approx-refit-steps", &C::approximation, &Approx::refit_steps,
+        "joint only: re-fit steps of the approximation networks on the teacher's view of the final images (0: off)");
+  o.add(*cmd, "--random-bases", &C::parameterization, &Param::random_bases,
+        "Ablation: random orthonormal bases instead of PCA");
+  o.add(*cmd, "--parameterization", &C::parameterization, &Param::enabled,
         "Bases + coefficients (false, ablation: free images and targets within the same budget)");
   o.add(*cmd, "--augmentation", &C::augmentation,
         "predefined: every view each step; random (ablation): one view per image drawn each step");
-  o.add(*cmd, "--pca-pool", &C::pca_pool, "Real images the PCA bases are fitted on (ours)");
-  o.add(*cmd, "--pool-arch", &C::pool, &distill::PoolOptions::arch, "Inner model spec, e.g. convnet:64-64-64");
-  o.add(*cmd, "--pool-size", &C::pool, &distill::PoolOptions::size, "Models in the pool (M)");
-  o.add(*cmd, "--pool-steps", &C::pool, &distill::PoolOptions::max_steps, "Steps before a pool model is reset (Z)");
+  o.add(*cmd, "--pca-pool", &C::parameterization, &Param::pca_pool, "Real images the PCA bases are fitted on (ours)");
+  o.add(*cmd, "--pool-arch", &C::pool, &Pool::arch, "Inner model spec, e.g. convnet:64-64-64");
+  o.add(*cmd, "--pool-size", &C::pool, &Pool::size, "Models in the pool (M)");
+  o.add(*cmd, "--pool-steps", &C::pool, &Pool::max_steps, "Steps before a pool model is reset (Z)");
   o.add(*cmd, "--checkpoint-every", &C::checkpoint_every, "Iterations between checkpoints");
   o.add_runtime(*cmd);
   cmd->footer("Presets: cpu (Fashion-MNIST, budget 100, 2 cores), quick (smoke test), paper (CIFAR-100, GPU).");

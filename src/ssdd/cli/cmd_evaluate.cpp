@@ -34,9 +34,7 @@ void add_baseline_command(CLI::App& app, Action& action) {
   cmd->add_option("--views", c->views, "random-rot: the views whose targets are stored")->capture_default_str();
   cmd->add_flag("--count-targets", c->count_targets,
                 "Storage-equal: count the targets against the budget too (fewer images); default: KRR-ST's count, images only");
-  cmd->add_option("--seed", c->runtime.seed, "Random seed")->capture_default_str();
-  cmd->add_option("--threads", c->runtime.threads, "CPU threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--device", c->runtime.device, "cpu or cuda[:N]")->capture_default_str();
+  add_runtime_options(*cmd, c->runtime, "Random seed");
   cmd->callback([c, out, force, &action] {
     action = [c, out, force] {
       c->validate("command line");
@@ -67,6 +65,9 @@ void add_evaluate_command(CLI::App& app, Action& action) {
   cmd->add_option("--config", s->config_file, "A JSON config (e.g. a run's config.json) instead of a preset")
       ->check(CLI::ExistingFile);
   using C = evaluate::GridConfig;
+  using Pretrain = evaluate::PretrainSchedule;
+  using Probe = evaluate::GridProbeOptions;
+  using Finetune = evaluate::GridFinetuneOptions;
   auto& o = s->overrides;
   o.add(*cmd, "--distilled", &C::distilled, "Distilled sets, comma-separated, each FILE or LABEL=FILE")
       ->delimiter(',');
@@ -75,23 +76,27 @@ void add_evaluate_command(CLI::App& app, Action& action) {
       ->delimiter(',');
   o.add(*cmd, "--targets", &C::targets, "Target data sets, comma-separated: source, registry names, NAME=DIR")
       ->delimiter(',');
-  o.add(*cmd, "--seeds", &C::seeds, "Seeds per cell (seed .. seed + S - 1; --seed is the first): mean and std over them");
-  o.add(*cmd, "--pretrain-epochs", &C::pretrain_epochs, "Pretraining epochs (paper: 1000)");
-  o.add(*cmd, "--pretrain-steps", &C::pretrain_steps,
+  o.add(*cmd, "--seeds", &C::seeds,
+        "Seeds per cell (seed .. seed + S - 1; --seed is the first): mean and std over them");
+  o.add(*cmd, "--pretrain-epochs", &C::pretrain, &Pretrain::epochs, "Pretraining epochs (paper: 1000)");
+  o.add(*cmd, "--pretrain-steps", &C::pretrain, &Pretrain::steps,
         "Pretrain every set for exactly this many SGD steps instead (equal compute; 0: epochs)");
-  o.add(*cmd, "--pretrain-batch", &C::pretrain_batch, "Pretraining mini-batch");
-  o.add(*cmd, "--pretrain-lr", &C::pretrain_lr, "Pretraining SGD learning rate (constant)");
-  o.add(*cmd, "--weight-decay", &C::weight_decay, "Pretraining weight decay");
-  o.add(*cmd, "--probe-epochs", &C::probe_epochs, "Linear-probe epochs");
-  o.add(*cmd, "--probe-max-train", &C::probe_max_train, "Fit probes on this many train images (0: all)");
-  o.add(*cmd, "--probes", &C::probes, "Probe protocols, comma-separated: standardized, krrst (KRR-ST's); first: headline")
+  o.add(*cmd, "--pretrain-batch", &C::pretrain, &Pretrain::batch_size, "Pretraining mini-batch");
+  o.add(*cmd, "--pretrain-lr", &C::pretrain, &Pretrain::lr, "Pretraining SGD learning rate (constant)");
+  o.add(*cmd, "--weight-decay", &C::pretrain, &Pretrain::weight_decay, "Pretraining weight decay");
+  o.add(*cmd, "--probe-epochs", &C::probe, &Probe::epochs, "Linear-probe epochs");
+  o.add(*cmd, "--probe-max-train", &C::probe, &Probe::max_train, "Fit probes on this many train images (0: all)");
+  o.add(*cmd, "--probes", &C::probe, &Probe::protocols,
+        "Probe protocols, comma-separated: standardized, krrst (KRR-ST's); first: headline")
       ->delimiter(',');
-  o.add(*cmd, "--probe-steps", &C::probe_steps, "Every probe trains this many SGD steps (0: each protocol's own)");
-  o.add(*cmd, "--finetune", &C::finetune, "Also fine-tune every network fully on each target, own table (true/false)");
-  o.add(*cmd, "--finetune-protocol", &C::finetune_protocol,
+  o.add(*cmd, "--probe-steps", &C::probe, &Probe::steps,
+        "Every probe trains this many SGD steps (0: each protocol's own)");
+  o.add(*cmd, "--finetune", &C::finetune, &Finetune::enabled,
+        "Also fine-tune every network fully on each target, own table (true/false)");
+  o.add(*cmd, "--finetune-protocol", &C::finetune, &Finetune::protocol,
         "ssdd (finetune-epochs, no augmentation) or krrst (10,000 steps, crop + flip)");
-  o.add(*cmd, "--finetune-epochs", &C::finetune_epochs, "Fine-tuning epochs over the target's train split");
-  o.add(*cmd, "--finetune-lr", &C::finetune_lr, "Fine-tuning SGD learning rate (cosine; KRR-ST: 0.01)");
+  o.add(*cmd, "--finetune-epochs", &C::finetune, &Finetune::epochs, "Fine-tuning epochs over the target's train split");
+  o.add(*cmd, "--finetune-lr", &C::finetune, &Finetune::lr, "Fine-tuning SGD learning rate (cosine; KRR-ST: 0.01)");
   o.add(*cmd, "--teacher-row", &C::teacher_row, "Include the teacher row (true/false)");
   o.add(*cmd, "--none-row", &C::none_row, "Include the random-weights row (true/false)");
   o.add(*cmd, "--alignment", &C::alignment, "Teacher-alignment diagnostics on the source (true/false)");

@@ -30,6 +30,14 @@ CLI::Option* add_setting(CLI::App& app, const std::string& flag, T& target, cons
   }
 }
 
+// --seed, --threads and --device writing `runtime` directly, defaults shown (a command
+// without presets: a baseline, a benchmark).
+inline void add_runtime_options(CLI::App& app, RuntimeOptions& runtime, const std::string& seed_help) {
+  app.add_option("--seed", runtime.seed, seed_help)->capture_default_str();
+  app.add_option("--threads", runtime.threads, "CPU threads (0 = all cores)")->capture_default_str();
+  app.add_option("--device", runtime.device, "cpu or cuda[:N]")->capture_default_str();
+}
+
 template <class Config>
 class Overrides {
  public:

@@ -8,6 +8,7 @@
 //   const ChoiceNames<Method>& choice_names(Method);   // {{Method::ours, "ours"}, ...}
 //   SSDD_CHOICE_JSON(Method)                            // its JSON form: the name
 #pragma once
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -65,13 +66,17 @@ struct is_choice : std::false_type {};
 template <class E>
 struct is_choice<E, std::void_t<decltype(choice_names(E{}))>> : std::true_type {};
 
-// JSON reading: a nlohmann type error ("must be ours or krrst"), which config_from_json
-// (core/config_json.h) turns into "'method' must be ours or krrst, found 'x'", naming the key.
+// A JSON value that names no choice. Its reader does not know the key; config_from_json
+// (core/config_json.h) finds it and says "'method' must be ours or krrst, found 'x'".
+struct UnknownChoice : std::invalid_argument {
+  explicit UnknownChoice(const std::string& valid) : std::invalid_argument("must be " + valid), valid(valid) {}
+  std::string valid;  // choice_list's "a or b"
+};
+
 template <class E>
 E choice_from_json(const nlohmann::json& j) {
   E value{};
-  if (!j.is_string() || !find_choice(j.get<std::string>(), value))
-    throw nlohmann::json::type_error::create(302, "must be " + choice_list<E>(), &j);
+  if (!j.is_string() || !find_choice(j.get<std::string>(), value)) throw UnknownChoice(choice_list<E>());
   return value;
 }
 

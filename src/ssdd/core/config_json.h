@@ -7,10 +7,12 @@
 #pragma once
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "ssdd/core/choice.h"
 #include "ssdd/core/error.h"
 
 namespace ssdd {
@@ -76,6 +78,15 @@ inline void check_kinds(const nlohmann::json& given, const nlohmann::json& known
 struct ConfigPart {
   const char* member;  // the member's name in the nested form (its macro-generated JSON)
   const char* prefix;  // "" keeps the member's keys as they are
+  // The member's settings whose flat key is not prefix + own key, as {own key, flat key}:
+  // a part's `enabled` written as "finetune", or a key older than the part.
+  std::vector<std::pair<std::string, std::string>> renamed = {};
+
+  std::string flat_key(const std::string& own) const {
+    for (const auto& [from, to] : renamed)
+      if (from == own) return to;
+    return prefix + own;
+  }
 };
 
 // The nested JSON of a config (nlohmann::json(config)) with its parts' settings moved to
@@ -85,7 +96,7 @@ inline nlohmann::json flatten_parts(nlohmann::json nested, const std::vector<Con
     const nlohmann::json settings = nested.at(part.member);
     nested.erase(part.member);
     for (const auto& item : settings.items()) {
-      const std::string key = part.prefix + item.key();
+      const std::string key = part.flat_key(item.key());
       if (nested.contains(key)) throw std::logic_error("config part '" + std::string(part.member) + "' repeats '" + key + "'");
       nested[key] = item.value();
     }
@@ -93,21 +104,21 @@ inline nlohmann::json flatten_parts(nlohmann::json nested, const std::vector<Con
   return nested;
 }
 
-// The inverse for settings given flat: each key that a part knows (by its prefix and the
-// part's own keys in `known_nested`, a default config's nested JSON) moves into the part.
+// The inverse for settings given flat: each key that is the flat key of a part's own key
+// (those of `known_nested`, a default config's nested JSON) moves into the part.
 inline nlohmann::json nest_parts(const nlohmann::json& flat, const nlohmann::json& known_nested,
                                  const std::vector<ConfigPart>& parts) {
   nlohmann::json nested = nlohmann::json::object();
   for (const auto& item : flat.items()) {
     bool moved = false;
     for (const auto& part : parts) {
-      const std::string prefix = part.prefix;
-      if (item.key().rfind(prefix, 0) != 0) continue;
-      const std::string own = item.key().substr(prefix.size());
-      if (!known_nested.at(part.member).contains(own)) continue;
-      nested[part.member][own] = item.value();
-      moved = true;
-      break;
+      for (const auto& own : known_nested.at(part.member).items()) {
+        if (part.flat_key(own.key()) != item.key()) continue;
+        nested[part.member][own.key()] = item.value();
+        moved = true;
+        break;
+      }
+      if (moved) break;
     }
     if (!moved) nested[item.key()] = item.value();
   }
@@ -118,6 +129,30 @@ inline nlohmann::json nest_parts(const nlohmann::json& flat, const nlohmann::jso
 template <class Config>
 nlohmann::json config_to_json(const Config& config) {
   return flatten_parts(nlohmann::json(config), Config::json_parts());
+}
+
+// The error of the one setting of `j` that a config cannot take, found by reading the
+// settings one at a time over the defaults (`known`, flat); `fallback` when none alone fails.
+template <class Config>
+ConfigError bad_setting(const nlohmann::json& j, const nlohmann::json& known, const nlohmann::json& known_nested,
+                        const std::string& where, const std::string& fallback) {
+  const auto parts = Config::json_parts();
+  for (const auto& item : j.items()) {
+    nlohmann::json one = known;
+    one[item.key()] = item.value();
+    const auto& value = item.value();
+    try {
+      (void)nest_parts(one, known_nested, parts).template get<Config>();
+    } catch (const UnknownChoice& bad) {
+      return ConfigError(where, "'" + item.key() + "' must be " + bad.valid + ", found " +
+                                    (value.is_string() ? "'" + value.get<std::string>() + "'" : value.dump()));
+    } catch (const nlohmann::json::exception& bad) {
+      std::string reason = bad.what();  // "[json.exception.type_error.302] type must be ..."
+      reason = reason.substr(reason.find("] ") == std::string::npos ? 0 : reason.find("] ") + 2);
+      return ConfigError(where, "'" + item.key() + "' cannot be " + value.dump() + " (" + reason + ")");
+    }
+  }
+  return ConfigError(where, "bad value: " + fallback);
 }
 
 template <class Config>
@@ -132,24 +167,10 @@ Config config_from_json(const nlohmann::json& j, const std::string& where) {
   check_whole_numbers(j, known, where);
   try {
     return nest_parts(j, known_nested, parts).template get<Config>();
-  } catch (const nlohmann::json::exception& e) {
-    // Whatever the checks above missed: find the key by reading the settings one at a time.
-    for (const auto& item : j.items()) {
-      nlohmann::json one = known;
-      one[item.key()] = item.value();
-      try {
-        (void)nest_parts(one, known_nested, parts).template get<Config>();
-      } catch (const nlohmann::json::exception& bad) {
-        std::string reason = bad.what();
-        reason = reason.substr(reason.find("] ") == std::string::npos ? 0 : reason.find("] ") + 2);
-        const auto& value = item.value();
-        if (reason.rfind("must be ", 0) == 0)  // a name of a choice (core/choice.h)
-          throw ConfigError(where, "'" + item.key() + "' " + reason + ", found " +
-                                       (value.is_string() ? "'" + value.get<std::string>() + "'" : value.dump()));
-        throw ConfigError(where, "'" + item.key() + "' cannot be " + value.dump() + " (" + reason + ")");
-      }
-    }
-    throw ConfigError(where, std::string("bad value: ") + e.what());
+  } catch (const UnknownChoice& e) {  // a choice's name (core/choice.h)
+    throw bad_setting<Config>(j, known, known_nested, where, e.what());
+  } catch (const nlohmann::json::exception& e) {  // whatever the checks above missed
+    throw bad_setting<Config>(j, known, known_nested, where, e.what());
   }
 }
 #pragma GCC diagnostic pop

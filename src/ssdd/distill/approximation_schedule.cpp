@@ -20,7 +20,7 @@ namespace {
 void refit_approximation(DistilledSet& set, const teacher::Teacher& t, const DistillConfig& c, io::RunLog& log) {
   ParameterizedSet* param = set.param();
   ApproximationNets approx = set.approx();
-  if (!approx || c.approx_refit_steps <= 0) return;
+  if (!approx || c.approximation.refit_steps <= 0) return;
   std::vector<at::Tensor> targets;
   at::Tensor coeffs;
   {
@@ -33,7 +33,7 @@ void refit_approximation(DistilledSet& set, const teacher::Teacher& t, const Dis
     coeffs = set.approx_inputs().detach().clone();
   }
   ApproximationFitOptions fit;
-  fit.steps = c.approx_refit_steps;
+  fit.steps = c.approximation.refit_steps;
   fit.seed = c.runtime.seed + 2;
   const auto mse = fit_approximation(approx, coeffs, targets, fit);
   std::ostringstream line;
@@ -54,10 +54,10 @@ DistilledSet approximate_learned_views(DistilledSet& set, const DistillConfig& c
   const at::Tensor identity = all.slice(0, 0, m).clone();
   std::vector<at::Tensor> targets;
   for (int64_t v = 1; v < views; ++v) targets.push_back(all.slice(0, v * m, (v + 1) * m));
-  ApproximationNets approx(views, all.size(1), c.approx_hidden);
+  ApproximationNets approx(views, all.size(1), c.approximation.hidden);
   approx->to(all.device());
   ApproximationFitOptions fit;
-  fit.steps = c.approx_fit_steps;
+  fit.steps = c.approximation.fit_steps;
   fit.seed = c.runtime.seed + 2;
   const auto mse = fit_approximation(approx, identity, targets, fit);
   std::ostringstream line;
@@ -87,7 +87,7 @@ DistilledSet approximate_learned_views(DistilledSet& set, const DistillConfig& c
 
 DistilledSet finish_approximation(DistilledSet& set, const teacher::Teacher& t, const DistillConfig& c,
                                   io::RunLog& log) {
-  if (ships_approximation(c, static_cast<size_t>(set.views())) && c.approx_fit == ApproxFit::after)
+  if (ships_approximation(c, static_cast<size_t>(set.views())) && c.approximation.fit == ApproxFit::after)
     return approximate_learned_views(set, c, log);
   refit_approximation(set, t, c, log);
   return std::move(set);

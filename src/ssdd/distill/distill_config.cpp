@@ -13,11 +13,9 @@
 
 namespace ssdd::distill {
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolOptions, arch, size, max_steps, lr, momentum, weight_decay)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DistillConfig, teacher, data, data_dir, resolution, method, budget, iterations,
                                                 real_batch, lr, lr_end_factor, ridge, krr_precision, pool, real_augment,
-                                                count_targets, views, image_bases, rep_bases, base_scale, approx_hidden, approximation, random_bases,
-                                                parameterization, augmentation, pca_pool, approx_fit, approx_fit_steps, approx_refit_steps,
+                                                count_targets, views, parameterization, approximation, augmentation,
                                                 checkpoint_every, runtime)
 
 const ChoiceNames<Method>& choice_names(Method) {
@@ -59,13 +57,13 @@ void DistillConfig::validate(const std::string& where) const {
   check_counts(where, {{"budget", budget, 1},
                        {"iterations", iterations, 1},
                        {"real_batch", real_batch, 1},
-                       {"image_bases", image_bases, 1},
-                       {"rep_bases", rep_bases, 1},
-                       {"base_scale", base_scale, 1},
-                       {"approx_hidden", approx_hidden, 1},
-                       {"pca_pool", pca_pool, 1},
-                       {"approx_fit_steps", approx_fit_steps, 0},
-                       {"approx_refit_steps", approx_refit_steps, 0},
+                       {"image_bases", parameterization.image_bases, 1},
+                       {"rep_bases", parameterization.rep_bases, 1},
+                       {"base_scale", parameterization.base_scale, 1},
+                       {"pca_pool", parameterization.pca_pool, 1},
+                       {"approx_hidden", approximation.hidden, 1},
+                       {"approx_fit_steps", approximation.fit_steps, 0},
+                       {"approx_refit_steps", approximation.refit_steps, 0},
                        {"checkpoint_every", checkpoint_every, 1},
                        {"pool.size", pool.size, 1},
                        {"pool.max_steps", pool.max_steps, 2}});
@@ -88,12 +86,12 @@ std::string DistillConfig::hash() const {
   nlohmann::json j = hashed_settings(to_json());
   // Options added after runs were made count only when set away from their defaults, so
   // those runs (and their cached stages) keep their hashes.
-  if (parameterization) j.erase("parameterization");
+  if (parameterization.enabled) j.erase("parameterization");
   if (augmentation == Augmentation::predefined) j.erase("augmentation");
   // count_targets and krr_precision: to_json leaves them out at their defaults already.
   // Sets made before approx_fit existed were all "joint": they keep their hashes; krrst and
   // sets without approximation networks ignore it.
-  if (approx_fit == ApproxFit::joint || method == Method::krrst || !approximation) j.erase("approx_fit");
+  if (approximation.fit == ApproxFit::joint || method == Method::krrst || !approximation.enabled) j.erase("approx_fit");
   return settings_hash(j);
 }
 
@@ -110,17 +108,17 @@ DistillConfig distill_preset(const std::string& name) {
     c.iterations = 1000;
     c.pool.arch = "convnet:32-32-32";
     c.pool.max_steps = 100;
-    c.image_bases = 128;
+    c.parameterization.image_bases = 128;
   } else if (name == "quick") {
     c.iterations = 30;
     c.real_batch = 64;
     c.pool.size = 2;
     c.pool.max_steps = 10;
     c.pool.arch = "convnet:16-16-16";
-    c.image_bases = 16;
-    c.rep_bases = 8;
-    c.approx_fit_steps = 50;
-    c.approx_refit_steps = 50;
+    c.parameterization.image_bases = 16;
+    c.parameterization.rep_bases = 8;
+    c.approximation.fit_steps = 50;
+    c.approximation.refit_steps = 50;
     c.checkpoint_every = 10;
   } else if (name == "paper") {
     // CIFAR-100 settings of the paper (SPEC 7): 30,000 iterations, real batch 1024,
@@ -129,9 +127,9 @@ DistillConfig distill_preset(const std::string& name) {
     c.iterations = 30000;
     c.real_batch = 1024;
     c.pool.arch = "convnet:128-256-512";
-    c.image_bases = 200;
-    c.rep_bases = 200;
-    c.approx_hidden = 4;
+    c.parameterization.image_bases = 200;
+    c.parameterization.rep_bases = 200;
+    c.approximation.hidden = 4;
     c.runtime.device = "cuda";
     c.checkpoint_every = 1000;
   } else {

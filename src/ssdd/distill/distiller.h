@@ -13,28 +13,26 @@
 #include "ssdd/core/choice.h"
 #include "ssdd/core/config_json.h"
 #include "ssdd/core/runtime_options.h"
-#include "ssdd/distill/pool_options.h"
+#include "ssdd/distill/component_options.h"
 #include "ssdd/models/image_shape.h"
 
 namespace ssdd::distill {
 
 // The choices of a distillation (core/choice.h): their names in configs and on the
-// command line are those of choice_names.
+// command line are those of choice_names. ApproxFit is the approximation networks'
+// (component_options.h).
 enum class Method { ours, krrst };
 enum class KrrPrecision { float32, float64 };
 enum class RealAugment { crop_flip, none };        // "crop-flip", "none"
 enum class Augmentation { predefined, random };
-enum class ApproxFit { after, joint };
 const ChoiceNames<Method>& choice_names(Method);
 const ChoiceNames<KrrPrecision>& choice_names(KrrPrecision);
 const ChoiceNames<RealAugment>& choice_names(RealAugment);
 const ChoiceNames<Augmentation>& choice_names(Augmentation);
-const ChoiceNames<ApproxFit>& choice_names(ApproxFit);
 SSDD_CHOICE_JSON(Method)
 SSDD_CHOICE_JSON(KrrPrecision)
 SSDD_CHOICE_JSON(RealAugment)
 SSDD_CHOICE_JSON(Augmentation)
-SSDD_CHOICE_JSON(ApproxFit)
 
 struct DistillConfig {
   std::string teacher;            // teacher folder
@@ -62,36 +60,22 @@ struct DistillConfig {
   bool count_targets = false;
   // ours
   std::string views = "rot0,rot90,rot180,rot270";
-  int64_t image_bases = 64;       // k_x
-  int64_t rep_bases = 32;         // k_y
-  int64_t base_scale = 2;         // image bases stored at H/s x W/s
-  int64_t approx_hidden = 16;
-  bool approximation = true;      // false: store every view's targets (ablation)
-  bool random_bases = false;      // ablation: random instead of PCA bases
-  // Ablation: images and targets stored as free tensors (m from the same budget), the
-  // views and the approximation networks (then on d, not k_y) kept.
-  bool parameterization = true;
+  ParameterizationOptions parameterization;
+  ApproximationOptions approximation;
   // predefined: every view of every image each step (the paper). random (ablation): one
   // view drawn per real and per distilled image each step, as random augmentation does.
   Augmentation augmentation = Augmentation::predefined;
-  int64_t pca_pool = 10000;       // real images the bases are fitted on
-  // When the approximation networks learn (SPEC 5):
-  //   after  (default) distillation keeps every view's targets free (m still sized for the
-  //          networks); afterwards each q_t is fitted to map the identity's learned
-  //          coefficients to view t's, and only the identity's are kept. The paper's
-  //          Algorithm 1 ends with this fit; the one public re-implementation does the same.
-  //   joint  pre-fitted on real pairs, trained with the set by the outer step, then re-fitted
-  //          on the teacher's view of the final images (the first reading of SPEC 5; the
-  //          re-fit costs alignment, docs/evaluation.md, so set approx_refit_steps = 0).
-  ApproxFit approx_fit = ApproxFit::after;
-  int64_t approx_fit_steps = 500; // after: the final fit; joint: the pre-fit on real data
-  int64_t approx_refit_steps = 300; // joint only: re-fit steps after distillation (0: off)
   // shared
   int64_t checkpoint_every = 100;
   RuntimeOptions runtime;
 
-  // Flat in JSON: "seed", "threads", "device" (core/config_json.h).
-  static std::vector<ConfigPart> json_parts() { return {{"runtime", ""}}; }
+  // Flat in JSON under the keys configs have always had (core/config_json.h,
+  // component_options.h); the pool stays nested ("pool": {...}).
+  static std::vector<ConfigPart> json_parts() {
+    return {{"runtime", ""},
+            {"parameterization", "", {{"enabled", "parameterization"}}},
+            {"approximation", "approx_", {{"enabled", "approximation"}}}};
+  }
 
   nlohmann::json to_json() const;
   // Unknown keys and bad values -> ConfigError naming `where` (the file and section).

@@ -17,7 +17,7 @@ namespace ssdd::distill {
 // Whether the set, once distilled, ships approximation networks q_t in place of the
 // rotated views' targets: `ours` with the networks on and more than the identity view.
 bool ships_approximation(const DistillConfig& c, size_t view_count) {
-  return c.method == Method::ours && c.approximation && view_count > 1;
+  return c.method == Method::ours && c.approximation.enabled && view_count > 1;
 }
 
 // What an `ours` set of this config is made of, for its storage accounting (SPEC 6).
@@ -27,15 +27,15 @@ OursSizes ours_sizes(const DistillConfig& c, const models::ImageShape& image, in
   sizes.channels = image.channels;
   sizes.height = image.height;
   sizes.width = image.width;
-  sizes.base_height = image.height / c.base_scale;
-  sizes.base_width = image.width / c.base_scale;
-  sizes.image_bases = c.image_bases;
+  sizes.base_height = image.height / c.parameterization.base_scale;
+  sizes.base_width = image.width / c.parameterization.base_scale;
+  sizes.image_bases = c.parameterization.image_bases;
   sizes.rep_dim = rep_dim;
-  sizes.rep_bases = c.rep_bases;
+  sizes.rep_bases = c.parameterization.rep_bases;
   sizes.views = static_cast<int64_t>(views.size());
-  sizes.approx_hidden = c.approx_hidden;
+  sizes.approx_hidden = c.approximation.hidden;
   sizes.approximation = ships_approximation(c, views.size());
-  sizes.parameterization = c.parameterization;
+  sizes.parameterization = c.parameterization.enabled;
   for (const auto& v : views) sizes.view_names.push_back(v.name());
   return sizes;
 }
@@ -88,11 +88,11 @@ struct OursStart {
   }
   // Pre-fits every q_t on the pool's real pairs: what q_t reads of view 0 -> of view t.
   ApproximationNets prefit_approximation(int64_t dim, const ViewTargets& of_view, io::RunLog& log) const {
-    ApproximationNets approx(sizes.views, dim, c.approx_hidden);
+    ApproximationNets approx(sizes.views, dim, c.approximation.hidden);
     std::vector<at::Tensor> targets;
     for (size_t v = 1; v < views.size(); ++v) targets.push_back(of_view(v, pool_index));
     ApproximationFitOptions fit;
-    fit.steps = c.approx_fit_steps;
+    fit.steps = c.approximation.fit_steps;
     fit.seed = c.runtime.seed;
     const auto mse = fit_approximation(approx, of_view(0, pool_index), targets, fit);
     std::ostringstream line;
@@ -153,14 +153,9 @@ DistilledSet initial_free_set(const OursStart& s, c10::Device device, io::RunLog
 // coefficients, and (joint) pre-fitted approximation networks.
 DistilledSet initial_parameterized_set(const OursStart& s, c10::Device device, io::RunLog& log) {
   const DistillConfig& c = s.c;
-  ParameterizationInit init;
-  init.image_bases = c.image_bases;
-  init.rep_bases = c.rep_bases;
-  init.base_scale = c.base_scale;
-  init.random = c.random_bases;
   const at::Tensor pool_reps = s.reps[0].index_select(0, s.pool_index);
-  ParameterizedSet param = init_parameterized(s.normalised(s.pool_index), pool_reps,
-                                              torch::arange(s.m, torch::kLong), init, c.runtime.seed);
+  ParameterizedSet param = init_parameterized(s.normalised(s.pool_index), pool_reps, torch::arange(s.m, torch::kLong),
+                                              c.parameterization, c.runtime.seed);
   // Coefficients of each view's real representations in the representation basis.
   const Pca rep_basis{param.rep_bases.detach(), param.rep_mean};
   const ViewTargets coeffs_of_view = [&](size_t v, const at::Tensor& index) {
@@ -168,7 +163,7 @@ DistilledSet initial_parameterized_set(const OursStart& s, c10::Device device, i
   };
   ApproximationNets approx{nullptr};
   if (s.joint_approximation) {
-    approx = s.prefit_approximation(c.rep_bases, coeffs_of_view, log);
+    approx = s.prefit_approximation(c.parameterization.rep_bases, coeffs_of_view, log);
   } else if (s.views.size() > 1) {
     // Every view's target stored (the ablation, or until the end with approx_fit = after),
     // initialised from the teacher.
@@ -196,18 +191,18 @@ DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& spli
   const int64_t n = train.size();
   const OursSizes sizes = ours_sizes(c, {train.channels(), train.height(), train.width()}, reps[0].size(1), views);
   const int64_t m = max_images_within_budget(sizes, c.budget);
-  log.say("distill: ours" + std::string(c.parameterization ? "" : " without parameterization") + " stores m = " +
-          std::to_string(m) + " images within a budget of " + std::to_string(c.budget) + ":\n" +
+  log.say("distill: ours" + std::string(c.parameterization.enabled ? "" : " without parameterization") +
+          " stores m = " + std::to_string(m) + " images within a budget of " + std::to_string(c.budget) + ":\n" +
           ours_storage(sizes, m).table());
   // approx_fit = after: every view's targets free until the networks replace them at the end.
-  const bool joint_approximation = sizes.approximation && c.approx_fit == ApproxFit::joint;
+  const bool joint_approximation = sizes.approximation && c.approximation.fit == ApproxFit::joint;
   if (sizes.approximation && !joint_approximation)
     log.say("distill: every view's targets stay free during distillation; the approximation networks are fitted "
             "to them at the end (approx_fit = after)");
   const at::Tensor order = torch::randperm(n, gen, torch::kLong);
-  const at::Tensor pool_index = order.slice(0, 0, std::min(n, std::max(c.pca_pool, m)));
+  const at::Tensor pool_index = order.slice(0, 0, std::min(n, std::max(c.parameterization.pca_pool, m)));
   const OursStart s{c, splits, views, reps, sizes, m, pool_index, pool_index.slice(0, 0, m), joint_approximation};
-  return c.parameterization ? initial_parameterized_set(s, device, log) : initial_free_set(s, device, log);
+  return c.parameterization.enabled ? initial_parameterized_set(s, device, log) : initial_free_set(s, device, log);
 }
 
 }  // namespace ssdd::distill

@@ -60,7 +60,9 @@ DistillShape distill_shape(const DistillConfig& c, const models::ImageShape& ima
   shape.rep_dim = rep_dim;
   shape.pool_size = c.pool.size;
   shape.pca_images =
-      c.method == Method::ours && c.parameterization ? std::min(train_images, std::max(c.pca_pool, shape.distilled)) : 0;
+      c.method == Method::ours && c.parameterization.enabled
+          ? std::min(train_images, std::max(c.parameterization.pca_pool, shape.distilled))
+          : 0;
   shape.pool_arch = c.pool.arch;
   shape.krr_float64 = c.krr_precision == KrrPrecision::float64;
   return shape;

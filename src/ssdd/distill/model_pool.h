@@ -12,7 +12,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/optim/sgd.h>
 
-#include "ssdd/distill/pool_options.h"
+#include "ssdd/distill/component_options.h"
 #include "ssdd/io/tensor_archive.h"
 #include "ssdd/models/encoder.h"
 

@@ -211,7 +211,7 @@ ParameterizedSet ParameterizedSet::from_tensors(const io::TensorMap& t, int64_t 
 }
 
 ParameterizedSet init_parameterized(const at::Tensor& real_images, const at::Tensor& real_reps,
-                                    const at::Tensor& init_index, const ParameterizationInit& init,
+                                    const at::Tensor& init_index, const ParameterizationOptions& init,
                                     uint64_t seed) {
   if (real_images.dim() != 4 || !real_images.is_floating_point()) {
     throw ConfigError("parameterization", "real images must be a float batch n x C x H x W, got shape " +
@@ -240,8 +240,9 @@ ParameterizedSet init_parameterized(const at::Tensor& real_images, const at::Ten
   const at::Tensor pooled = (s == 1 ? real_images : F::avg_pool2d(real_images, F::AvgPool2dFuncOptions(s))).detach();
   const at::Tensor image_rows = pooled.flatten(1);
   // Separate streams per part, so changing k_x does not change the random rep bases.
-  const Pca image_pca = fit_bases(image_rows, init.image_bases, init.random, seed, "image bases");
-  const Pca rep_pca = fit_bases(real_reps.detach(), init.rep_bases, init.random, seed + 1, "representation bases");
+  const Pca image_pca = fit_bases(image_rows, init.image_bases, init.random_bases, seed, "image bases");
+  const Pca rep_pca =
+      fit_bases(real_reps.detach(), init.rep_bases, init.random_bases, seed + 1, "representation bases");
 
   ParameterizedSet set;
   set.height = height;

@@ -9,6 +9,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "ssdd/distill/component_options.h"
 #include "ssdd/io/tensor_archive.h"
 
 namespace ssdd::distill {
@@ -61,21 +62,15 @@ struct ParameterizedSet {
                                        const std::string& source, int64_t target_copies = 1);
 };
 
-struct ParameterizationInit {
-  int64_t image_bases = 64;   // k_x
-  int64_t rep_bases = 32;     // k_y
-  int64_t base_scale = 2;     // bases stored at H/s x W/s
-  bool random = false;        // ablation: random orthonormal bases instead of PCA
-};
-
 // `real_images`: the pool the image PCA is fitted on (normalised float n x C x H x W,
 // downsampled to the stored resolution by area averaging before the PCA);
 // `real_reps`: the teacher's representations of that pool (n x d);
-// `init_index`: which m of them initialise the coefficients.
-// With init.random, image bases come from `seed` and representation bases from seed + 1
+// `init_index`: which m of them initialise the coefficients;
+// `init`: k_x, k_y, the bases' scale and whether they are random (its other fields unread).
+// With init.random_bases, image bases come from `seed` and representation bases from seed + 1
 // (CPU generators, so identical on every device); random bases need only k <= dimension.
 ParameterizedSet init_parameterized(const at::Tensor& real_images, const at::Tensor& real_reps,
-                                    const at::Tensor& init_index, const ParameterizationInit& init,
+                                    const at::Tensor& init_index, const ParameterizationOptions& init,
                                     uint64_t seed);
 
 }  // namespace ssdd::distill

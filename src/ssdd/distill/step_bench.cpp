@@ -80,9 +80,9 @@ StepBenchResult run_step_bench(const StepBenchOptions& options) {
   check(options);
   StepBenchResult result;
   result.options = options;
-  result.threads = set_threads(options.threads);
-  const c10::Device device = parse_device(options.device);
-  seed_everything(options.seed);
+  result.threads = set_threads(options.runtime.threads);
+  const c10::Device device = parse_device(options.runtime.device);
+  seed_everything(options.runtime.seed);
   const StepShape& s = options.shape;
   const auto on_device = torch::TensorOptions().dtype(torch::kFloat).device(device);
 
@@ -101,9 +101,9 @@ StepBenchResult run_step_bench(const StepBenchOptions& options) {
   pool_options.arch = "convnet:" + widths_text(s.widths, "-") + ":" + options.norm;
   pool_options.size = 1;
   pool_options.max_steps = options.warmup + 2 * options.iterations + 1;  // no re-initialisation while timed
-  ModelPool pool(pool_options, {s.channels, s.height, s.width}, s.rep_dim, device, options.seed + 1);
+  ModelPool pool(pool_options, {s.channels, s.height, s.width}, s.rep_dim, device, options.runtime.seed + 1);
   torch::optim::AdamW optimizer(set.parameters(), torch::optim::AdamWOptions(1e-3).weight_decay(0.0));
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options.runtime.seed);
 
   // One iteration as the distiller runs it; timed from the real batch's sampling to the
   // end of the inner step (a device sync there, only here, to read the clock).
@@ -148,7 +148,7 @@ StepBenchResult run_step_bench(const StepBenchOptions& options) {
                      {"inner_step", phase_median(&StepPhases::inner_step)}};
   }
   const int64_t n = options.matmul_size > 0 ? options.matmul_size : (device.is_cuda() ? 8192 : 4096);
-  result.matmul_gflops_per_second = measure_matmul_gflops(options.device, n);
+  result.matmul_gflops_per_second = measure_matmul_gflops(options.runtime.device, n);
   result.peak_rss_mib = peak_rss_mib();
   return result;
 }
@@ -159,7 +159,7 @@ nlohmann::json StepBenchResult::to_json() const {
            {{"m", s.distilled}, {"batch", s.real}, {"rotations", s.views}, {"channels", s.channels},
             {"height", s.height}, {"width", s.width}, {"widths", s.widths}, {"norm", options.norm},
             {"dim", s.rep_dim}, {"ridge", options.ridge}, {"iterations", options.iterations},
-            {"warmup", options.warmup}, {"threads", threads}, {"device", options.device}}},
+            {"warmup", options.warmup}, {"threads", threads}, {"device", options.runtime.device}}},
           {"median_s_per_iter", median_seconds},
           {"min_s", *std::min_element(seconds.begin(), seconds.end())},
           {"seconds", seconds},
@@ -186,7 +186,7 @@ std::string StepBenchResult::markdown_row() const {
   const StepShape& s = options.shape;
   return fmt::format("| {}, {}, {}x{}x{}, {}, {}, {} | {} | {} | {:.4f} | {:.2f} | {:.1f} | {:.1f} | {:.0f}% | {:.0f} |",
                      s.distilled, s.real, s.height, s.width, s.channels, widths_text(s.widths, "-"), s.views,
-                     s.rep_dim, threads, options.device, median_seconds, flops.total() / 1e9, gflops_per_second,
+                     s.rep_dim, threads, options.runtime.device, median_seconds, flops.total() / 1e9, gflops_per_second,
                      matmul_gflops_per_second, 100 * share_of_matmul(), peak_rss_mib);
 }
 

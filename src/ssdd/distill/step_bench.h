@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ssdd/core/runtime_options.h"
 #include "ssdd/distill/step_cost.h"
 
 namespace ssdd::distill {
@@ -20,9 +21,7 @@ struct StepBenchOptions {
   int64_t warmup = 3;
   bool phases = false;         // also time each phase (a device sync after each)
   int64_t matmul_size = 0;     // square size of the rate probe; 0: 4096 (CPU), 8192 (GPU)
-  int threads = 0;
-  std::string device = "cpu";
-  uint64_t seed = 0;
+  RuntimeOptions runtime;  // seed of the synthetic data and the model; threads; device
 };
 
 struct StepBenchResult {

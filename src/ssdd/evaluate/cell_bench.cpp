@@ -18,17 +18,17 @@ PretrainBenchResult run_pretrain_bench(const PretrainBenchOptions& options) {
                                    {"--batch", options.batch, 1}});
   PretrainBenchResult result;
   result.options = options;
-  result.threads = set_threads(options.threads);
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+  result.threads = set_threads(options.runtime.threads);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options.runtime.seed);
   const at::Tensor images = torch::randn({options.pairs, options.channels, options.size, options.size}, gen);
   const at::Tensor targets = torch::randn({options.pairs, options.dim}, gen);
 
   PretrainOptions p;
   p.arch = options.arch;
-  p.epochs = options.epochs;
-  p.batch_size = options.batch;
-  p.seed = options.seed;
-  p.device = parse_device(options.device);
+  p.schedule.epochs = options.epochs;
+  p.schedule.batch_size = options.batch;
+  p.seed = options.runtime.seed;
+  p.device = parse_device(options.runtime.device);
   const Pretrained trained = pretrain(images, targets, p);
   result.steps = trained.steps;
   result.seconds = trained.seconds;
@@ -42,7 +42,8 @@ nlohmann::json PretrainBenchResult::to_json() const {
   const auto& o = options;
   return {{"settings",
            {{"arch", o.arch}, {"pairs", o.pairs}, {"channels", o.channels}, {"size", o.size}, {"dim", o.dim},
-            {"epochs", o.epochs}, {"batch", o.batch}, {"threads", threads}, {"device", o.device}, {"seed", o.seed}}},
+            {"epochs", o.epochs}, {"batch", o.batch}, {"threads", threads}, {"device", o.runtime.device},
+            {"seed", o.runtime.seed}}},
           {"steps", steps},
           {"seconds", seconds},
           {"s_per_step", seconds_per_step},
@@ -59,8 +60,8 @@ ProbeBenchResult run_probe_bench(const ProbeBenchOptions& options) {
                                 {"--batch", options.batch, 1}});
   ProbeBenchResult result;
   result.options = options;
-  result.threads = set_threads(options.threads);
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+  result.threads = set_threads(options.runtime.threads);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options.runtime.seed);
   // Non-negative features of uneven scale, like a ReLU network's, and labels a linear
   // classifier can learn: the argmax of a fixed random map.
   const int64_t n = options.train + options.test;
@@ -72,8 +73,8 @@ ProbeBenchResult run_probe_bench(const ProbeBenchOptions& options) {
   p.epochs = options.epochs;
   p.batch_size = options.batch;
   p.standardize = options.standardize;
-  p.seed = options.seed;
-  p.device = parse_device(options.device);
+  p.seed = options.runtime.seed;
+  p.device = parse_device(options.runtime.device);
   const auto train = torch::indexing::Slice(0, options.train);
   const auto test = torch::indexing::Slice(options.train, n);
   const measure::ProbeResult r = measure::linear_probe(features.index({train}), labels.index({train}),
@@ -90,7 +91,7 @@ nlohmann::json ProbeBenchResult::to_json() const {
   return {{"settings",
            {{"train", o.train}, {"test", o.test}, {"features", o.features}, {"classes", o.classes},
             {"epochs", o.epochs}, {"batch", o.batch}, {"standardize", o.standardize}, {"threads", threads},
-            {"device", o.device}, {"seed", o.seed}}},
+            {"device", o.runtime.device}, {"seed", o.runtime.seed}}},
           {"seconds", seconds},
           {"s_per_epoch", seconds_per_epoch},
           {"test_accuracy", test_accuracy}};

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ssdd/core/runtime_options.h"
+
 namespace ssdd::evaluate {
 
 struct PretrainBenchOptions {
@@ -20,9 +22,7 @@ struct PretrainBenchOptions {
   int64_t dim = 256;    // target dimension d
   int64_t epochs = 20;  // timed; the first one is also reported alone (warm-up)
   int64_t batch = 256;
-  int threads = 0;
-  std::string device = "cpu";
-  uint64_t seed = 0;
+  RuntimeOptions runtime;  // seed of the synthetic data and the model; threads; device
 };
 
 struct PretrainBenchResult {
@@ -46,9 +46,7 @@ struct ProbeBenchOptions {
   int64_t epochs = 30;
   int64_t batch = 256;
   bool standardize = true;   // ssdd's default probe (measure/linear_probe.h)
-  int threads = 0;
-  std::string device = "cpu";
-  uint64_t seed = 0;
+  RuntimeOptions runtime;  // seed of the synthetic data and the model; threads; device
 };
 
 struct ProbeBenchResult {

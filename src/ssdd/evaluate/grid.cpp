@@ -24,20 +24,19 @@
 
 namespace ssdd::evaluate {
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GridConfig, distilled, teacher, archs, targets, seeds,
-                                                pretrain_epochs, pretrain_steps, pretrain_batch, pretrain_lr, weight_decay,
-                                                probe_epochs, probe_max_train, probes, probe_steps, teacher_row, none_row,
-                                                alignment, finetune, finetune_protocol, finetune_epochs, finetune_lr, data_dir, resolution, runtime, verbose)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GridConfig, distilled, teacher, archs, targets, seeds, pretrain, probe,
+                                                teacher_row, none_row, alignment, finetune, data_dir, resolution, runtime,
+                                                verbose)
 
 nlohmann::json GridConfig::to_json() const {
   nlohmann::json j = data::without_native_resolution(config_to_json(*this));
   // Options added after grids were run appear only when set away from their defaults, so
   // those grids (and `ssdd run`'s stage hashes) stay current.
   if (runtime.seed == 0) j.erase("seed");
-  if (pretrain_steps == 0) j.erase("pretrain_steps");
-  if (probes == GridConfig{}.probes) j.erase("probes");
-  if (probe_steps == 0) j.erase("probe_steps");
-  if (finetune_protocol == GridConfig{}.finetune_protocol) j.erase("finetune_protocol");
+  if (pretrain.steps == 0) j.erase("pretrain_steps");
+  if (probe.protocols == GridProbeOptions{}.protocols) j.erase("probes");
+  if (probe.steps == 0) j.erase("probe_steps");
+  if (finetune.protocol == GridFinetuneOptions{}.protocol) j.erase("finetune_protocol");
   return j;
 }
 
@@ -47,16 +46,17 @@ GridConfig GridConfig::from_json(const nlohmann::json& j, const std::string& whe
 
 void GridConfig::validate(const std::string& where) const {
   check_counts(where, {{"seeds", seeds, 1},
-                       {"pretrain_epochs", pretrain_epochs, 1},
-                       {"pretrain_steps", pretrain_steps, 0},
-                       {"pretrain_batch", pretrain_batch, 1},
-                       {"probe_epochs", probe_epochs, 1},
-                       {"probe_max_train", probe_max_train, 0},
-                       {"probe_steps", probe_steps, 0},
-                       {"finetune_epochs", finetune_epochs, finetune ? 1 : 0}});
-  if (probes.empty()) throw ConfigError(where, "'probes' must name at least one protocol (standardized, krrst)");
+                       {"pretrain_epochs", pretrain.epochs, 1},
+                       {"pretrain_steps", pretrain.steps, 0},
+                       {"pretrain_batch", pretrain.batch_size, 1},
+                       {"probe_epochs", probe.epochs, 1},
+                       {"probe_max_train", probe.max_train, 0},
+                       {"probe_steps", probe.steps, 0},
+                       {"finetune_epochs", finetune.epochs, finetune.enabled ? 1 : 0}});
+  if (probe.protocols.empty())
+    throw ConfigError(where, "'probes' must name at least one protocol (standardized, krrst)");
   std::set<std::string> seen;
-  for (const auto& name : probes) {
+  for (const auto& name : probe.protocols) {
     measure::probe_protocol(name);  // ConfigError naming the valid ones
     if (!seen.insert(name).second) throw ConfigError(where, "'probes' names '" + name + "' twice");
   }
@@ -66,10 +66,11 @@ void GridConfig::validate(const std::string& where) const {
 }
 
 FinetuneOptions finetune_protocol_options(const GridConfig& config) {
-  FinetuneOptions o = evaluate::finetune_protocol(config.finetune_protocol);
-  if (config.finetune_protocol == FinetuneProtocol::ssdd) o.epochs = config.finetune_epochs;
-  o.lr = config.finetune_lr;
-  o.max_train = config.probe_max_train;
+  const GridFinetuneOptions& grid = config.finetune;
+  FinetuneOptions o = evaluate::finetune_protocol(grid.protocol);
+  if (grid.protocol == FinetuneProtocol::ssdd) o.epochs = grid.epochs;
+  o.lr = grid.lr;
+  o.max_train = config.probe.max_train;
   return o;
 }
 
@@ -81,19 +82,19 @@ GridConfig grid_preset(const std::string& name) {
     // Fashion-MNIST, ConvNet-3 (64 wide), 3 seeds. Pretraining epochs sized so that the
     // grid of teacher + none + 4 sets (random, kmeans, krrst, ours) x 3 seeds takes about
     // 30 minutes on 2 cores (see grid_presets_help for the measured cell).
-    c.pretrain_epochs = 300;
+    c.pretrain.epochs = 300;
   } else if (name == "quick") {
     // A smoke test: one seed, a narrow ConvNet, a few epochs, 5000 probe images.
     c.archs = {"convnet:16-16-16"};
     c.seeds = 1;
-    c.pretrain_epochs = 10;
-    c.probe_epochs = 3;
-    c.probe_max_train = 5000;
+    c.pretrain.epochs = 10;
+    c.probe.epochs = 3;
+    c.probe.max_train = 5000;
   } else if (name == "paper") {
     // SPEC 8: five architectures, the paper's targets, 1000 pretraining epochs, on a GPU.
     c.archs = {"convnet:128-256-512", "resnet18", "vgg11", "alexnet", "mobilenetv2"};
     c.targets = {"source", "cifar10", "cub200", "stanford-dogs"};
-    c.pretrain_epochs = 1000;
+    c.pretrain.epochs = 1000;
     c.runtime.device = "cuda";
   } else {
     throw ConfigError("--preset", "unknown evaluate preset '" + name + "' (known: cpu, quick, paper)");
@@ -114,15 +115,13 @@ std::string grid_presets_help() {
 
 namespace {
 
-// What a run needs beyond validate(): a teacher, and something to evaluate.
+// What a run needs beyond validate() (the counts, which it checks too): a teacher, and
+// something to evaluate.
 void check_runnable(const GridConfig& config) {
+  config.validate("evaluate config");
   if (config.teacher.empty()) throw ConfigError("--teacher", "a teacher folder is required");
-  if (config.seeds < 1) throw ConfigError("--seeds", "must be at least 1");
   if (config.archs.empty()) throw ConfigError("--arch", "give at least one architecture");
   if (config.targets.empty()) throw ConfigError("--targets", "give at least one target data set");
-  if (config.pretrain_epochs < 1) throw ConfigError("--pretrain-epochs", "must be at least 1");
-  if (config.probe_epochs < 1) throw ConfigError("--probe-epochs", "must be at least 1");
-  config.validate("evaluate config");
   if (config.distilled.empty() && !config.none_row && !config.teacher_row)
     throw ConfigError("--distilled", "nothing to evaluate");
 }

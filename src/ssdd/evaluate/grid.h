@@ -25,6 +25,7 @@
 #include "ssdd/core/config_json.h"
 #include "ssdd/core/runtime_options.h"
 #include "ssdd/evaluate/finetune_protocol.h"
+#include "ssdd/evaluate/grid_options.h"
 
 namespace ssdd::evaluate {
 
@@ -36,34 +37,12 @@ struct GridConfig {
   // for a data set kept outside its default folder.
   std::vector<std::string> targets = {"source"};
   int64_t seeds = 3;                   // seeds runtime.seed .. runtime.seed + seeds - 1
-  int64_t pretrain_epochs = 1000;
-  // >0: every set's network trains for exactly this many SGD steps, `pretrain_epochs`
-  // ignored: the equal-compute protocol (issue 23). At 0, the paper's epochs over each set's
-  // T*m pairs, which gives a 4-view set four times the steps of a 1-view one.
-  int64_t pretrain_steps = 0;
-  int64_t pretrain_batch = 256;
-  double pretrain_lr = 0.1;
-  double weight_decay = 1e-3;          // KRR-ST's; the paper's per-budget table is unknown
-  int64_t probe_epochs = 30;           // of the "standardized" probe
-  int64_t probe_max_train = 0;         // >0: fit each probe on this many train images (quick runs)
-  // Linear-probe protocols (measure::probe_protocols()), each reported in its own table, on
-  // the same features: "standardized" (ssdd's) and "krrst" (KRR-ST's linear_eval.py). The
-  // first one is the grid's headline number (probe_test_accuracy, the bar chart).
-  std::vector<std::string> probes = {"standardized"};
-  // >0: every probe protocol trains exactly this many SGD steps instead of its own length
-  // (quick runs, tests); 0: each its own (standardized: probe_epochs; krrst: 5,000 steps).
-  int64_t probe_steps = 0;
+  PretrainSchedule pretrain;
+  GridProbeOptions probe;
   bool teacher_row = true;
   bool none_row = true;
   bool alignment = true;
-  // Full fine-tuning (finetune.h) of every row's network on each target as well, reported
-  // in a table of its own; the linear probe always runs (the paper's protocol).
-  bool finetune = false;
-  // "ssdd" (finetune_epochs, no augmentation) or "krrst" (KRR-ST's: 10,000 steps with
-  // crop-flip); finetune_lr applies to both.
-  FinetuneProtocol finetune_protocol = FinetuneProtocol::ssdd;
-  int64_t finetune_epochs = 10;        // of the "ssdd" protocol
-  double finetune_lr = 0.01;
+  GridFinetuneOptions finetune;
   std::string data_dir;                // the source data set's folder
   // The square side the source is read at (0: its own, or the sets' size). Other targets are
   // always read at the source images' size, which the students take: imagenette at 32x32
@@ -75,8 +54,13 @@ struct GridConfig {
   RuntimeOptions runtime;
   bool verbose = false;                // per-step pretraining progress
 
-  // Flat in JSON: "seed", "threads", "device" (core/config_json.h).
-  static std::vector<ConfigPart> json_parts() { return {{"runtime", ""}}; }
+  // Flat in JSON under the keys grids have always had (core/config_json.h, grid_options.h).
+  static std::vector<ConfigPart> json_parts() {
+    return {{"runtime", ""},
+            {"pretrain", "pretrain_", {{"batch_size", "pretrain_batch"}, {"weight_decay", "weight_decay"}}},
+            {"probe", "probe_", {{"protocols", "probes"}}},
+            {"finetune", "finetune_", {{"enabled", "finetune"}}}};
+  }
 
   nlohmann::json to_json() const;
   // Unknown keys and bad values -> ConfigError naming `where` (the file and section).
@@ -86,8 +70,8 @@ struct GridConfig {
   void validate(const std::string& where) const;
 };
 
-// The fine-tuning options of a grid: its protocol, with finetune_epochs (ssdd's), finetune_lr
-// and probe_max_train applied.
+// The fine-tuning options of a grid: its protocol, with the grid's epochs (ssdd's), lr and
+// probe.max_train applied.
 struct FinetuneOptions;
 FinetuneOptions finetune_protocol_options(const GridConfig& config);
 

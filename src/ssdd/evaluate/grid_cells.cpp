@@ -196,7 +196,7 @@ void CellRunner::run_teacher_cells(const std::vector<const GridCell*>& pending) 
                                                       features(fn, td.test.images, td.norm)))
                .first;
     nlohmann::json record = probe_all(it->second.first, it->second.second, td, cell->seed);
-    if (config_.finetune)
+    if (config_.finetune.enabled)
       record["finetune"] = finetune_record(teacher::load_teacher(config_.teacher, device_).encoder, td, cell->seed);
     record["seconds"] = seconds_since(t0);
     record_cell(*cell, record);
@@ -219,14 +219,14 @@ void CellRunner::run_network_cells(const GridRow& row, Network& network,
       const auto a = teacher_alignment(apply_head(net.head, train_f, device_), td.train.labels,
                                        apply_head(net.head, test_f, device_), td.test.labels,
                                        teacher_test(cell->target), td.train.num_classes,
-                                       probe_options(config_.probes.front(), cell->seed));
+                                       probe_options(config_.probe.protocols.front(), cell->seed));
       record["alignment"] = {{"r2", a.r2},
                              {"cka", a.cka},
                              {"probe_test_accuracy", a.probe_test_accuracy},
                              {"probe_train_accuracy", a.probe_train_accuracy},
                              {"n", a.n}};
     }
-    if (config_.finetune) record["finetune"] = finetune_record(network.fresh_copy(), td, cell->seed);
+    if (config_.finetune.enabled) record["finetune"] = finetune_record(network.fresh_copy(), td, cell->seed);
     record["seconds"] = seconds_since(t0);
     record_cell(*cell, record);
   }
@@ -286,11 +286,7 @@ Pretrained CellRunner::pretrain_network(const GridRow& row, const std::string& a
                                         const std::string& stem) {
   PretrainOptions o;
   o.arch = arch;
-  o.epochs = config_.pretrain_epochs;
-  o.steps = config_.pretrain_steps;
-  o.batch_size = config_.pretrain_batch;
-  o.lr = config_.pretrain_lr;
-  o.weight_decay = config_.weight_decay;
+  o.schedule = config_.pretrain;
   o.seed = static_cast<uint64_t>(seed);
   o.quiet = !config_.verbose;
   o.checkpoint_dir = stem + ".ckpt";
@@ -327,8 +323,8 @@ at::Tensor CellRunner::teacher_test(size_t t) {
 
 measure::ProbeOptions CellRunner::probe_options(const std::string& protocol, int64_t seed) const {
   measure::ProbeOptions p = measure::probe_protocol(protocol);
-  if (protocol == "standardized") p.epochs = config_.probe_epochs;
-  if (config_.probe_steps > 0) p.steps = config_.probe_steps;
+  if (protocol == "standardized") p.epochs = config_.probe.epochs;
+  if (config_.probe.steps > 0) p.steps = config_.probe.steps;
   p.seed = static_cast<uint64_t>(seed);
   p.device = device_;
   return p;
@@ -338,7 +334,7 @@ measure::ProbeOptions CellRunner::probe_options(const std::string& protocol, int
 nlohmann::json CellRunner::probe_all(const at::Tensor& train_f, const at::Tensor& test_f, const TargetData& td,
                                      int64_t seed) const {
   nlohmann::json record, each = nlohmann::json::object();
-  for (const auto& protocol : config_.probes) {
+  for (const auto& protocol : config_.probe.protocols) {
     const auto p = measure::linear_probe(train_f, td.train.labels, test_f, td.test.labels, td.train.num_classes,
                                          probe_options(protocol, seed));
     if (record.empty())

@@ -126,23 +126,23 @@ std::vector<GridTarget> read_targets(const GridConfig& config, const std::string
 // Settings added later enter only away from their defaults, so older cells keep their keys.
 GridProtocols grid_protocols(const GridConfig& config) {
   GridProtocols p;
-  p.probe = {{"probe_epochs", config.probe_epochs}, {"probe_max_train", config.probe_max_train}};
-  if (config.probes != GridConfig{}.probes) p.probe["probes"] = config.probes;
-  if (config.probe_steps > 0) p.probe["probe_steps"] = config.probe_steps;
-  p.pretrain = {{"pretrain_epochs", config.pretrain_epochs},
-                {"pretrain_batch", config.pretrain_batch},
-                {"pretrain_lr", config.pretrain_lr},
-                {"weight_decay", config.weight_decay}};
-  if (config.pretrain_steps > 0) p.pretrain["pretrain_steps"] = config.pretrain_steps;
+  p.probe = {{"probe_epochs", config.probe.epochs}, {"probe_max_train", config.probe.max_train}};
+  if (config.probe.protocols != GridProbeOptions{}.protocols) p.probe["probes"] = config.probe.protocols;
+  if (config.probe.steps > 0) p.probe["probe_steps"] = config.probe.steps;
+  p.pretrain = {{"pretrain_epochs", config.pretrain.epochs},
+                {"pretrain_batch", config.pretrain.batch_size},
+                {"pretrain_lr", config.pretrain.lr},
+                {"weight_decay", config.pretrain.weight_decay}};
+  if (config.pretrain.steps > 0) p.pretrain["pretrain_steps"] = config.pretrain.steps;
   // Present only when asked for, so the cells of linear-only grids keep their keys.
   const FinetuneOptions finetune_options = finetune_protocol_options(config);
-  p.finetune = {{"finetune_epochs", config.finetune_epochs},
-                {"finetune_lr", config.finetune_lr},
+  p.finetune = {{"finetune_epochs", config.finetune.epochs},
+                {"finetune_lr", config.finetune.lr},
                 {"finetune_weight_decay", finetune_options.weight_decay},
                 {"finetune_batch", finetune_options.batch_size},
-                {"finetune_max_train", config.probe_max_train}};
-  if (config.finetune_protocol != GridConfig{}.finetune_protocol) {  // older cells keep their keys
-    p.finetune["finetune_protocol"] = config.finetune_protocol;
+                {"finetune_max_train", config.probe.max_train}};
+  if (config.finetune.protocol != GridFinetuneOptions{}.protocol) {  // older cells keep their keys
+    p.finetune["finetune_protocol"] = config.finetune.protocol;
     p.finetune["finetune_steps"] = finetune_options.steps;
     p.finetune["finetune_augment"] = finetune_options.augment;
   }
@@ -155,7 +155,7 @@ std::string cell_key(const GridConfig& config, const teacher::Teacher& teacher, 
                      const GridRow& row, const std::string& arch, const GridTarget& target, int64_t seed) {
   nlohmann::json k = {{"row", row.label}, {"kind", row.kind}, {"arch", arch}, {"target", target.name},
                       {"target_data", target.digest}, {"seed", seed}, {"probe", protocols.probe}};
-  if (config.finetune) k["finetune"] = protocols.finetune;
+  if (config.finetune.enabled) k["finetune"] = protocols.finetune;
   if (row.kind == "teacher") k["teacher"] = teacher.id;
   if (row.kind == "set") {
     k["file"] = row.file_hash;
@@ -207,11 +207,11 @@ TargetData load_target(const GridPlan& plan, size_t t, const GridConfig& config)
   if (!splits.train.has_labels() || !splits.test.has_labels())
     throw DataError(target.name, "labelled train and test splits for the linear probe", "no labels");
   TargetData d{splits.train, splits.test, splits.norm};
-  if (config.probe_max_train > 0 && config.probe_max_train < d.train.size()) {
+  if (config.probe.max_train > 0 && config.probe.max_train < d.train.size()) {
     // A fixed subset (seed 0), the same for every row, so rows stay comparable.
     auto gen = at::make_generator<at::CPUGeneratorImpl>(0);
     const auto idx = std::get<0>(torch::randperm(d.train.size(), gen, torch::kLong)
-                                     .slice(0, 0, config.probe_max_train)
+                                     .slice(0, 0, config.probe.max_train)
                                      .sort());
     d.train.images = d.train.images.index_select(0, idx).contiguous();
     d.train.labels = d.train.labels.index_select(0, idx).contiguous();
@@ -227,8 +227,8 @@ void check_cell_memory(const TargetData& target, const GridPlan& plan, const Gri
   cell.test_images = target.test.size();
   for (const auto& row : plan.rows)
     if (row.set) cell.set_images = std::max(cell.set_images, row.set->images * row.set->views);
-  cell.pretrain_batch = config.pretrain_batch;
-  cell.finetune_batch = config.finetune ? FinetuneOptions{}.batch_size : 0;
+  cell.pretrain_batch = config.pretrain.batch_size;
+  cell.finetune_batch = config.finetune.enabled ? FinetuneOptions{}.batch_size : 0;
   cell.rep_dim = rep_dim;
   measure::check_memory(evaluation_memory(cell, plan.archs), device);
 }

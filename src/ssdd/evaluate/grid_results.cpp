@@ -153,17 +153,18 @@ io::GridResults grid_results(const GridConfig& config, const GridPlan& plan, con
   out.protocol = plan.protocols.pretrain;
   for (const auto& item : plan.protocols.probe.items()) out.protocol[item.key()] = item.value();
   out.protocol["seeds"] = config.seeds;
-  out.protocol["finetune"] = config.finetune;
-  if (config.finetune)
+  out.protocol["finetune"] = config.finetune.enabled;
+  if (config.finetune.enabled)
     for (const auto& item : plan.protocols.finetune.items()) out.protocol[item.key()] = item.value();
   out.source = plan.source;
   out.teacher = {{"dir", config.teacher}, {"arch", teacher.arch}, {"id", teacher.id}, {"feature_dim", teacher.feature_dim}};
   out.archs = plan.archs;
   out.teacher_arch = plan.teacher_arch;
   out.config = config.to_json();
-  out.probes = config.probes;
-  for (const auto& protocol : config.probes) out.probe_captions.push_back(probe_caption(protocol, out.protocol));
-  out.summary = summarise(records, table, plan.archs, plan.teacher_arch, plan.targets, config.probes);
+  out.probes = config.probe.protocols;
+  for (const auto& protocol : config.probe.protocols)
+    out.probe_captions.push_back(probe_caption(protocol, out.protocol));
+  out.summary = summarise(records, table, plan.archs, plan.teacher_arch, plan.targets, config.probe.protocols);
   return out;
 }
 

@@ -40,8 +40,9 @@ Pretrained pretrain(const at::Tensor& images, const at::Tensor& targets, const P
     throw ConfigError("pretrain", "expected one target row per image, found " +
                                       (targets.defined() ? std::to_string(targets.size(0)) : std::string("none")) +
                                       " for " + std::to_string(images.size(0)) + " images");
-  if (options.steps < 0) throw ConfigError("--pretrain-steps", "must not be negative");
-  if (options.steps == 0 && options.epochs < 1) throw ConfigError("--pretrain-epochs", "must be at least 1");
+  const PretrainSchedule& schedule = options.schedule;
+  if (schedule.steps < 0) throw ConfigError("--pretrain-steps", "must not be negative");
+  if (schedule.steps == 0 && schedule.epochs < 1) throw ConfigError("--pretrain-epochs", "must be at least 1");
   const models::ImageShape shape{images.size(1), images.size(2), images.size(3)};
   Pretrained p = fresh_network(options.arch, shape, targets.size(1), options.seed, options.device);
   const at::Tensor x = images.detach().to(options.device, torch::kFloat).contiguous();
@@ -49,26 +50,25 @@ Pretrained pretrain(const at::Tensor& images, const at::Tensor& targets, const P
 
   std::vector<at::Tensor> params = p.encoder->parameters();
   for (const auto& w : p.head->parameters()) params.push_back(w);
-  torch::optim::SGD optimizer(params, torch::optim::SGDOptions(options.lr)
+  torch::optim::SGD optimizer(params, torch::optim::SGDOptions(schedule.lr)
                                           .momentum(options.momentum)
-                                          .weight_decay(options.weight_decay));
+                                          .weight_decay(schedule.weight_decay));
   train::FitOptions fit;
   fit.stage = "pretrain " + options.arch;
-  fit.epochs = options.epochs;
-  fit.steps = options.steps;
-  fit.batch_size = options.batch_size;
+  fit.epochs = schedule.epochs;
+  fit.steps = schedule.steps;
+  fit.batch_size = schedule.batch_size;
   fit.drop_last = false;  // a 100-image set is one batch of 100
   fit.seed = options.seed;
   fit.quiet = options.quiet;
   fit.checkpoint_dir = options.checkpoint_dir;
-  const int64_t per_epoch = train::steps_per_epoch(x.size(0), options.batch_size, fit.drop_last);
-  const int64_t epochs = options.steps > 0 ? (options.steps + per_epoch - 1) / per_epoch : options.epochs;
+  const int64_t per_epoch = train::steps_per_epoch(x.size(0), schedule.batch_size, fit.drop_last);
+  const int64_t epochs = schedule.steps > 0 ? (schedule.steps + per_epoch - 1) / per_epoch : schedule.epochs;
   fit.checkpoint_every_epochs = std::max<int64_t>(1, epochs / 20);
-  nlohmann::json key = {{"arch", options.arch},       {"epochs", options.epochs}, {"batch", options.batch_size},
-                        {"lr", options.lr},           {"momentum", options.momentum},
-                        {"wd", options.weight_decay}, {"seed", options.seed},     {"n", x.size(0)},
-                        {"d", y.size(1)}};
-  if (options.steps > 0) key["steps"] = options.steps;  // absent at 0: older checkpoints stay current
+  nlohmann::json key = {{"arch", options.arch}, {"epochs", schedule.epochs}, {"batch", schedule.batch_size},
+                        {"lr", schedule.lr},     {"momentum", options.momentum}, {"wd", schedule.weight_decay},
+                        {"seed", options.seed},  {"n", x.size(0)},               {"d", y.size(1)}};
+  if (schedule.steps > 0) key["steps"] = schedule.steps;  // absent at 0: older checkpoints stay current
   fit.config_hash = hash_hex(key.dump());
   fit.unit = "pairs/s";
   train::FitHooks hooks;
@@ -76,7 +76,7 @@ Pretrained pretrain(const at::Tensor& images, const at::Tensor& targets, const P
     const auto idx = index.to(options.device);
     return torch::mse_loss(p.predict(x.index_select(0, idx)), y.index_select(0, idx));
   };
-  hooks.learning_rate = [&](int64_t, int64_t) { return options.lr; };  // constant (KRR-ST)
+  hooks.learning_rate = [&](int64_t, int64_t) { return schedule.lr; };  // constant (KRR-ST)
   hooks.save_state = [&] { return p.state(); };
   hooks.load_state = [&](const io::TensorMap& t) {
     train::load_module_state(*p.encoder, t, options.checkpoint_dir, "encoder.");

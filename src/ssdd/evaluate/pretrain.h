@@ -14,6 +14,7 @@
 #include <c10/core/Device.h>
 #include <torch/nn/modules/linear.h>
 
+#include "ssdd/evaluate/grid_options.h"
 #include "ssdd/io/tensor_archive.h"
 #include "ssdd/models/encoder.h"
 
@@ -25,15 +26,8 @@ namespace ssdd::evaluate {
 
 struct PretrainOptions {
   std::string arch = "convnet:64-64-64";  // zoo spec
-  int64_t epochs = 1000;
-  // >0: exactly this many SGD steps whatever the set's size, `epochs` ignored: the
-  // equal-compute protocol (issue 23). At 0 a set of T*m pairs gets epochs x ceil(T*m /
-  // batch) steps, so a 4-view set trains on several times the steps of a 1-view one.
-  int64_t steps = 0;
-  int64_t batch_size = 256;
-  double lr = 0.1;
+  PretrainSchedule schedule;              // epochs or steps, batch, lr, weight decay (grid_options.h)
   double momentum = 0.9;
-  double weight_decay = 1e-3;
   uint64_t seed = 0;           // network init (torch::manual_seed) and batch order
   bool quiet = true;           // no per-step progress lines
   std::string checkpoint_dir;  // empty: none; else fit's resumable checkpoints

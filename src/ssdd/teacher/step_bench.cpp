@@ -42,10 +42,10 @@ TeacherBenchResult run_teacher_bench(const TeacherBenchOptions& options) {
   check(options);
   TeacherBenchResult result;
   result.options = options;
-  result.threads = set_threads(options.threads);
-  const c10::Device device = parse_device(options.device);
+  result.threads = set_threads(options.runtime.threads);
+  const c10::Device device = parse_device(options.runtime.device);
   const TeacherConfig& config = options.config;
-  torch::manual_seed(options.seed);
+  torch::manual_seed(options.runtime.seed);
 
   const models::ImageShape shape{options.channels, options.size, options.size};
   BarlowTwins model(models::make_encoder_from_spec(config.arch, shape), config.projector);
@@ -60,7 +60,7 @@ TeacherBenchResult run_teacher_bench(const TeacherBenchOptions& options) {
   norm.mean.assign(static_cast<size_t>(options.channels), 0.5f);
   norm.std.assign(static_cast<size_t>(options.channels), 0.25f);
 
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options.runtime.seed);
   const auto batch_shape = std::vector<int64_t>{config.batch_size, options.channels, options.size, options.size};
   const at::Tensor batch = torch::randint(0, 256, batch_shape, gen, torch::kUInt8).to(device);
   for (int64_t i = 0; i < options.warmup + options.iterations; ++i) {
@@ -92,7 +92,7 @@ nlohmann::json TeacherBenchResult::to_json() const {
            {{"arch", c.arch}, {"projector", c.projector}, {"optimizer", c.optimizer}, {"batch", c.batch_size},
             {"channels", options.channels}, {"size", options.size}, {"crop_scale_min", c.crop_scale_min},
             {"iterations", options.iterations}, {"warmup", options.warmup}, {"threads", threads},
-            {"device", options.device}, {"seed", options.seed}}},
+            {"device", options.runtime.device}, {"seed", options.runtime.seed}}},
           {"median_s_per_step", median_step},
           {"median_s_augment", median_augment},
           {"median_s_per_step_with_augmentation", median_total},

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ssdd/core/runtime_options.h"
 #include "ssdd/teacher/teacher.h"
 
 namespace ssdd::teacher {
@@ -19,9 +20,7 @@ struct TeacherBenchOptions {
   int64_t size = 28;     // square images
   int64_t iterations = 8;
   int64_t warmup = 2;
-  int threads = 0;
-  std::string device = "cpu";
-  uint64_t seed = 0;
+  RuntimeOptions runtime;  // seed of the synthetic data and the model; threads; device
 };
 
 struct TeacherBenchResult {
