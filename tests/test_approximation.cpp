@@ -162,7 +162,7 @@ TEST(ApproximationCheck, ScoresTheNetworksAgainstTheNoShiftGuess) {
     EXPECT_GT(c.r2, 0.99) << c.view;  // FitsALinearMap: MSE under 0.5% of the variance
     EXPECT_GT(c.r2, c.r2_unshifted + 0.05) << c.view;
   }
-  const auto j = distill::to_json(before);
+  const auto j = io::to_json(before);  // as metrics.json records it (io/set_metrics.h)
   EXPECT_EQ(j.size(), 2u);
   EXPECT_EQ(j[1].at("view"), "rot180");
   EXPECT_THROW(distill::check_approximation(set, p.coeffs, {p.targets[0]}), Error);  // one view short
@@ -175,7 +175,7 @@ TEST(ApproximationCheck, ParameterizedSetsAreScoredInRepresentationSpaceWithTheB
   auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
   const auto images = torch::randn({16, 1, 8, 8}, gen);
   const auto reps = torch::randn({16, 6}, gen);
-  distill::ParameterizationInit init;
+  distill::ParameterizationOptions init;
   init.image_bases = 4, init.rep_bases = 3, init.base_scale = 2;
   auto param = distill::init_parameterized(images, reps, torch::arange(4), init, 1);
   const auto rep_bases = param.rep_bases.detach().clone(), rep_mean = param.rep_mean.clone();

@@ -85,15 +85,4 @@ std::vector<ApproximationViewCheck> check_approximation_heldout(const std::strin
   return check_approximation_heldout(set, t, data, heldout, device, images);
 }
 
-nlohmann::json to_json(const std::vector<ApproximationViewCheck>& checks) {
-  nlohmann::json j = nlohmann::json::array();
-  for (const auto& c : checks)
-    j.push_back({{"view", c.view},
-                 {"r2", c.r2},
-                 {"r2_unshifted", c.r2_unshifted},
-                 {"r2_basis", c.r2_basis},
-                 {"r2_distilled", c.r2_distilled}});
-  return j;
-}
-
 }  // namespace ssdd::distill

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include <ATen/core/Tensor.h>
-#include <nlohmann/json.hpp>
 
 #include "ssdd/data/dataset.h"
+#include "ssdd/io/set_metrics.h"
 #include "ssdd/teacher/teacher.h"
 
 namespace ssdd::distill {
@@ -16,17 +16,9 @@ namespace ssdd::distill {
 class DistilledSet;
 
 // Each figure is an R^2 against the view's true representations g(a_t(x)) over the images:
-// 1 - sum |prediction - truth|^2 / sum |truth - mean truth|^2.
-struct ApproximationViewCheck {
-  std::string view;
-  double r2 = 0;            // the networks' prediction q_t(g(x))
-  double r2_unshifted = 0;  // g(x) itself: the rotation assumed to change nothing
-  double r2_basis = 1;      // the truth projected onto the set's representation basis: the
-                            // most any coefficients can reach (1 without parameterization)
-  double r2_distilled = 0;  // in sample: the networks on the set's own images, q_t(C_y)
-                            // against g(a_t(X_s)), what the teacher says of those views
-                            // (the pairs of the re-fit with approx_fit = joint)
-};
+// 1 - sum |prediction - truth|^2 / sum |truth - mean truth|^2. The record is metrics.json's
+// (io/set_metrics.h), which report/ reads.
+using ApproximationViewCheck = io::ViewApproximation;
 
 // identity_reps: g(x) (n x d); view_reps[t - 1]: g(a_t(x)) for views 1..T-1. Empty when the
 // set has no approximation networks.
@@ -46,7 +38,6 @@ std::vector<ApproximationViewCheck> check_approximation_heldout(const std::strin
                                                                 const data::ImageSet& heldout, c10::Device device,
                                                                 int64_t images = 2000);
 
-nlohmann::json to_json(const std::vector<ApproximationViewCheck>& checks);
 // One line: "rot90 0.812 / 0.400 / 0.950 / 0.990 ..." (networks / no shift / basis
 // ceiling / networks in sample).
 std::string summary_line(const std::vector<ApproximationViewCheck>& checks);

@@ -27,6 +27,7 @@
 #include "ssdd/io/image_grid.h"
 #include "ssdd/io/json_file.h"
 #include "ssdd/io/run_log.h"
+#include "ssdd/io/set_metrics.h"
 #include "ssdd/io/svg_chart.h"
 #include "ssdd/models/image_shape.h"
 #include "ssdd/teacher/teacher.h"
@@ -405,16 +406,18 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   result.images = set.size();
   result.seconds = seconds;
   result.iterations_per_second = config.iterations / std::max(seconds, 1e-9);
-  io::write_json_file(out_dir + "/metrics.json",
-             {{"loss", result.loss},
-              {"final_loss", result.loss.empty() ? 0.0 : result.loss.back()},
-              {"kernel", kernel_summary(kernel_rows, kernel_features, choice_name(config.krr_precision), outer.kernel_conditions())},
-              {"m", set.size()},
-              {"seconds", seconds},
-              {"iterations_per_second", result.iterations_per_second},
-              {"storage", storage.to_json()},
-              {"approximation_heldout", to_json(approx_check)},
-              {"threads", run->threads}});
+  io::SetMetrics metrics;
+  metrics.loss = result.loss;
+  metrics.final_loss = result.loss.empty() ? 0.0 : result.loss.back();
+  metrics.kernel =
+      kernel_summary(kernel_rows, kernel_features, choice_name(config.krr_precision), outer.kernel_conditions());
+  metrics.m = set.size();
+  metrics.seconds = seconds;
+  metrics.iterations_per_second = result.iterations_per_second;
+  metrics.storage = storage.summary();
+  metrics.approximation_heldout = approx_check;
+  metrics.threads = run->threads;
+  io::write_json_file(out_dir + "/metrics.json", io::to_json(metrics));
   return result;
 }
 

@@ -68,18 +68,20 @@ const StorageItem& StorageReport::biggest() const {
                            [](const StorageItem& a, const StorageItem& b) { return a.floats < b.floats; });
 }
 
-nlohmann::json StorageReport::to_json() const {
-  nlohmann::json list = nlohmann::json::array();
+io::SetStorage StorageReport::summary() const {
+  io::SetStorage s;
   for (const StorageItem& item : items) {
     const double images =
         image_floats > 0 ? static_cast<double>(item.floats) / static_cast<double>(image_floats) : 0.0;
-    list.push_back({{"name", item.name}, {"floats", item.floats}, {"images", images}});
+    s.items.push_back({item.name, item.floats, images});
   }
-  return {{"items", list},
-          {"total_floats", total_floats()},
-          {"image_equivalents", image_equivalents()},
-          {"image_floats", image_floats}};
+  s.total_floats = total_floats();
+  s.image_equivalents = image_equivalents();
+  s.image_floats = image_floats;
+  return s;
 }
+
+nlohmann::json StorageReport::to_json() const { return io::to_json(summary()); }
 
 std::string StorageReport::table() const {
   const int64_t total = total_floats();

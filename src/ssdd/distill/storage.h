@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ssdd/io/set_metrics.h"
+
 namespace ssdd::distill {
 
 struct StorageItem {
@@ -20,7 +22,8 @@ struct StorageReport {
   int64_t total_floats() const;
   double image_equivalents() const;          // total_floats / image_floats
   const StorageItem& biggest() const;
-  nlohmann::json to_json() const;
+  io::SetStorage summary() const;            // what metrics.json and a set's metadata record
+  nlohmann::json to_json() const;            // summary()'s JSON
   std::string table() const;                 // human-readable breakdown, one line per item
 };
 

@@ -10,6 +10,7 @@
 #include "ssdd/io/grid_results_markdown.h"
 #include "ssdd/io/json_file.h"
 #include "ssdd/io/run_record.h"
+#include "ssdd/io/set_metrics.h"
 #include "ssdd/report/pictures.h"
 
 namespace ssdd::report {
@@ -94,10 +95,10 @@ void grid_sections(std::ostringstream& md, const std::string& run_dir, const io:
   }
 }
 
-void approximation_table(std::ostringstream& md, const std::vector<std::pair<std::string, nlohmann::json>>& sets) {
+void approximation_table(std::ostringstream& md, const std::vector<std::pair<std::string, io::SetMetrics>>& sets) {
   bool header = false;
   for (const auto& [label, m] : sets)
-    for (const auto& c : m.value("approximation_heldout", nlohmann::json::array())) {
+    for (const auto& c : m.approximation_heldout) {
       if (!header) {
         md << "\n### Approximation networks on held-out images\n\nR^2 to the teacher's representation of each "
               "rotated view g(a_t(x)), over held-out real images x: of the networks' prediction from g(x), of "
@@ -108,37 +109,29 @@ void approximation_table(std::ostringstream& md, const std::vector<std::pair<std
               "|---|---|---|---|---|---|\n";
         header = true;
       }
-      md << "| " << label << " | " << c.value("view", "") << " | " << fmt::format("{:.3f}", c.value("r2", 0.0))
-         << " | " << fmt::format("{:.3f}", c.value("r2_unshifted", 0.0)) << " | "
-         << fmt::format("{:.3f}", c.value("r2_basis", 0.0)) << " | "
-         << fmt::format("{:.3f}", c.value("r2_distilled", 0.0)) << " |\n";
+      md << fmt::format("| {} | {} | {:.3f} | {:.3f} | {:.3f} | {:.3f} |\n", label, c.view, c.r2, c.r2_unshifted,
+                        c.r2_basis, c.r2_distilled);
     }
 }
 
 // Storage and distillation of each distilled set.
 void distilled_section(std::ostringstream& md, const std::string& run_dir, const io::RunRecord& run,
                        Pictures& pictures) {
-  std::vector<std::pair<std::string, nlohmann::json>> sets;  // label, metrics.json
+  std::vector<std::pair<std::string, io::SetMetrics>> sets;  // label, metrics.json
   const auto distilled = stages_of(run_dir, run, "distill ");
   for (const auto& [label, dir] : distilled)
-    if (io::file_exists(dir + "/metrics.json")) sets.emplace_back(label, io::parse_json_file(dir + "/metrics.json"));
+    if (io::file_exists(dir + "/metrics.json")) sets.emplace_back(label, io::read_set_metrics(dir + "/metrics.json"));
   if (sets.empty()) return;
   md << "## Distilled sets\n\n| set | images m | stored floats | image-equivalents | final loss | it/s | time |\n"
         "|---|---|---|---|---|---|---|\n";
-  for (const auto& [label, m] : sets) {
-    const auto& st = m.at("storage");
-    md << "| " << label << " | " << m.value("m", 0) << " | " << st.value("total_floats", 0) << " | "
-       << fmt::format("{:.2f}", st.value("image_equivalents", 0.0)) << " | "
-       << fmt::format("{:.4f}", m.value("final_loss", 0.0)) << " | "
-       << fmt::format("{:.2f}", m.value("iterations_per_second", 0.0)) << " | " << duration(m.value("seconds", 0.0))
-       << " |\n";
-  }
+  for (const auto& [label, m] : sets)
+    md << fmt::format("| {} | {} | {} | {:.2f} | {:.4f} | {:.2f} | {} |\n", label, m.m, m.storage.total_floats,
+                      m.storage.image_equivalents, m.final_loss, m.iterations_per_second, duration(m.seconds));
   md << "\nStorage is counted in floats of every stored tensor; one image-equivalent is one source image's "
         "floats. Per tensor:\n\n| set | tensor | floats | image-equivalents |\n|---|---|---|---|\n";
   for (const auto& [label, m] : sets)
-    for (const auto& item : m.at("storage").at("items"))
-      md << "| " << label << " | " << item.value("name", "") << " | " << item.value("floats", 0) << " | "
-         << fmt::format("{:.2f}", item.value("images", 0.0)) << " |\n";
+    for (const auto& item : m.storage.items)
+      md << fmt::format("| {} | {} | {} | {:.2f} |\n", label, item.name, item.floats, item.images);
   approximation_table(md, sets);
   md << "\n### Distillation loss\n\n";
   for (const auto& [label, dir] : distilled) {
