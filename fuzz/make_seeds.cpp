@@ -92,7 +92,7 @@ void distilled_set_seeds() {
   };
   save("explicit.pt", ssdd::distill::DistilledSet::explicit_form(torch::randn({3, 1, 4, 4}), torch::randn({3, 5}),
                                                                  ssdd::data::parse_views("rot0")));
-  ssdd::distill::ParameterizationInit init;
+  ssdd::distill::ParameterizationOptions init;
   init.image_bases = 2;
   init.rep_bases = 2;
   auto param = ssdd::distill::init_parameterized(torch::randn({6, 1, 4, 4}), torch::randn({6, 5}),
