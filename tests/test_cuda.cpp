@@ -172,13 +172,7 @@ TEST_F(CudaRun, GridWithFinetuningRunsOnTheGpuAndAgreesWithTheCpu) {
   SKIP_WITHOUT_CUDA();
   NoTf32 fp32;
   TempDir sets;
-  evaluate::BaselineConfig b;
-  b.method = evaluate::BaselineMethod::random;
-  b.teacher = dirs_->teacher.path();
-  b.data_dir = dirs_->data.path();
-  b.budget = 12;
-  b.runtime.threads = 2;
-  evaluate::make_baseline(b, sets.path() + "/random");
+  make_tiny_baseline(*dirs_, evaluate::BaselineMethod::random, sets.path() + "/random");
   auto grid = [&](const std::string& device) {
     evaluate::GridConfig g;
     g.teacher = dirs_->teacher.path();

@@ -31,18 +31,6 @@
 
 using namespace ssdd;
 
-namespace {
-
-std::vector<std::string> lines_of(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(line);
-  return out;
-}
-
-}  // namespace
-
 TEST(Pretrain, LowersTheRegressionLossOnATinySet) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
   const auto x = torch::randn({24, 1, 8, 8}, gen);
@@ -162,15 +150,9 @@ class EvaluateRun : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dirs_ = new Dirs;
-    for (const std::string method : {"random", "kmeans"}) {
-      evaluate::BaselineConfig b;
-      b.method = parse_choice<evaluate::BaselineMethod>(method, "test", "method");
-      b.teacher = dirs_->teacher.path();
-      b.data_dir = dirs_->data.path();
-      b.budget = 12;
-      b.runtime.threads = 2;
-      evaluate::make_baseline(b, dirs_->sets.path() + "/" + method);
-    }
+    for (const std::string method : {"random", "kmeans"})
+      make_tiny_baseline(*dirs_, parse_choice<evaluate::BaselineMethod>(method, "test", "method"),
+                         dirs_->sets.path() + "/" + method);
   }
   static void TearDownTestSuite() { delete dirs_; }
 
@@ -313,14 +295,14 @@ TEST_F(EvaluateRun, ResumeSkipsFinishedCellsAndTableAgreesWithJson) {
   const auto first = evaluate::run_grid(g, out.path());
   EXPECT_EQ(first.cells_run, 2);
   const std::string cells = out.path() + "/cells.jsonl";
-  const auto lines = lines_of(cells);
+  const auto lines = nonempty_lines(cells);
   ASSERT_EQ(lines.size(), 2u);
 
   // A rerun computes nothing and gives the same results.
   const auto second = evaluate::run_grid(g, out.path());
   EXPECT_EQ(second.cells_run, 0);
   EXPECT_EQ(second.cells_skipped, 2);
-  EXPECT_EQ(lines_of(cells), lines);
+  EXPECT_EQ(nonempty_lines(cells), lines);
   EXPECT_EQ(second.results.at("records"), first.results.at("records"));
   EXPECT_EQ(second.results.at("summary"), first.results.at("summary"));
 

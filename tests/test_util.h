@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
 // Starts `command` in the background, SIGKILLs it as soon as `file` exists (a
 // checkpoint, say), and waits for it: a kill at a moment chosen by the test.
@@ -14,6 +16,15 @@ inline void kill_when_file_appears(const std::string& command, const std::string
   const std::string script = "(" + command + " >/dev/null 2>&1 & pid=$!; while [ ! -f " + file +
                              " ]; do sleep 0.01; done; kill -9 $pid; wait $pid) 2>/dev/null";
   (void)std::system(script.c_str());
+}
+
+// The lines of a text file, empty ones left out (missing file: none).
+inline std::vector<std::string> nonempty_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(line);
+  return out;
 }
 
 // A fresh temporary folder, removed with its contents at the end of the test.

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ssdd/distill/distiller.h"
+#include "ssdd/evaluate/baselines.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/tensor_archive.h"
 #include "ssdd/teacher/teacher.h"
@@ -77,6 +78,18 @@ struct TinyTeacher {
     ssdd::teacher::train_teacher(tiny_teacher_config(data.path(), 2, 2), teacher.path(), false);
   }
 };
+
+// A 12-image baseline set of the tiny teacher's data into `out_dir` (distilled.pt there).
+inline void make_tiny_baseline(const TinyTeacher& dirs, ssdd::evaluate::BaselineMethod method,
+                               const std::string& out_dir, int threads = 2) {
+  ssdd::evaluate::BaselineConfig b;
+  b.method = method;
+  b.teacher = dirs.teacher.path();
+  b.data_dir = dirs.data.path();
+  b.budget = 12;
+  b.runtime.threads = threads;
+  ssdd::evaluate::make_baseline(b, out_dir);
+}
 
 // Two distilled-set (or weight) files hold bit-identical tensors (metadata aside).
 inline void expect_same_tensors(const std::string& a_path, const std::string& b_path) {

@@ -9,6 +9,7 @@
 #include "ssdd/evaluate/baselines.h"
 #include "ssdd/evaluate/grid.h"
 #include "ssdd/io/json_file.h"
+#include "ssdd/train/job.h"
 
 namespace ssdd::cli {
 
@@ -106,7 +107,11 @@ void add_evaluate_command(CLI::App& app, Action& action) {
       ->check(CLI::Range(0, 16384));
   o.add_runtime(*cmd, "The first seed (the grid runs seeds seed .. seed + seeds - 1)");
   o.add(*cmd, "--verbose", &C::verbose, "Show pretraining progress (true/false)");
-  cmd->footer(evaluate::grid_presets_help());
+  add_job_options(*cmd);
+  cmd->footer(evaluate::grid_presets_help() +
+              "\nSeveral ranks (`ssdd launch -n N -- evaluate ...`, torchrun, srun) share the cells out: each takes the\n"
+              "next set x arch x seed when it is free; rank 0 writes the results. Give each rank its share of the\n"
+              "cores (--threads).");
   cmd->callback([s, &action] {
     action = [s] {
       evaluate::GridConfig config = s->config_file.empty()
@@ -114,8 +119,9 @@ void add_evaluate_command(CLI::App& app, Action& action) {
                                         : evaluate::GridConfig::from_json(read_stage_config(s->config_file));
       s->overrides.apply(config);
       config.validate("command line");
-      claim_if_forced(s->out, "evaluate", s->force);
+      if (train::job_world().rank == 0) claim_if_forced(s->out, "evaluate", s->force);  // rank 0 owns the folder
       const auto r = evaluate::run_grid(config, s->out);
+      if (train::job_world().rank != 0) return;  // rank 0 prints the job's table
       std::printf("%s\n%lld cells run, %lld reused; %s/results.md\n", evaluate::results_markdown(r.results).c_str(),
                   static_cast<long long>(r.cells_run), static_cast<long long>(r.cells_skipped), s->out.c_str());
     };

@@ -12,6 +12,7 @@
 #include "ssdd/experiment/experiment_config.h"
 #include "ssdd/experiment/run_experiment.h"
 #include "ssdd/report/report.h"
+#include "ssdd/train/job.h"
 
 namespace ssdd::cli {
 namespace {
@@ -75,6 +76,9 @@ void add_run_command(CLI::App& app, Action& action) {
         std::printf("%s", config.text.c_str());
         return;
       }
+      if (train::job_world().distributed())
+        throw ConfigError("ssdd run", "runs as one process for now (issue 26); under a launcher, run the grid "
+                                      "alone: `ssdd launch -n N -- evaluate --config RUN/evaluate/NAME/config.json ...`");
       if (s->threads >= 0) check_threads("--threads", s->threads);
       config.set_runtime(s->threads, s->device);
       const std::string out = s->out.empty() ? "runs/" + config.name : s->out;

@@ -12,8 +12,30 @@
 
 #include "ssdd/core/choice.h"
 #include "ssdd/core/runtime_options.h"
+#include "ssdd/train/job.h"
 
 namespace ssdd::cli {
+
+// --backend and --timeout of a command whose stage can run as several ranks (train/job.h).
+inline void add_job_options(CLI::App& app) {
+  app.add_option_function<std::string>(
+      "--backend",
+      [](const std::string& backend) {
+        auto o = train::job_options();
+        o.backend = backend;
+        train::set_job_options(o);
+      },
+      "Under a launcher: gloo or nccl (default: nccl on cuda, gloo otherwise)");
+  app.add_option_function<double>(
+         "--timeout",
+         [](double seconds) {
+           auto o = train::job_options();
+           o.timeout = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+           train::set_job_options(o);
+         },
+         "Under a launcher: seconds a rank waits for the others before the job stops (default 1800)")
+      ->check(CLI::Range(1.0, 7.0 * 24 * 3600));
+}
 
 // An option writing `target`. An enum (core/choice.h) takes its names only (not the
 // numbers behind them), --help lists them, and an unknown one is refused with them.

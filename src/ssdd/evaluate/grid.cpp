@@ -132,28 +132,41 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
   const auto started = std::chrono::steady_clock::now();
   check_runnable(config);
   // Absolute paths in config.json: `ssdd evaluate --config` reads it from any folder.
-  const auto run = train::start_run("evaluate", out_dir, resolve_config_paths(config.to_json(), ""), config.runtime);
+  const auto run = train::start_run("evaluate", out_dir, resolve_config_paths(config.to_json(), ""), config.runtime,
+                                    train::Ranks::many);
   io::RunLog& log = run->log;
   const c10::Device device = run->device;
-  io::make_dirs(out_dir + "/models");
+  train::ProcessGroup* group = run->group;
+  const std::string cells_path = out_dir + "/cells.jsonl";
+  // Rank 0 tidies the cells file (a torn last line; the rank files of a killed job), then
+  // every rank reads the same finished cells.
+  auto gather_cells = [&] {
+    if (run->leads()) {
+      terminate_last_line(cells_path);
+      fold_rank_cells(out_dir, log);
+    }
+    if (group) group->barrier();
+    return read_cells(cells_path, log);
+  };
+  if (run->leads()) io::make_dirs(out_dir + "/models");
 
   const teacher::Teacher teacher = teacher::load_teacher(config.teacher, device);
   const GridPlan plan = plan_grid(config, teacher, log);
-  const std::string cells_path = out_dir + "/cells.jsonl";
-  terminate_last_line(cells_path);
-  std::map<std::string, nlohmann::json> done = read_cells(cells_path, log);
+  std::map<std::string, nlohmann::json> done = gather_cells();
   GridResult result;
   for (const auto& c : plan.cells) result.cells_skipped += static_cast<int64_t>(done.count(c.key));
   log.say("evaluate: " + std::to_string(plan.rows.size()) + " rows x " + std::to_string(plan.archs.size()) +
           " arch(s) x " + std::to_string(plan.targets.size()) + " target(s) x " + std::to_string(config.seeds) +
           " seed(s): " + std::to_string(plan.cells.size()) + " cells, " + std::to_string(result.cells_skipped) +
-          " already done");
+          " already done" + (group ? ", shared among " + std::to_string(group->size()) + " ranks" : ""));
 
-  result.cells_run = run_cells({config, plan, teacher, device, out_dir, log}, done, result.cells_skipped);
+  result.cells_run = run_cells({config, plan, teacher, device, out_dir, log, group}, done, result.cells_skipped);
+  if (group) done = gather_cells();
   const io::GridResults results = grid_results(config, plan, teacher, done);
-  write_results(results, out_dir);
   result.results = io::to_json(results);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!run->leads()) return result;
+  write_results(results, out_dir);
   log.say("evaluate: wrote " + out_dir + "/results.json, results.md, results.svg (" +
           train::format_duration(result.seconds) + ")");
   return result;

@@ -67,6 +67,34 @@ void terminate_last_line(const std::string& path) {
   }
 }
 
+std::string rank_cells_path(const std::string& out_dir, int rank) {
+  return out_dir + (rank == 0 ? "/cells.jsonl" : "/cells.rank-" + std::to_string(rank) + ".jsonl");
+}
+
+void fold_rank_cells(const std::string& out_dir, io::RunLog& log) {
+  const std::string cells = out_dir + "/cells.jsonl";
+  std::vector<std::filesystem::path> parts;
+  for (const auto& entry : std::filesystem::directory_iterator(out_dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("cells.rank-", 0) == 0 && entry.path().extension() == ".jsonl") parts.push_back(entry.path());
+  }
+  if (parts.empty()) return;
+  std::sort(parts.begin(), parts.end());
+  terminate_last_line(cells);
+  auto done = read_cells(cells, log);
+  int64_t added = 0;
+  for (const auto& part : parts) {
+    for (auto& [key, record] : read_cells(part.string(), log))
+      if (done.emplace(key, record).second) {
+        append_cell(cells, record);
+        ++added;
+      }
+    std::filesystem::remove(part);  // only once its records are in cells.jsonl
+  }
+  log.line("evaluate: folded " + std::to_string(added) + " cell(s) of " + std::to_string(parts.size()) +
+           " rank file(s) into " + cells);
+}
+
 namespace {
 
 std::string file_safe(const std::string& s) {
@@ -129,8 +157,10 @@ class CellRunner {
   const FinetuneOptions finetune_options_;
   std::map<std::string, nlohmann::json>& done_;
   const int64_t skipped_;
-  int64_t finished_;
+  int64_t finished_;  // cells done by every rank, with the skipped ones
   int64_t cells_run_ = 0;
+  train::ProcessGroup* group_;
+  std::string work_key_, finished_key_;  // the job's store counters: groups handed out, cells done
   std::map<size_t, TargetData> target_data_;  // loaded on first use
   at::Tensor teacher_test_reps_;              // g(x) of the source test split, for the alignment
   train::Progress progress_;
@@ -143,20 +173,30 @@ CellRunner::CellRunner(const GridRun& grid, std::map<std::string, nlohmann::json
       teacher_(grid.teacher),
       device_(grid.device),
       log_(grid.log),
-      cells_path_(grid.out_dir + "/cells.jsonl"),
+      cells_path_(rank_cells_path(grid.out_dir, grid.group ? grid.group->rank() : 0)),
       finetune_options_(finetune_protocol_options(grid.config)),
       done_(done),
       skipped_(skipped),
       finished_(skipped),
+      group_(grid.group),
       progress_("evaluate", static_cast<int64_t>(grid.plan.cells.size()), "cells/min", skipped) {
   progress_.set_log([this](const std::string& line) { log_.line(line); });
   progress_.set_file_interval(0);  // cells are minutes apart: log every one
+  if (group_) {
+    work_key_ = group_->fresh_key("grid-work");
+    finished_key_ = group_->fresh_key("grid-cells");
+    progress_.set_terminal(group_->rank() == 0);
+  }
 }
 
 int64_t CellRunner::run() {
   // Cells are grouped so that what they share is computed once: teacher features per
   // target, a pretrained network per set x arch x seed.
   const std::vector<GridCell>& plan = plan_.cells;
+  // In a job, the groups with work left are numbered alike on every rank (the same plan and
+  // the same cells file), and a rank takes the group whose number the store hands it.
+  auto claim = [this] { return group_ ? group_->add(work_key_, 1) - 1 : 0; };
+  int64_t claimed = claim(), numbered = 0;
   for (size_t i = 0; i < plan.size();) {
     size_t j = i;
     while (j < plan.size() && plan[j].row == plan[i].row && plan[j].arch == plan[i].arch &&
@@ -170,6 +210,10 @@ int64_t CellRunner::run() {
     const int64_t group_seed = plan[i].seed;
     i = j;
     if (pending.empty()) continue;
+    if (group_) {
+      if (numbered++ != claimed) continue;
+      claimed = claim();
+    }
     // A SIGINT/SIGTERM (core/stop.h) ends the grid between cells: cells.jsonl keeps the finished ones.
     throw_if_stopped("evaluate", finished_);
     if (row.kind == "teacher") {
@@ -179,7 +223,13 @@ int64_t CellRunner::run() {
     Network net = network(row, arch, group_seed);
     run_network_cells(row, net, pending);
   }
-  progress_.finish(std::to_string(cells_run_) + " cells run, " + std::to_string(skipped_) + " reused");
+  if (group_) {
+    // Done with the work handed out: wait for the ranks still at theirs.
+    group_->wait_for_all(group_->fresh_key("grid-done"), finished_key_, "evaluate");
+    progress_.update(skipped_ + group_->add(finished_key_, 0), "", 0.0);
+  }
+  progress_.finish(std::to_string(cells_run_) + " cells run" + (group_ ? " by this rank" : "") + ", " +
+                   std::to_string(skipped_) + " reused");
   return cells_run_;
 }
 
@@ -378,12 +428,13 @@ void CellRunner::record_cell(const GridCell& cell, nlohmann::json record) {
   record["seed"] = cell.seed;
   append_cell(cells_path_, record);
   done_.emplace(cell.key, record);
-  ++finished_;
   ++cells_run_;
+  const int64_t before = finished_;
+  finished_ = group_ ? skipped_ + group_->add(finished_key_, 1) : finished_ + 1;
   const std::string fields = fmt::format("{} {} {} seed {}: {:.2f}%", row.label, cell.arch,
                                          plan_.targets[cell.target].name, cell.seed,
                                          100 * record.at("probe_test_accuracy").get<double>());
-  progress_.update(finished_, fields, 60.0);  // 60 per cell: the rate reads in cells/min
+  progress_.update(finished_, fields, 60.0 * static_cast<double>(finished_ - before));  // the rate in cells/min
 }
 
 }  // namespace

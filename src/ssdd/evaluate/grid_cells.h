@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ssdd/evaluate/grid_plan.h"  // GridPlan, and the RunLog, Teacher and GridConfig it names
+#include "ssdd/train/distributed.h"
 
 namespace ssdd::evaluate {
 
@@ -24,19 +25,29 @@ void append_cell(const std::string& path, const nlohmann::json& record);
 // A file torn mid-line by a kill gets its newline back, so the next record starts clean.
 void terminate_last_line(const std::string& path);
 
+// The cells file of a rank: rank 0 appends to cells.jsonl; rank N of a job to
+// cells.rank-N.jsonl, which rank 0 folds into cells.jsonl when the ranks are done (or, after
+// a kill, when the grid next starts, whatever its world size).
+std::string rank_cells_path(const std::string& out_dir, int rank);
+// Appends the records of every cells.rank-N.jsonl that cells.jsonl lacks, then removes them.
+void fold_rank_cells(const std::string& out_dir, io::RunLog& log);
+
 // What the cells of one grid run share.
 struct GridRun {
   const GridConfig& config;
   const GridPlan& plan;
   const teacher::Teacher& teacher;
   c10::Device device;
-  std::string out_dir;  // cells.jsonl, models/
+  std::string out_dir;  // models/
   io::RunLog& log;
+  train::ProcessGroup* group = nullptr;  // a job of several ranks: they share the cells out
 };
 
 // Runs the plan's cells not in `done` (`skipped` of them are there), appending each record
-// to out_dir/cells.jsonl and to `done`; returns how many it ran. A SIGINT/SIGTERM
-// (core/stop.h) ends it between cells.
+// to this rank's cells file and to `done`; returns how many it ran. In a job, each rank takes
+// the next group of cells that share a network (a set x arch x seed) when it is free, so the
+// ranks finish together; progress counts every rank's cells. A SIGINT/SIGTERM (core/stop.h)
+// ends it between cells.
 int64_t run_cells(const GridRun& grid, std::map<std::string, nlohmann::json>& done, int64_t skipped);
 
 }  // namespace ssdd::evaluate

@@ -42,7 +42,7 @@ void RunLog::line(const std::string& text) {
 }
 
 void RunLog::say(const std::string& text) {
-  std::cerr << text << "\n" << std::flush;
+  if (terminal_) std::cerr << text << "\n" << std::flush;
   line(text);
 }
 

@@ -16,6 +16,8 @@ class RunLog {
 
   void line(const std::string& text);                  // to the file only
   void say(const std::string& text);                   // to the file and stderr
+  // Off: say() writes to the file only (the ranks after 0 of a job: rank 0 speaks for it).
+  void set_terminal(bool on) { terminal_ = on; }
   const std::string& path() const { return path_; }
 
   // Every line of every RunLog of this process is also appended to `path` (empty: stop):
@@ -25,6 +27,7 @@ class RunLog {
  private:
   std::string path_;
   std::FILE* file_ = nullptr;
+  bool terminal_ = true;
 };
 
 }  // namespace ssdd::io

@@ -14,8 +14,10 @@
 
 #include <cstdlib>
 #include <optional>
+#include <thread>
 
 #include "ssdd/core/error.h"
+#include "ssdd/core/stop.h"
 
 namespace ssdd::train {
 namespace {
@@ -109,6 +111,8 @@ struct ProcessGroup::Impl {
   World world;
   std::string backend;
   std::chrono::milliseconds timeout{0};
+  c10::intrusive_ptr<c10d::Store> store;
+  int64_t keys_made = 0;
 #ifdef SSDD_HAVE_GLOO
   c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
 #endif
@@ -147,9 +151,9 @@ ProcessGroup::ProcessGroup(const World& world, const std::string& backend, c10::
   store_options.isServer = world.rank == 0;
   store_options.numWorkers = static_cast<size_t>(world.size);
   store_options.timeout = timeout;
-  c10::intrusive_ptr<c10d::Store> store;
   try {
-    store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, store_options);
+    auto store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, store_options);
+    impl_->store = store;
     if (impl_->backend == "gloo") {
 #ifdef SSDD_HAVE_GLOO
       auto options = c10d::ProcessGroupGloo::Options::create(timeout);
@@ -203,6 +207,45 @@ void ProcessGroup::broadcast(std::vector<at::Tensor>& tensors, int root) {
 
 void ProcessGroup::barrier() {
   impl_->run("barrier", [&](auto& group) { return group.barrier(c10d::BarrierOptions{}); });
+}
+
+std::string ProcessGroup::fresh_key(const std::string& what) {
+  return "ssdd/" + std::to_string(impl_->keys_made++) + "/" + what;
+}
+
+int64_t ProcessGroup::add(const std::string& key, int64_t delta) {
+  try {
+    return impl_->store->add(key, delta);
+  } catch (const std::exception& e) {
+    throw Error("distributed: rank " + std::to_string(rank()) + " of " + std::to_string(size()) +
+                ": the job's store (rank 0) did not answer: " + first_line(e));
+  }
+}
+
+void ProcessGroup::wait_for_all(const std::string& name, const std::string& progress_key, const std::string& stage) {
+  using Clock = std::chrono::steady_clock;
+  impl_->store->set(name + "/rank-" + std::to_string(rank()), std::vector<uint8_t>{1});
+  add(name, 1);
+  int64_t progress = add(progress_key, 0);
+  auto moved = Clock::now();
+  while (add(name, 0) < size()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const int64_t now = add(progress_key, 0);
+    throw_if_stopped(stage, now);
+    if (now != progress) {
+      progress = now;
+      moved = Clock::now();
+    } else if (Clock::now() - moved > impl_->timeout) {
+      std::string missing;
+      for (int r = 0; r < size(); ++r)
+        if (!impl_->store->check({name + "/rank-" + std::to_string(r)}))
+          missing += (missing.empty() ? "" : ", ") + std::to_string(r);
+      throw Error("distributed: rank " + std::to_string(rank()) + " of " + std::to_string(size()) +
+                  ": rank(s) " + missing + " did not finish their share, and no rank finished any work in " +
+                  std::to_string(impl_->timeout.count() / 1000) + " s (raise --timeout if one piece of work "
+                  "takes longer)");
+    }
+  }
 }
 
 }  // namespace ssdd::train

@@ -5,6 +5,7 @@
 // them; the stages only say what is sharded and what is reduced.
 #pragma once
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,20 @@ class ProcessGroup {
   // In place: rank `root`'s values on every rank.
   void broadcast(std::vector<at::Tensor>& tensors, int root = 0);
   void barrier();
+
+  // Beside the collectives, the job's key-value store (rank 0 serves it): work handed out
+  // as it is asked for, and waits that tolerate a busy peer.
+  // A name for the keys of one use, the same on every rank for its n-th call (made in step,
+  // like a collective).
+  std::string fresh_key(const std::string& what);
+  // Adds `delta` to the store's counter `key` (from 0), atomically across ranks; returns the
+  // new value (delta 0: reads it).
+  int64_t add(const std::string& key, int64_t delta);
+  // Returns once every rank has called it with the same `name`, however long their work
+  // takes, as long as the counter `progress_key` (which the ranks advance as they work)
+  // moves within every timeout. Otherwise throws ssdd::Error naming the ranks not arrived.
+  // A SIGINT/SIGTERM (core/stop.h) ends the wait with Stopped, naming `stage`.
+  void wait_for_all(const std::string& name, const std::string& progress_key, const std::string& stage);
 
  private:
   struct Impl;

@@ -57,6 +57,7 @@ std::string Progress::line(int64_t step, const std::string& fields) const {
 }
 
 void Progress::emit(const std::string& text, bool final) {
+  if (!terminal_) return;
   if (tty_) std::cerr << "\r\033[K" << text << (final ? "\n" : "") << std::flush;
   else std::cerr << text << "\n" << std::flush;
 }

@@ -34,6 +34,8 @@ class Progress {
   // Every printed line (not the in-place redraws) also goes here, e.g. to a run log.
   void set_log(std::function<void(const std::string&)> log) { log_ = std::move(log); }
   void set_file_interval(double seconds) { file_interval_s_ = seconds; }
+  // Off: lines go only to the log (the ranks after 0 of a job).
+  void set_terminal(bool on) { terminal_ = on; }
   double elapsed_seconds() const;
 
  private:
@@ -44,6 +46,7 @@ class Progress {
   int64_t total_, first_step_, step_ = 0;
   double items_ = 0.0;
   bool tty_;
+  bool terminal_ = true;
   double file_interval_s_ = 10.0;
   std::chrono::steady_clock::time_point start_, last_print_, last_log_;
   std::function<void(const std::string&)> log_;
