@@ -146,3 +146,16 @@ TEST_F(DistributedGrid, ARankThatHangsMidGridStopsTheJobNamingIt) {
   EXPECT_TRUE(has(o.output, "rank(s) 1 did not finish their share")) << o.output;
   EXPECT_TRUE(has(o.output, "ssdd launch: rank 0 exited with code 1")) << o.output;
 }
+
+TEST_F(DistributedGrid, StagesThatDoNotShareTheirWorkYetAreRefusedUnderALauncher) {
+  TempDir out;
+  const auto baseline = run_ssdd("launch -n 2 -- baseline random --teacher " + dirs_->teacher.path() + " --data-dir " +
+                                 dirs_->data.path() + " --budget 12 --threads 1 --out " + out.path() + "/random");
+  EXPECT_NE(baseline.code, 0) << baseline.output;
+  EXPECT_TRUE(has(baseline.output, "baseline: runs as one process for now")) << baseline.output;
+  EXPECT_FALSE(std::filesystem::exists(out.path() + "/random/distilled.pt"));
+  const auto run = run_ssdd("launch -n 2 -- run quick --out " + out.path() + "/quick");
+  EXPECT_NE(run.code, 0) << run.output;
+  EXPECT_TRUE(has(run.output, "ssdd run: runs as one process for now")) << run.output;
+  EXPECT_FALSE(std::filesystem::exists(out.path() + "/quick"));
+}
