@@ -137,7 +137,7 @@ GridResult run_grid(const GridConfig& config, const std::string& out_dir) {
   io::RunLog& log = run->log;
   const c10::Device device = run->device;
   train::ProcessGroup* group = run->group;
-  const std::string cells_path = out_dir + "/cells.jsonl";
+  const std::string cells_path = rank_cells_path(out_dir, 0);
   // Rank 0 tidies the cells file (a torn last line; the rank files of a killed job), then
   // every rank reads the same finished cells.
   auto gather_cells = [&] {

@@ -72,7 +72,7 @@ std::string rank_cells_path(const std::string& out_dir, int rank) {
 }
 
 void fold_rank_cells(const std::string& out_dir, io::RunLog& log) {
-  const std::string cells = out_dir + "/cells.jsonl";
+  const std::string cells = rank_cells_path(out_dir, 0);
   std::vector<std::filesystem::path> parts;
   for (const auto& entry : std::filesystem::directory_iterator(out_dir)) {
     const std::string name = entry.path().filename().string();
@@ -80,7 +80,6 @@ void fold_rank_cells(const std::string& out_dir, io::RunLog& log) {
   }
   if (parts.empty()) return;
   std::sort(parts.begin(), parts.end());
-  terminate_last_line(cells);
   auto done = read_cells(cells, log);
   int64_t added = 0;
   for (const auto& part : parts) {

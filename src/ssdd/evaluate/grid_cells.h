@@ -30,6 +30,7 @@ void terminate_last_line(const std::string& path);
 // a kill, when the grid next starts, whatever its world size).
 std::string rank_cells_path(const std::string& out_dir, int rank);
 // Appends the records of every cells.rank-N.jsonl that cells.jsonl lacks, then removes them.
+// cells.jsonl must end its last line (terminate_last_line first).
 void fold_rank_cells(const std::string& out_dir, io::RunLog& log);
 
 // What the cells of one grid run share.

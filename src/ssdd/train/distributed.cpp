@@ -60,6 +60,11 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& master
 }
 #endif
 
+// How every distributed error starts: which rank of how many says it.
+std::string rank_says(const World& world) {
+  return "distributed: rank " + std::to_string(world.rank) + " of " + std::to_string(world.size) + ": ";
+}
+
 }  // namespace
 
 World world_from_environment() {
@@ -133,8 +138,7 @@ struct ProcessGroup::Impl {
 #endif
       work->wait(timeout);
     } catch (const std::exception& e) {
-      throw Error("distributed: rank " + std::to_string(world.rank) + " of " + std::to_string(world.size) + ": " +
-                  what + " failed (a rank stopped, or took longer than " +
+      throw Error(rank_says(world) + what + " failed (a rank stopped, or took longer than " +
                   std::to_string(timeout.count() / 1000) + " s): " + first_line(e));
     }
   }
@@ -168,8 +172,8 @@ ProcessGroup::ProcessGroup(const World& world, const std::string& backend, c10::
 #endif
     }
   } catch (const std::exception& e) {
-    throw Error("distributed: rank " + std::to_string(world.rank) + " of " + std::to_string(world.size) +
-                " could not join the group at " + world.master_addr + ":" + std::to_string(world.master_port) +
+    throw Error(rank_says(world) + "could not join the group at " + world.master_addr + ":" +
+                std::to_string(world.master_port) +
                 " within " + std::to_string(timeout.count() / 1000) + " s: " + first_line(e));
   }
 }
@@ -217,8 +221,7 @@ int64_t ProcessGroup::add(const std::string& key, int64_t delta) {
   try {
     return impl_->store->add(key, delta);
   } catch (const std::exception& e) {
-    throw Error("distributed: rank " + std::to_string(rank()) + " of " + std::to_string(size()) +
-                ": the job's store (rank 0) did not answer: " + first_line(e));
+    throw Error(rank_says(impl_->world) + "the job's store (rank 0) did not answer: " + first_line(e));
   }
 }
 
@@ -240,8 +243,8 @@ void ProcessGroup::wait_for_all(const std::string& name, const std::string& prog
       for (int r = 0; r < size(); ++r)
         if (!impl_->store->check({name + "/rank-" + std::to_string(r)}))
           missing += (missing.empty() ? "" : ", ") + std::to_string(r);
-      throw Error("distributed: rank " + std::to_string(rank()) + " of " + std::to_string(size()) +
-                  ": rank(s) " + missing + " did not finish their share, and no rank finished any work in " +
+      throw Error(rank_says(impl_->world) + "rank(s) " + missing +
+                  " did not finish their share, and no rank finished any work in " +
                   std::to_string(impl_->timeout.count() / 1000) + " s (raise --timeout if one piece of work "
                   "takes longer)");
     }
