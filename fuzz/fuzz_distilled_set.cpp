@@ -1,6 +1,8 @@
 // Distilled-set files (distilled.pt: a torch.save archive of named tensors plus metadata),
 // loaded as `ssdd evaluate` loads them, and decoded into their views and targets.
 #include "fuzz_support.h"
+
+#include <torch/torch.h>
 #include "ssdd/distill/distilled_set.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
 
 #include "ssdd/data/crop_flip.h"
 

@@ -6,6 +6,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
 #include <torch/cuda.h>
+#include <torch/torch.h>
 
 #include <cmath>
 #include <filesystem>

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include "data_fixtures.h"
 #include "ssdd/core/error.h"

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <sstream>
+#include <torch/torch.h>
 
 #include "data_fixtures.h"
 #include "ssdd/core/error.h"

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <torch/torch.h>
 
 #include "data_fixtures.h"
 #include "ssdd/core/error.h"

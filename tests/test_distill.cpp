@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/core/hash.h"

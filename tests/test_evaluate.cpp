@@ -9,6 +9,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/data/registry.h"

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 #include <vector>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/data/views.h"

@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <string>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/evaluate/finetune.h"

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <vector>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/data/registry.h"

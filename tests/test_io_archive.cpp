@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/io/archive_check.h"

@@ -11,6 +11,7 @@
 #include <iterator>
 #include <string>
 #include <vector>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/distill/memory_estimate.h"

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <torch/torch.h>
 
 #include "data_fixtures.h"
 #include "ssdd/core/error.h"

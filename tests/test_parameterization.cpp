@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/distill/parameterization.h"

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <torch/torch.h>
 
 #include "data_fixtures.h"
 #include "ssdd/core/error.h"

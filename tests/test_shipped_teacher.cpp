@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/io/atomic_file.h"

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <ctime>
 #include <iostream>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/data/ssl_augment.h"

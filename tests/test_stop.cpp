@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 #include <vector>
+#include <torch/torch.h>
 
 #include "ssdd/core/stop.h"
 #include "ssdd/io/atomic_file.h"

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <torch/torch.h>
 
 #include "ssdd/measure/linear_probe.h"
 #include "ssdd/io/atomic_file.h"

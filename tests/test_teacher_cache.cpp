@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/data/registry.h"

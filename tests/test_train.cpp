@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/io/atomic_file.h"

@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <vector>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/core/stop.h"

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/data/views.h"

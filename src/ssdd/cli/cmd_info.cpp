@@ -4,6 +4,7 @@
 #include <sstream>
 #include <cstdio>
 #include <thread>
+#include <torch/torch.h>
 
 #include "ssdd/cli/commands.h"
 #include "ssdd/core/text.h"

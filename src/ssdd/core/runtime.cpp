@@ -8,6 +8,7 @@
 #include <cmath>
 #include <fstream>
 #include <thread>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/core/limits.h"

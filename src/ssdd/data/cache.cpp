@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <torch/torch.h>
 
 namespace fs = std::filesystem;
 

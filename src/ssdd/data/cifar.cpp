@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 

@@ -1,5 +1,7 @@
 #include "ssdd/data/crop_flip.h"
 
+#include <torch/torch.h>
+
 namespace ssdd::data {
 
 at::Tensor random_crop_flip(const at::Tensor& x, int64_t padding, at::Generator& gen) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include <zlib.h>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/core/format.h"

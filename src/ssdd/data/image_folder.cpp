@@ -12,6 +12,7 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/data/resize.h"

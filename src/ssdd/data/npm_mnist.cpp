@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 

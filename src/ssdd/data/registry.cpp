@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/core/upload.h"

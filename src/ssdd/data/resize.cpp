@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <vector>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 

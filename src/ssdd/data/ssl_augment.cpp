@@ -1,6 +1,7 @@
 #include "ssdd/data/ssl_augment.h"
 
 #include <cmath>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 

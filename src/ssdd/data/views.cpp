@@ -1,6 +1,7 @@
 #include "ssdd/data/views.h"
 
 #include <cctype>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 

@@ -2,6 +2,7 @@
 
 #include <iomanip>
 #include <sstream>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/distill/approximation.h"

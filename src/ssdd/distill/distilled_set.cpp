@@ -1,5 +1,7 @@
 #include "ssdd/distill/distilled_set.h"
 
+#include <torch/torch.h>
+
 #include "ssdd/core/error.h"
 #include "ssdd/io/tensor_checksum.h"
 #include "ssdd/train/state.h"

@@ -8,6 +8,7 @@
 #include <limits>
 #include <optional>
 #include <sstream>
+#include <torch/torch.h>
 
 #include "ssdd/core/config_paths.h"
 #include "ssdd/core/error.h"

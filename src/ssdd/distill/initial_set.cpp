@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <sstream>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/data/registry.h"

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <torch/autograd.h>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 

@@ -2,6 +2,7 @@
 #include "ssdd/distill/model_pool.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/models/zoo.h"

@@ -1,6 +1,7 @@
 #include "ssdd/distill/parameterization.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
 #include "ssdd/core/clock.h"
 #include "ssdd/core/error.h"

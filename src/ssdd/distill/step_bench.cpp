@@ -6,6 +6,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/cuda.h>
+#include <torch/torch.h>
 
 #include "ssdd/core/bench_stats.h"
 #include "ssdd/core/error.h"

@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <chrono>
+#include <torch/torch.h>
 
 #include "ssdd/core/config_json.h"
 #include "ssdd/core/config_paths.h"

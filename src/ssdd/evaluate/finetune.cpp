@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include <torch/nn/modules/linear.h>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/data/crop_flip.h"

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <vector>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/core/format.h"

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <set>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/core/hash.h"

@@ -1,6 +1,7 @@
 #include "ssdd/evaluate/pretrain.h"
 
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/core/hash.h"

@@ -9,6 +9,7 @@
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/serialization/import_read.h>
 #include <torch/csrc/jit/serialization/storage_context.h>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/io/archive_check.h"

@@ -1,6 +1,7 @@
 #include "ssdd/measure/linear_probe.h"
 
 #include <chrono>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/core/stop.h"

@@ -1,6 +1,7 @@
 #include "ssdd/models/alexnet.h"
 
 #include <cmath>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 

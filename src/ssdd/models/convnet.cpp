@@ -1,5 +1,7 @@
 #include "ssdd/models/convnet.h"
 
+#include <torch/torch.h>
+
 #include "ssdd/core/error.h"
 #include "ssdd/models/channels_last.h"
 

@@ -1,5 +1,7 @@
 #include "ssdd/models/mobilenet.h"
 
+#include <torch/torch.h>
+
 #include "ssdd/core/error.h"
 
 namespace ssdd::models {

@@ -1,6 +1,7 @@
 #include "ssdd/models/vgg.h"
 
 #include <cmath>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 

@@ -1,5 +1,7 @@
 #include "ssdd/teacher/backbone_teacher.h"
 
+#include <torch/torch.h>
+
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/json_file.h"
 #include "ssdd/io/tensor_archive.h"

@@ -1,5 +1,7 @@
 #include "ssdd/teacher/barlow_twins.h"
 
+#include <torch/torch.h>
+
 #include "ssdd/core/error.h"
 
 namespace ssdd::teacher {

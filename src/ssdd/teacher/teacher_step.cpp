@@ -1,5 +1,7 @@
 #include "ssdd/teacher/teacher_step.h"
 
+#include <torch/torch.h>
+
 #include "ssdd/train/lars.h"
 
 namespace ssdd::teacher {

@@ -1,6 +1,7 @@
 #include "ssdd/train/classifier_fit.h"
 
 #include <torch/optim/sgd.h>
+#include <torch/torch.h>
 
 #include "ssdd/core/upload.h"
 #include "ssdd/train/fit.h"

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/core/fault.h"

@@ -1,5 +1,7 @@
 #include "ssdd/train/lars.h"
 
+#include <torch/torch.h>
+
 namespace ssdd::train {
 
 void lars_adapt_gradients(const std::vector<at::Tensor>& params, const LarsOptions& options) {

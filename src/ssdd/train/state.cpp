@@ -1,6 +1,7 @@
 #include "ssdd/train/state.h"
 
 #include <sstream>
+#include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 
