@@ -19,6 +19,22 @@
 
 namespace ssdd::cli {
 
+namespace {
+
+// The inner models' options (distill::PoolOptions).
+void add_pool_options(CLI::App& cmd, Overrides<distill::DistillConfig>& o) {
+  using C = distill::DistillConfig;
+  using Pool = distill::PoolOptions;
+  o.add(cmd, "--pool-arch", &C::pool, &Pool::arch, "Inner model spec, e.g. convnet:64-64-64");
+  o.add(cmd, "--pool-size", &C::pool, &Pool::size, "Models in the pool (M)");
+  o.add(cmd, "--pool-steps", &C::pool, &Pool::max_steps, "Steps before a pool model is reset (Z)");
+  o.add(cmd, "--pool-shards", &C::pool, &Pool::shards,
+        "Pool models per outer step, each on its slice of the real batch, gradients averaged (S); the ranks of a "
+        "job (ssdd launch, torchrun) share them, so any world size up to S gives the same set");
+}
+
+}  // namespace
+
 void add_distill_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("distill", "Distil a source data set into a small synthetic set (ours or krrst)");
   struct State {
@@ -37,7 +53,6 @@ void add_distill_command(CLI::App& app, Action& action) {
       ->check(CLI::ExistingFile);
   using C = distill::DistillConfig;
   auto& o = s->overrides;
-  using Pool = distill::PoolOptions;
   using Param = distill::ParameterizationOptions;
   using Approx = distill::ApproximationOptions;
   o.add(*cmd, "--teacher", &C::teacher, "Teacher folder (from `ssdd teacher`)");
@@ -79,11 +94,10 @@ void add_distill_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--augmentation", &C::augmentation,
         "predefined: every view each step; random (ablation): one view per image drawn each step");
   o.add(*cmd, "--pca-pool", &C::parameterization, &Param::pca_pool, "Real images the PCA bases are fitted on (ours)");
-  o.add(*cmd, "--pool-arch", &C::pool, &Pool::arch, "Inner model spec, e.g. convnet:64-64-64");
-  o.add(*cmd, "--pool-size", &C::pool, &Pool::size, "Models in the pool (M)");
-  o.add(*cmd, "--pool-steps", &C::pool, &Pool::max_steps, "Steps before a pool model is reset (Z)");
+  add_pool_options(*cmd, o);
   o.add(*cmd, "--checkpoint-every", &C::checkpoint_every, "Iterations between checkpoints");
   o.add_runtime(*cmd);
+  add_job_options(*cmd);
   cmd->footer("Presets: cpu (Fashion-MNIST, budget 100, 2 cores), quick (smoke test), paper (CIFAR-100, GPU).");
   cmd->callback([s, &action] {
     action = [s] {
@@ -93,7 +107,7 @@ void add_distill_command(CLI::App& app, Action& action) {
               : distill::DistillConfig::from_json(read_stage_config(s->config_file));
       s->overrides.apply(config);
       config.validate("command line");
-      claim_if_forced(s->out, "distill", s->force);
+      if (train::job_world().rank == 0) claim_if_forced(s->out, "distill", s->force);  // rank 0 owns the folder
       distill::run_distill(config, s->out, s->resume);
     };
   });

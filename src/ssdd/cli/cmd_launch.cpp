@@ -32,7 +32,7 @@ void add_launch_command(CLI::App& app, Action& action) {
       ->required();
   cmd->footer(
       "Each rank gets RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT, as under\n"
-      "torchrun, so `ssdd launch -n 2 -- collectives` and `torchrun --nproc-per-node 2 $(which ssdd) collectives`\n"
+      "torchrun, so `ssdd launch -n 2 -- collectives` and `torchrun --nproc-per-node 2 --no-python ssdd collectives`\n"
       "start the same ranks. When one rank fails the others are stopped and the launcher exits with its code.\n"
       "Example: ssdd launch -n 2 -- collectives");
   cmd->callback([s, &app, &action] {

@@ -55,6 +55,10 @@ DistilledSet approximate_learned_views(DistilledSet& set, const DistillConfig& c
   const at::Tensor identity = all.slice(0, 0, m).clone();
   std::vector<at::Tensor> targets;
   for (int64_t v = 1; v < views; ++v) targets.push_back(all.slice(0, v * m, (v + 1) * m));
+  // LibTorch initialises modules from the global generator, whose state here would depend on
+  // which pool models were re-initialised last, and so on which rank ran which pool shard
+  // (issue 26): the networks start from a generator seeded for them.
+  torch::manual_seed(c.runtime.seed + 3);
   ApproximationNets approx(views, all.size(1), c.approximation.hidden);
   approx->to(all.device());
   ApproximationFitOptions fit;

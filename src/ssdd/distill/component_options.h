@@ -21,6 +21,11 @@ struct PoolOptions {
   double lr = 0.1;
   double momentum = 0.9;
   double weight_decay = 1e-3;
+  // S: each outer step matches S pool models (shard s samples among members i with
+  // i % S == s) against S slices of the real batch and averages their gradients. 1 is
+  // KRR-ST's step. The ranks of a job share the shards (issue 26), so a run gives the same
+  // set on any number of processes up to S.
+  int64_t shards = 1;
 };
 
 // `ours`' images and targets as bases + coefficients (parameterization.h). Flat in JSON:
@@ -58,7 +63,7 @@ struct ApproximationOptions {
   int64_t refit_steps = 300;  // joint only: re-fit steps after distillation (0: off)
 };
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolOptions, arch, size, max_steps, lr, momentum, weight_decay)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolOptions, arch, size, max_steps, lr, momentum, weight_decay, shards)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ParameterizationOptions, enabled, image_bases, rep_bases, base_scale,
                                                 random_bases, pca_pool)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ApproximationOptions, enabled, hidden, fit, fit_steps, refit_steps)

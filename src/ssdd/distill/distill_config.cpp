@@ -46,6 +46,7 @@ nlohmann::json DistillConfig::to_json() const {
   // files, experiment configs and hashes made before them stay the same.
   if (!count_targets) j.erase("count_targets");
   if (krr_precision == KrrPrecision::float32) j.erase("krr_precision");
+  if (pool.shards == 1) j["pool"].erase("shards");
   return j;
 }
 
@@ -66,7 +67,8 @@ void DistillConfig::validate(const std::string& where) const {
                        {"approx_refit_steps", approximation.refit_steps, 0},
                        {"checkpoint_every", checkpoint_every, 1},
                        {"pool.size", pool.size, 1},
-                       {"pool.max_steps", pool.max_steps, 2}});
+                       {"pool.max_steps", pool.max_steps, 2},
+                       {"pool.shards", pool.shards, 1}});
   data::check_resolution(where, resolution);
   // KRR-ST keeps 10 models. Every pool model is staggered (trained for up to Z steps) before
   // the first outer step, so a pool of thousands spends hours there with no output even where
@@ -75,6 +77,12 @@ void DistillConfig::validate(const std::string& where) const {
   if (pool.size > kMaxPoolSize)
     throw ConfigError(where, "'pool.size' must be at most " + std::to_string(kMaxPoolSize) + " (KRR-ST keeps 10), found " +
                                  std::to_string(pool.size));
+  if (pool.shards > pool.size)
+    throw ConfigError(where, "'pool.shards' (" + std::to_string(pool.shards) + ") must be at most 'pool.size' (" +
+                                 std::to_string(pool.size) + "): each shard samples its own pool models");
+  if (real_batch < pool.shards)
+    throw ConfigError(where, "'real_batch' (" + std::to_string(real_batch) + ") must be at least 'pool.shards' (" +
+                                 std::to_string(pool.shards) + "): each shard takes its slice of the batch");
   if (count_targets && method != Method::krrst)
     throw ConfigError(where, "'count_targets' applies to krrst only (ours counts every float it stores)");
   runtime.validate(where);

@@ -25,6 +25,7 @@
 #include "ssdd/distill/outer_step.h"
 #include "ssdd/distill/storage.h"
 #include "ssdd/io/atomic_file.h"
+#include "ssdd/io/tensor_archive.h"
 #include "ssdd/io/image_grid.h"
 #include "ssdd/io/json_file.h"
 #include "ssdd/io/run_log.h"
@@ -34,6 +35,7 @@
 #include "ssdd/teacher/teacher.h"
 #include "ssdd/train/checkpoint.h"
 #include "ssdd/train/fit.h"
+#include "ssdd/train/job.h"
 #include "ssdd/train/loop.h"
 #include "ssdd/train/progress.h"
 #include "ssdd/train/run_setup.h"
@@ -162,7 +164,7 @@ struct Source {
   std::vector<at::Tensor> reps;
 };
 
-Source open_source(const DistillConfig& config, c10::Device device) {
+Source open_source(const DistillConfig& config, c10::Device device, train::ProcessGroup* group) {
   Source s{teacher::load_teacher(config.teacher, device), {}, {}, {}, {}, {}};
   const teacher::Teacher& t = s.teacher;
   s.data_name = config.data.empty() ? t.data : config.data;
@@ -175,7 +177,7 @@ Source open_source(const DistillConfig& config, c10::Device device) {
   s.data_digest = data::dataset_digest(s.splits);
   s.views = config.method == Method::krrst ? data::parse_views("rot0") : data::parse_views(config.views);
   check_size_and_memory(config, s.splits.train, t.feature_dim, device);
-  s.reps = view_representations(t, s.data_name, s.splits.train, s.views, device);
+  s.reps = view_representations(t, s.data_name, s.splits.train, s.views, device, group);
   return s;
 }
 
@@ -197,35 +199,61 @@ RealBatchSource real_batches(const DistillConfig& config, const Source& s, c10::
   return r;
 }
 
+// Every rank computes at least one shard of the pool (before anything is written).
+void check_shards_cover_ranks(int64_t shards, int ranks) {
+  if (shards < ranks)
+    throw ConfigError("--pool-shards", "a job of " + std::to_string(ranks) + " ranks shares the pool's shards, so it "
+                                       "needs at least " + std::to_string(ranks) + "; found " + std::to_string(shards) +
+                                       " (the set depends on the shards, not on the ranks)");
+}
+
+// The shards of the pool this process computes: shard s on rank s % W; every one in one process.
+std::vector<int64_t> own_shards(int64_t shards, const train::ProcessGroup* group) {
+  const int ranks = group ? group->size() : 1, rank = group ? group->rank() : 0;
+  check_shards_cover_ranks(shards, ranks);
+  std::vector<int64_t> own;
+  for (int64_t s = rank; s < shards; s += ranks) own.push_back(s);
+  return own;
+}
+
 // The outer iterations over train::Loop (resume, checkpoints, the deferred reads of each
 // iteration's loss, gradient norm and kernel condition with the divergence guard, progress),
 // each one SPEC 2 (outer_step.h). A fresh run staggers the pool first.
 class OuterLoop {
  public:
-  // `gen` made the initial set; the run draws on from it.
+  // `gen` made the initial set; the run draws on from it, the same draws on every rank.
   OuterLoop(const DistillConfig& config, const std::string& out_dir, bool resume, const Source& source,
-            DistilledSet& set, at::Generator& gen, c10::Device device, io::RunLog& log)
-      : config_(config), source_(source), set_(set), device_(device), log_(log),
+            DistilledSet& set, at::Generator& gen, train::RunContext& run)
+      : config_(config), source_(source), set_(set), device_(run.device), log_(run.log), group_(run.group),
         ckpt_dir_(out_dir + "/checkpoints"), krr_float64_(config.krr_precision == KrrPrecision::float64), gen_(gen),
         optimizer_(set.parameters(), torch::optim::AdamWOptions(config.lr).weight_decay(0.0)),
-        pool_(config.pool, source.teacher.shape, source.teacher.feature_dim, device, config.runtime.seed + 1),
-        loop_(loop_options(resume), loop_hooks()) {}
+        pool_(config.pool, source.teacher.shape, source.teacher.feature_dim, device_, config.runtime.seed + 1),
+        own_(own_shards(config.pool.shards, group_)), loop_(loop_options(resume), loop_hooks()) {
+    pool_.set_own_shards(own_);
+  }
 
   const ModelPool& pool() const { return pool_; }
   const std::vector<double>& losses() const { return losses_; }
   const std::vector<double>& kernel_conditions() const { return kernel_conditions_; }
+  double collective_seconds() const { return collective_seconds_; }  // this piece of the run's
 
   // Runs every iteration left; returns the seconds over all pieces of the run.
   double run() {
     const int64_t start = loop_.start();
     started_ = std::chrono::steady_clock::now();
     const RealBatchSource real = real_batches(config_, source_, device_);
+    if (real.batch < pool_.shards())
+      throw ConfigError("--pool-shards", fmt::format("{} shards need a real batch of at least {} images; {} holds {}",
+                                                     pool_.shards(), pool_.shards(), source_.data_name, real.batch));
     for (int64_t it = start; it < config_.iterations; ++it) {
       train::set_learning_rate(optimizer_, train::linear_decay(it, config_.iterations, config_.lr, config_.lr_end_factor));
       OuterStepOptions step;
       step.ridge = config_.ridge;
       step.iteration = it;
       step.krr_float64 = krr_float64_;
+      step.own_shards = own_;
+      step.group = group_;
+      step.collective_seconds = &collective_seconds_;
       KernelHealth health;
       step.kernel_health = &health;
       const RealBatch batch = draw_real_batch(real, gen_);
@@ -259,6 +287,7 @@ class OuterLoop {
                   {"data_digest", source_.data_digest}};
     o.identity_added_later = {"data_digest"};
     o.log = [this](const std::string& line) { log_.line(line); };
+    o.group = group_;
     return o;
   }
 
@@ -271,7 +300,22 @@ class OuterLoop {
     return h;
   }
 
+  // On every rank (a collective): rank 0's pool brought up to date with the shards the
+  // others train, so its checkpoint holds the whole pool and resumes on any world size.
+  void gather_pool() {
+    if (!group_) return;
+    for (int64_t s = 0; s < pool_.shards(); ++s) {
+      const int owner = static_cast<int>(s % group_->size());
+      if (owner == 0) continue;
+      const bool mine = group_->rank() == owner;
+      const std::string bytes = group_->broadcast_bytes(mine ? io::tensors_to_bytes(pool_.shard_state(s)) : "", owner);
+      const std::string from = "rank " + std::to_string(owner) + "'s pool shard " + std::to_string(s);
+      if (group_->rank() == 0) pool_.load_shard_state(s, io::tensors_from_bytes(bytes, from), from);
+    }
+  }
+
   train::Checkpoint save(int64_t iteration) {
+    gather_pool();
     train::Checkpoint c;
     const auto params = set_.parameters();
     for (size_t i = 0; i < params.size(); ++i) c.tensors["set." + std::to_string(i)] = params[i].detach();
@@ -311,6 +355,7 @@ class OuterLoop {
       if (!progress) {
         progress.emplace("distill: pool stagger", total, "steps/s");
         progress->set_log([this](const std::string& line) { log_.line(line); });
+        progress->set_terminal(!group_ || group_->rank() == 0);
       }
       progress->update(done, "");
       throw_if_stopped("distill", 0);  // nothing to keep: a resumed run staggers afresh
@@ -347,28 +392,33 @@ class OuterLoop {
   DistilledSet& set_;
   const c10::Device device_;
   io::RunLog& log_;
+  train::ProcessGroup* const group_;  // null in one process
   const std::string ckpt_dir_;
   const bool krr_float64_;
   at::Generator& gen_;
   torch::optim::AdamW optimizer_;
   ModelPool pool_;
+  const std::vector<int64_t> own_;  // the shards this process computes
   train::Loop loop_;
   std::vector<double> losses_, kernel_conditions_;  // per iteration
   double previous_seconds_ = 0;
+  double collective_seconds_ = 0;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace
 DistillResult run_distill(const DistillConfig& config, const std::string& out_dir, bool resume) {
   check_choices(config);
+  check_shards_cover_ranks(config.pool.shards, train::job_world().size);
   // The outer step needs autograd whatever the caller's mode (a caller in a no-grad
   // region would otherwise get "does not require grad" at the first backward).
   torch::AutoGradMode grad_on(true);
   // config.json with absolute paths: `ssdd distill --config` reads it from any folder.
-  const auto run = train::start_run("distill", out_dir, resolve_config_paths(config.to_json(), ""), config.runtime);
+  const auto run = train::start_run("distill", out_dir, resolve_config_paths(config.to_json(), ""), config.runtime,
+                                    train::Ranks::many);
   io::RunLog& log = run->log;
   const c10::Device device = run->device;
-  const Source source = open_source(config, device);
+  const Source source = open_source(config, device, run->group);
   const teacher::Teacher& t = source.teacher;
   const data::DatasetSplits& splits = source.splits;
 
@@ -380,12 +430,22 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
               {"shape", {splits.train.channels(), splits.train.height(), splits.train.width()}},
               {"m", set.size()},          {"config_hash", config.hash()},
               {"data_digest", source.data_digest}};
-  OuterLoop outer(config, out_dir, resume, source, set, gen, device, log);
+  OuterLoop outer(config, out_dir, resume, source, set, gen, *run);
   // K_ss of each step: every view of every distilled image, or one view of each.
   const int64_t kernel_rows = one_view_each(config, source.views.size()) ? set.size() : set.size() * set.views();
   const int64_t kernel_features = outer.pool().feature_dim() + 1;  // the bias column
   warn_if_rank_deficient(kernel_rows, kernel_features, config, log);
   const double seconds = outer.run();
+  DistillResult result;
+  result.loss = outer.losses();
+  result.images = set.size();
+  result.seconds = seconds;
+  result.iterations_per_second = config.iterations / std::max(seconds, 1e-9);
+  if (run->group)
+    log.say(fmt::format("distill: {} shard(s) on {} ranks; the step's collectives took {:.1f} s of this piece's "
+                        "iterations (waiting for the slowest rank included)",
+                        config.pool.shards, run->group->size(), outer.collective_seconds()));
+  if (!run->leads()) return result;  // every rank holds the same set; rank 0 writes it
   set = finish_approximation(set, t, config, log);
 
   const StorageReport storage = set.storage();
@@ -402,11 +462,6 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
     log.say("distill: approximation networks on held-out images, R^2 to the teacher per view (networks / no shift / "
             "basis ceiling / networks in sample): " + summary_line(approx_check));
 
-  DistillResult result;
-  result.loss = outer.losses();
-  result.images = set.size();
-  result.seconds = seconds;
-  result.iterations_per_second = config.iterations / std::max(seconds, 1e-9);
   io::SetMetrics metrics;
   metrics.loss = result.loss;
   metrics.final_loss = result.loss.empty() ? 0.0 : result.loss.back();
@@ -418,6 +473,8 @@ DistillResult run_distill(const DistillConfig& config, const std::string& out_di
   metrics.storage = storage.summary();
   metrics.approximation_heldout = approx_check;
   metrics.threads = run->threads;
+  metrics.ranks = run->world.size;
+  metrics.collective_seconds = outer.collective_seconds();
   io::write_json_file(out_dir + "/metrics.json", io::to_json(metrics));
   return result;
 }

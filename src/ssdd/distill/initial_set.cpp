@@ -61,9 +61,10 @@ void check_size_and_memory(const DistillConfig& c, const data::ImageSet& train, 
 // Teacher representations of every view of the source train split (cached on disk).
 std::vector<at::Tensor> view_representations(const teacher::Teacher& t, const std::string& data,
                                              const data::ImageSet& train, const std::vector<data::View>& views,
-                                             c10::Device device) {
+                                             c10::Device device, train::ProcessGroup* shared_by) {
   std::vector<at::Tensor> reps;
-  for (const auto& v : views) reps.push_back(teacher::representations(t, data, "train", train.images, v, device));
+  for (const auto& v : views)
+    reps.push_back(teacher::representations(t, data, "train", train.images, v, device, 512, shared_by));
   return reps;
 }
 

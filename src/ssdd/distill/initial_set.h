@@ -15,6 +15,7 @@
 #include "ssdd/distill/distiller.h"
 #include "ssdd/distill/storage.h"
 #include "ssdd/models/image_shape.h"
+#include "ssdd/train/distributed.h"
 
 namespace ssdd::io {
 class RunLog;
@@ -37,10 +38,11 @@ OursSizes ours_sizes(const DistillConfig& c, const models::ImageShape& image, in
 // estimated peak memory fits the machine (memory_estimate.h).
 void check_size_and_memory(const DistillConfig& c, const data::ImageSet& train, int64_t rep_dim, c10::Device device);
 
-// Teacher representations of every view of the source train split (cached on disk).
+// Teacher representations of every view of the source train split (cached on disk), computed
+// in slices by the ranks of `shared_by` when set (teacher/representations.h).
 std::vector<at::Tensor> view_representations(const teacher::Teacher& t, const std::string& data,
                                              const data::ImageSet& train, const std::vector<data::View>& views,
-                                             c10::Device device);
+                                             c10::Device device, train::ProcessGroup* shared_by = nullptr);
 
 // The starting distilled set of either method (SPEC 2 for krrst, SPEC 3-5 for ours).
 DistilledSet initial_set(const DistillConfig& c, const data::DatasetSplits& splits,

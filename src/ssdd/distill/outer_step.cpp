@@ -64,6 +64,7 @@ RealBatch draw_real_batch(const RealBatchSource& source, at::Generator& gen) {
     return real;
   }
   real.images = data::apply_views(data::normalize(pixels, source.norm), source.views);
+  real.views = static_cast<int64_t>(source.views.size());
   std::vector<at::Tensor> targets;
   for (const auto& r : source.view_targets) targets.push_back(r.index_select(0, index));
   real.targets = torch::cat(targets);
@@ -71,62 +72,138 @@ RealBatch draw_real_batch(const RealBatchSource& source, at::Generator& gen) {
     const at::Tensor rows = upload(random_view_rows(source.batch, source.views.size(), gen), device);
     real.images = real.images.index_select(0, rows);
     real.targets = real.targets.index_select(0, rows);
+    real.views = 1;
   }
   return real;
 }
 
-at::Tensor outer_step(DistilledSet& set, ModelPool& pool, const RealBatch& real, torch::optim::Optimizer& optimizer,
-                      at::Generator& gen, const OuterStepOptions& options) {
-  const at::Tensor& rows_picked = options.set_rows;
-  auto rows = [&](const at::Tensor& all) { return rows_picked.defined() ? all.index_select(0, rows_picked) : all; };
-  PhaseClock clock(options.phases, real.images.device());
-  const int64_t i = pool.sample(gen);                                  // 1. a pool model, eval mode
-  models::EncoderImpl& f = pool.features(i);
+RealBatch shard_of(const RealBatch& real, int64_t shard, int64_t shards) {
+  if (shards == 1) return real;
+  const int64_t n = real.images.size(0) / real.views;
+  const int64_t begin = shard * n / shards, end = (shard + 1) * n / shards;
+  std::vector<at::Tensor> rows;
+  for (int64_t t = 0; t < real.views; ++t) rows.push_back(torch::arange(t * n + begin, t * n + end, torch::kLong));
+  const at::Tensor index = upload(torch::cat(rows), real.images.device());
+  return {real.images.index_select(0, index), real.targets.index_select(0, index), real.views};
+}
+
+namespace {
+
+at::Tensor picked_rows(const at::Tensor& all, const OuterStepOptions& options) {
+  return options.set_rows.defined() ? all.index_select(0, options.set_rows) : all;
+}
+
+// Steps 2-6 up to the backward: model i matched against `real`; the gradient of
+// loss * weight accumulates into the distilled set's. Returns the loss, detached.
+at::Tensor match_and_backward(DistilledSet& set, models::EncoderImpl& f, const RealBatch& real, double weight,
+                              const OuterStepOptions& options, KernelHealth* health, PhaseClock& clock) {
+  auto rows = [&](const at::Tensor& all) { return picked_rows(all, options); };
   f.eval();
-  at::Tensor loss;
+  FrozenParameters frozen(f);
+  at::Tensor feat_t;
   {
-    FrozenParameters frozen(f);
-    at::Tensor feat_t;
-    {
-      torch::NoGradGuard no_grad;                                       // 2-3. real side: no graph
-      feat_t = f.features(real.images);
-    }
-    clock.lap(&StepPhases::real_forward);
-    const at::Tensor feat_s = f.features(rows(set.view_images()));     // 3. distilled side, with graph
-    clock.lap(&StepPhases::distilled_forward);
-    KrrOptions krr;
-    krr.ridge = options.ridge;
-    krr.iteration = options.iteration;
-    krr.float64 = options.krr_float64;
-    krr.health = options.kernel_health;
-    const at::Tensor prediction = krr_predict(feat_s, feat_t, rows(set.view_targets()), krr);  // 4-5
-    loss = torch::mse_loss(prediction, real.targets);
-    clock.lap(&StepPhases::regression);
-    optimizer.zero_grad();                                              // 6. distilled parameters only
-    loss.backward();
-    if (options.gradient_norm || options.gradient_scale != 1.0) {
-      torch::NoGradGuard no_grad;
-      std::vector<at::Tensor> norms;
-      for (auto& group : optimizer.param_groups())
-        for (auto& p : group.params())
-          if (p.grad().defined()) {
-            if (options.gradient_scale != 1.0) p.mutable_grad().mul_(options.gradient_scale);
-            norms.push_back(p.grad().norm());
-          }
-      if (options.gradient_norm) *options.gradient_norm = norms.empty() ? torch::zeros({}) : torch::stack(norms).norm();
-    }
-    optimizer.step();
-    clock.lap(&StepPhases::backward_update);
+    torch::NoGradGuard no_grad;                                       // 2-3. real side: no graph
+    feat_t = f.features(real.images);
   }
-  at::Tensor inner_x, inner_y;                                          // 7. inner step on the updated set
+  clock.lap(&StepPhases::real_forward);
+  const at::Tensor feat_s = f.features(rows(set.view_images()));     // 3. distilled side, with graph
+  clock.lap(&StepPhases::distilled_forward);
+  KrrOptions krr;
+  krr.ridge = options.ridge;
+  krr.iteration = options.iteration;
+  krr.float64 = options.krr_float64;
+  krr.health = health;
+  const at::Tensor prediction = krr_predict(feat_s, feat_t, rows(set.view_targets()), krr);  // 4-5
+  const at::Tensor loss = torch::mse_loss(prediction, real.targets);
+  clock.lap(&StepPhases::regression);
+  (weight == 1.0 ? loss : loss * weight).backward();                  // 6. distilled parameters only
+  return loss.detach();
+}
+
+// The distilled set's gradients, summed across the ranks, with the shards' statistics.
+void sum_across_ranks(train::ProcessGroup& group, torch::optim::Optimizer& optimizer, at::Tensor& shard_stats) {
+  std::vector<at::Tensor> grads;
+  for (auto& g : optimizer.param_groups())
+    for (auto& p : g.params())
+      if (p.grad().defined()) grads.push_back(p.mutable_grad());
+  group.all_reduce_sum(grads);
+  std::vector<at::Tensor> stats{shard_stats};
+  group.all_reduce_sum(stats);
+}
+
+void scale_and_measure_gradient(torch::optim::Optimizer& optimizer, const OuterStepOptions& options) {
+  if (!options.gradient_norm && options.gradient_scale == 1.0) return;
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> norms;
+  for (auto& group : optimizer.param_groups())
+    for (auto& p : group.params())
+      if (p.grad().defined()) {
+        if (options.gradient_scale != 1.0) p.mutable_grad().mul_(options.gradient_scale);
+        norms.push_back(p.grad().norm());
+      }
+  if (options.gradient_norm) *options.gradient_norm = norms.empty() ? torch::zeros({}) : torch::stack(norms).norm();
+}
+
+// Step 6's update and step 7: the AdamW step (after the gradient's norm), then one inner
+// step of each own shard's model on the updated set.
+void update_and_train_inner(DistilledSet& set, ModelPool& pool, torch::optim::Optimizer& optimizer,
+                            const std::vector<int64_t>& models, const std::vector<int64_t>& own,
+                            const OuterStepOptions& options, PhaseClock& clock) {
+  scale_and_measure_gradient(optimizer, options);
+  optimizer.step();
+  clock.lap(&StepPhases::backward_update);
+  at::Tensor inner_x, inner_y;
   {
     torch::NoGradGuard no_grad;
-    inner_x = rows(set.view_images());
-    inner_y = rows(set.view_targets());
+    inner_x = picked_rows(set.view_images(), options);
+    inner_y = picked_rows(set.view_targets(), options);
   }
-  pool.inner_step(i, inner_x, inner_y);
+  for (int64_t s : own) pool.inner_step(models[static_cast<size_t>(s)], inner_x, inner_y);
   clock.lap(&StepPhases::inner_step);
-  return loss.detach();
+}
+
+std::vector<int64_t> every_shard(int64_t shards) {
+  std::vector<int64_t> all(static_cast<size_t>(shards));
+  for (int64_t s = 0; s < shards; ++s) all[static_cast<size_t>(s)] = s;
+  return all;
+}
+
+}  // namespace
+
+at::Tensor outer_step(DistilledSet& set, ModelPool& pool, const RealBatch& real, torch::optim::Optimizer& optimizer,
+                      at::Generator& gen, const OuterStepOptions& options) {
+  PhaseClock clock(options.phases, real.images.device());
+  const int64_t shards = pool.shards();
+  std::vector<int64_t> models;                                          // 1. a pool model per shard
+  for (int64_t s = 0; s < shards; ++s) models.push_back(pool.sample(gen, s));
+  const std::vector<int64_t> own = options.own_shards.empty() ? every_shard(shards) : options.own_shards;
+  optimizer.zero_grad();
+  if (shards == 1 && !options.group) {  // KRR-ST's step, as it always was
+    const at::Tensor loss =
+        match_and_backward(set, pool.features(models[0]), real, 1.0, options, options.kernel_health, clock);
+    update_and_train_inner(set, pool, optimizer, models, own, options, clock);
+    return loss;
+  }
+  // Per shard, on the device (NCCL reduces nothing else): its loss and kernel condition,
+  // zero where another rank computes it, so the sum across ranks is exact.
+  at::Tensor shard_stats = torch::zeros({2, shards}, real.images.options().dtype(torch::kDouble));
+  for (int64_t s : own) {
+    KernelHealth health;
+    const at::Tensor loss = match_and_backward(set, pool.features(models[static_cast<size_t>(s)]),
+                                               shard_of(real, s, shards), 1.0 / shards, options, &health, clock);
+    shard_stats[0][s].copy_(loss);
+    if (health.condition.defined()) shard_stats[1][s].copy_(health.condition);
+    if (options.kernel_health) *options.kernel_health = health;
+  }
+  if (options.group) {
+    const auto start = std::chrono::steady_clock::now();
+    sum_across_ranks(*options.group, optimizer, shard_stats);
+    if (options.collective_seconds)
+      *options.collective_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  if (options.kernel_health) options.kernel_health->condition = shard_stats[1].max();
+  update_and_train_inner(set, pool, optimizer, models, own, options, clock);
+  return shard_stats[0].mean();
 }
 
 }  // namespace ssdd::distill

@@ -13,13 +13,19 @@
 #include "ssdd/distill/krr.h"
 #include "ssdd/distill/model_pool.h"
 #include "ssdd/models/encoder.h"
+#include "ssdd/train/distributed.h"
 
 namespace ssdd::distill {
 
 struct RealBatch {
   at::Tensor images;   // T*n x C x H x W, normalised, every predefined view (view-major)
   at::Tensor targets;  // T*n x d, the teacher's representation of each view
+  int64_t views = 1;   // T: rows per image (1 with crop-flip or one view each)
 };
+
+// Shard `shard` of `shards` (issue 26): images [s*n/S, (s+1)*n/S) of the batch with every
+// view of each; the batch itself when S = 1.
+RealBatch shard_of(const RealBatch& real, int64_t shard, int64_t shards);
 
 // Where the real batches come from (SPEC 2 step 1). Everything lives on the device, so a
 // step sends it nothing but indices.
@@ -70,6 +76,15 @@ struct OuterStepOptions {
   KernelHealth* kernel_health = nullptr;
   // Fault injection only (core/fault.h): the gradient is multiplied by this before the step.
   double gradient_scale = 1.0;
+  // The pool's shards this process computes (pool.shards() of them in all; empty: every one).
+  // Each matches its own model against its slice of the real batch; their gradients are
+  // averaged, summed across the ranks of `group` (when set) before the one AdamW step, so
+  // every rank holds the same set. The loss is the shards' mean, the condition their largest.
+  std::vector<int64_t> own_shards;
+  train::ProcessGroup* group = nullptr;
+  // When set, the seconds spent in the collectives of the step are added to it (waiting for
+  // the slowest rank included; Gloo's wait is synchronous, so this is wall time on the CPU).
+  double* collective_seconds = nullptr;
 };
 
 // Returns the outer loss (a detached scalar tensor, left on its device: reading it is

@@ -223,13 +223,15 @@ int64_t CellRunner::run() {
     Network net = network(row, arch, group_seed);
     run_network_cells(row, net, pending);
   }
+  int64_t done = -1;  // the job's count, when ranks share the grid
   if (group_) {
     // Done with the work handed out: wait for the ranks still at theirs.
     group_->wait_for_all(group_->fresh_key("grid-done"), finished_key_, "evaluate");
-    progress_.update(skipped_ + group_->add(finished_key_, 0), "", 0.0);
+    done = skipped_ + group_->add(finished_key_, 0);
   }
   progress_.finish(std::to_string(cells_run_) + " cells run" + (group_ ? " by this rank" : "") + ", " +
-                   std::to_string(skipped_) + " reused");
+                       std::to_string(skipped_) + " reused",
+                   done);
   return cells_run_;
 }
 

@@ -29,15 +29,20 @@ json to_json(const std::vector<ViewApproximation>& checks) {
 }
 
 json to_json(const SetMetrics& m) {
-  return {{"loss", m.loss},
-          {"final_loss", m.final_loss},
-          {"kernel", m.kernel},
-          {"m", m.m},
-          {"seconds", m.seconds},
-          {"iterations_per_second", m.iterations_per_second},
-          {"storage", to_json(m.storage)},
-          {"approximation_heldout", to_json(m.approximation_heldout)},
-          {"threads", m.threads}};
+  json j = {{"loss", m.loss},
+            {"final_loss", m.final_loss},
+            {"kernel", m.kernel},
+            {"m", m.m},
+            {"seconds", m.seconds},
+            {"iterations_per_second", m.iterations_per_second},
+            {"storage", to_json(m.storage)},
+            {"approximation_heldout", to_json(m.approximation_heldout)},
+            {"threads", m.threads}};
+  if (m.ranks > 1) {  // a job's (issue 26); one process's metrics are as they always were
+    j["ranks"] = m.ranks;
+    j["collective_seconds"] = m.collective_seconds;
+  }
+  return j;
 }
 
 namespace {
@@ -84,6 +89,8 @@ SetMetrics set_metrics_from_json(const json& j, const std::string& path) {
       m.approximation_heldout.push_back(
           view_approximation_from_json(checks[i], "approximation_heldout[" + std::to_string(i) + "]."));
     m.threads = field<int>(j, "threads", "", 0);
+    m.ranks = field<int>(j, "ranks", "", 1);
+    m.collective_seconds = field<double>(j, "collective_seconds", "", 0.0);
     return m;
   } catch (const fields::FieldError& e) {
     throw DataError(path, "a distilled set's metrics (m, storage)", e.what());

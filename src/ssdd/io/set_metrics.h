@@ -47,7 +47,9 @@ struct SetMetrics {
   double iterations_per_second = 0;
   SetStorage storage;
   std::vector<ViewApproximation> approximation_heldout;  // empty without approximation networks
-  int threads = 0;
+  int threads = 0;             // per process
+  int ranks = 1;               // processes of the job (issue 26)
+  double collective_seconds = 0;  // rank 0's time in the outer steps' collectives (this piece)
 };
 
 nlohmann::json to_json(const SetStorage& storage);

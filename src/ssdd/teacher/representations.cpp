@@ -95,11 +95,50 @@ at::Tensor load_cached(const std::string& path, const std::string& key, int64_t 
   }
 }
 
+// The teacher's features of `images_u8` under `view`, computed here.
+at::Tensor compute(const Teacher& teacher, const at::Tensor& images_u8, const data::View& view, c10::Device device,
+                   int64_t batch_size) {
+  auto& encoder = *teacher.encoder;
+  const bool was_training = encoder.is_training();
+  encoder.eval();
+  // The view is applied after normalisation: rotations and flips only move pixels and the
+  // normalisation is per channel, so the order does not matter and no viewed uint8 copy
+  // of the whole split is needed.
+  const auto reps = measure::extract_features(
+      [&](const at::Tensor& x) { return encoder.features(data::apply_view(x, view)); }, images_u8, teacher.norm,
+      batch_size, device);
+  encoder.train(was_training);
+  return reps.to(torch::kFloat).contiguous();
+}
+
+// Rank r computes images [r*n/W, (r+1)*n/W); the slices, padded to one length for the
+// all-gather, come back whole and in order on every rank.
+at::Tensor compute_shared(train::ProcessGroup& group, const Teacher& teacher, const at::Tensor& images_u8,
+                          const data::View& view, c10::Device device, int64_t batch_size) {
+  const int64_t n = images_u8.size(0), ranks = group.size();
+  auto begin = [&](int64_t r) { return r * n / ranks; };
+  const int64_t longest = (n + ranks - 1) / ranks;
+  const int64_t r = group.rank();
+  const at::Tensor mine = compute(teacher, images_u8.slice(0, begin(r), begin(r + 1)), view, device, batch_size);
+  at::Tensor padded = torch::zeros({longest, teacher.feature_dim}, mine.options().device(device));
+  padded.narrow(0, 0, mine.size(0)).copy_(mine);
+  const at::Tensor all = group.all_gather(padded).to(torch::kCPU);
+  std::vector<at::Tensor> slices;
+  for (int64_t k = 0; k < ranks; ++k) slices.push_back(all.narrow(0, k * longest, begin(k + 1) - begin(k)));
+  return torch::cat(slices).contiguous();
+}
+
+// Whether every rank found the file in its cache (a collective).
+bool cached_on_every_rank(train::ProcessGroup& group, bool here) {
+  const at::Tensor found = group.all_gather(torch::tensor({here ? 1L : 0L}, torch::kLong));
+  return found.min().item<int64_t>() == 1;
+}
+
 }  // namespace
 
 at::Tensor representations(const Teacher& teacher, const std::string& data, const std::string& split,
                            const at::Tensor& images_u8, const data::View& view, c10::Device device,
-                           int64_t batch_size) {
+                           int64_t batch_size, train::ProcessGroup* shared_by) {
   if (!teacher.encoder) throw Error("teacher representations: the teacher has no encoder");
   if (teacher.dir.empty()) throw Error("teacher representations: the teacher has no folder to cache them in");
   if (!images_u8.defined() || images_u8.dim() != 4 || images_u8.scalar_type() != torch::kUInt8 ||
@@ -111,35 +150,33 @@ at::Tensor representations(const Teacher& teacher, const std::string& data, cons
   const std::string path = folder + "/" + file_part(data) + "-" + file_part(split) + "-" + view.name() + ".pt";
   const std::string key = cache_key(teacher, data, split, images_u8, view);
   const int64_t n = images_u8.size(0);
-  if (auto cached = load_cached(path, key, n); cached.defined()) return cached;
+  at::Tensor cached = load_cached(path, key, n);
+  if (shared_by ? cached_on_every_rank(*shared_by, cached.defined()) : cached.defined()) return cached;
   // One writer per teacher's reps folder: a second process (two runs sharing a cached
   // teacher) waits, then finds the file the first one wrote. A folder that cannot be
-  // written (read-only) is computed without the lock and without caching.
+  // written (read-only) is computed without the lock and without caching. In a job, rank 0
+  // holds the lock while all ranks compute.
+  const bool writes = !shared_by || shared_by->rank() == 0;
   std::unique_ptr<io::FolderLock> lock;
   try {
-    lock = std::make_unique<io::FolderLock>(folder, io::FolderLock::IfHeld::wait);
-    if (auto cached = load_cached(path, key, n); cached.defined()) return cached;
+    if (writes) lock = std::make_unique<io::FolderLock>(folder, io::FolderLock::IfHeld::wait);
+    if (!shared_by)
+      if (auto now_cached = load_cached(path, key, n); now_cached.defined()) return now_cached;
   } catch (const IoError& e) {
     std::cerr << "ssdd: warning: cannot lock the teacher representation cache: " << e.what() << "\n";
   }
 
-  std::cerr << "teacher reps: computing " << data << " " << split << " " << view.name() << " (" << n
-            << " images) ..." << std::flush;
+  if (writes)
+    std::cerr << "teacher reps: computing " << data << " " << split << " " << view.name() << " (" << n << " images"
+              << (shared_by ? ", shared among " + std::to_string(shared_by->size()) + " ranks" : "") << ") ..."
+              << std::flush;
   const auto start = std::chrono::steady_clock::now();
-  auto& encoder = *teacher.encoder;
-  const bool was_training = encoder.is_training();
-  encoder.eval();
-  // The view is applied after normalisation: rotations and flips only move pixels and the
-  // normalisation is per channel, so the order does not matter and no viewed uint8 copy
-  // of the whole split is needed.
-  const auto reps = measure::extract_features(
-      [&](const at::Tensor& x) { return encoder.features(data::apply_view(x, view)); }, images_u8, teacher.norm,
-      batch_size, device);
-  encoder.train(was_training);
+  const at::Tensor result = shared_by ? compute_shared(*shared_by, teacher, images_u8, view, device, batch_size)
+                                      : compute(teacher, images_u8, view, device, batch_size);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!writes) return result;
   std::cerr << fmt::format(" {:.1f} s", seconds) << "\n" << std::flush;
 
-  const auto result = reps.to(torch::kFloat).contiguous();
   // A teacher folder that cannot be written (read-only) only costs recomputation next time.
   try {
     io::make_dirs(folder);

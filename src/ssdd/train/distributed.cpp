@@ -116,6 +116,7 @@ struct ProcessGroup::Impl {
   World world;
   std::string backend;
   std::chrono::milliseconds timeout{0};
+  c10::Device device{c10::kCPU};  // where this rank's tensors for the collectives live
   c10::intrusive_ptr<c10d::Store> store;
   int64_t keys_made = 0;
 #ifdef SSDD_HAVE_GLOO
@@ -150,6 +151,7 @@ ProcessGroup::ProcessGroup(const World& world, const std::string& backend, c10::
   impl_->world = world;
   impl_->backend = resolve_backend(backend, device);
   impl_->timeout = timeout;
+  impl_->device = device;
   c10d::TCPStoreOptions store_options;
   store_options.port = static_cast<std::uint16_t>(world.master_port);
   store_options.isServer = world.rank == 0;
@@ -185,9 +187,21 @@ int ProcessGroup::size() const { return impl_->world.size; }
 const std::string& ProcessGroup::backend() const { return impl_->backend; }
 
 void ProcessGroup::all_reduce_sum(std::vector<at::Tensor>& tensors) {
-  for (const auto& t : tensors)
-    if (!t.is_contiguous()) throw Error("distributed: all-reduce needs contiguous tensors");
-  impl_->run("all-reduce", [&](auto& group) { return group.allreduce(tensors, c10d::AllreduceOptions{}); });
+  if (tensors.empty()) return;
+  // c10d's tensor list means one tensor per device, all alike; several tensors of one rank
+  // travel in one flat buffer instead: one collective whatever their number and shapes.
+  std::vector<at::Tensor> buffer{tensors.size() == 1 && tensors[0].is_contiguous() ? tensors[0] : torch::cat([&] {
+    std::vector<at::Tensor> flat;
+    for (const auto& t : tensors) flat.push_back(t.reshape(-1));
+    return flat;
+  }())};
+  impl_->run("all-reduce", [&](auto& group) { return group.allreduce(buffer, c10d::AllreduceOptions{}); });
+  if (buffer[0].data_ptr() == tensors[0].data_ptr()) return;
+  int64_t offset = 0;
+  for (auto& t : tensors) {
+    t.copy_(buffer[0].narrow(0, offset, t.numel()).view_as(t));
+    offset += t.numel();
+  }
 }
 
 void ProcessGroup::all_reduce_mean(std::vector<at::Tensor>& tensors) {
@@ -207,6 +221,19 @@ void ProcessGroup::broadcast(std::vector<at::Tensor>& tensors, int root) {
   c10d::BroadcastOptions options;
   options.rootRank = root;
   impl_->run("broadcast", [&](auto& group) { return group.broadcast(tensors, options); });
+}
+
+std::string ProcessGroup::broadcast_bytes(const std::string& bytes, int root) {
+  const auto on = [&](c10::ScalarType type) { return torch::TensorOptions().dtype(type).device(impl_->device); };
+  std::vector<at::Tensor> size{torch::full({1}, static_cast<int64_t>(bytes.size()), on(torch::kLong))};
+  broadcast(size, root);
+  const int64_t n = size[0].item<int64_t>();
+  std::vector<at::Tensor> data{rank() == root ? torch::from_blob(const_cast<char*>(bytes.data()), {n}, torch::kUInt8)
+                                                    .to(impl_->device, /*non_blocking=*/false, /*copy=*/true)
+                                              : torch::empty({n}, on(torch::kUInt8))};
+  broadcast(data, root);
+  const at::Tensor host = data[0].to(torch::kCPU).contiguous();
+  return std::string(reinterpret_cast<const char*>(host.data_ptr<uint8_t>()), static_cast<size_t>(n));
 }
 
 void ProcessGroup::barrier() {

@@ -48,13 +48,15 @@ class ProcessGroup {
   int size() const;
   const std::string& backend() const;
 
-  // In place, on every rank.
+  // In place, on every rank; the tensors (any shapes, one dtype and device) in one collective.
   void all_reduce_sum(std::vector<at::Tensor>& tensors);
   void all_reduce_mean(std::vector<at::Tensor>& tensors);
   // Every rank's `tensor` (the same shape on each) concatenated along dimension 0, rank-major.
   at::Tensor all_gather(const at::Tensor& tensor);
   // In place: rank `root`'s values on every rank.
   void broadcast(std::vector<at::Tensor>& tensors, int root = 0);
+  // Rank `root`'s bytes (a serialised state) on every rank; the others' `bytes` are ignored.
+  std::string broadcast_bytes(const std::string& bytes, int root);
   void barrier();
 
   // Beside the collectives, the job's key-value store (rank 0 serves it): work handed out

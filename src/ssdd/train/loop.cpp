@@ -48,11 +48,14 @@ int64_t Loop::start() {
   next_read_step_ = first_step;
   progress_.emplace(options_.progress_label, options_.total_steps, options_.unit, first_step);
   if (options_.log) progress_->set_log(options_.log);
+  progress_->set_terminal(on_terminal());
   return first_step;
 }
 
+bool Loop::on_terminal() const { return !options_.group || options_.group->rank() == 0; }
+
 void Loop::say(const std::string& line) const {
-  if (!options_.quiet) std::cerr << line << "\n" << std::flush;
+  if (!options_.quiet && on_terminal()) std::cerr << line << "\n" << std::flush;
   if (options_.log) options_.log(line);
 }
 
@@ -93,23 +96,35 @@ void Loop::after_step(int64_t steps_done, std::vector<at::Tensor> scalars, doubl
   }
   const bool unfinished = steps_done < options_.total_steps;
   const bool due = options_.checkpoint_every > 0 && steps_done % options_.checkpoint_every == 0 && unfinished;
-  const bool stopping = may_stop && unfinished && stop_requested();
-  if (due || stopping) checkpoint(steps_done);
-  if (stopping) throw Stopped(stop_signal(), options_.stage, steps_done);
+  const int stop = may_stop && unfinished ? stop_signal_now() : 0;
+  if (due || stop) checkpoint(steps_done);
+  if (stop) throw Stopped(stop, options_.stage, steps_done);
+}
+
+int Loop::stop_signal_now() const {
+  const int here = stop_requested() ? std::max(stop_signal(), 1) : 0;
+  if (!options_.group) return here;
+  // Every rank's, in one small all-gather: the first rank's signal stops them all here.
+  const at::Tensor signals = options_.group->all_gather(torch::tensor({here}, torch::kLong));
+  for (int64_t r = 0; r < signals.numel(); ++r)
+    if (const int64_t s = signals[r].item<int64_t>()) return static_cast<int>(s);
+  return 0;
 }
 
 void Loop::checkpoint(int64_t steps_done) {
   read_pending();
   if (!checkpoints()) return;
-  Checkpoint c = hooks_.save(steps_done);
+  Checkpoint c = hooks_.save(steps_done);  // on every rank: it may gather
+  if (options_.group && options_.group->rank() != 0) return;
   for (const auto& [key, value] : options_.identity.items()) c.meta[key] = value;
   save_checkpoint(options_.checkpoint_dir, c);
 }
 
 void Loop::stop_if_requested(int64_t steps_done) {
-  if (!stop_requested()) return;
+  const int stop = stop_signal_now();
+  if (!stop) return;
   checkpoint(steps_done);
-  throw Stopped(stop_signal(), options_.stage, steps_done);
+  throw Stopped(stop, options_.stage, steps_done);
 }
 
 void Loop::finish(const std::string& fields) {

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ssdd/train/checkpoint.h"
+#include "ssdd/train/distributed.h"
 #include "ssdd/train/progress.h"
 
 namespace ssdd::train {
@@ -35,6 +36,10 @@ struct LoopOptions {
   std::string unit = "it/s";
   bool quiet = false;              // no progress lines
   std::function<void(const std::string&)> log;  // every progress line and the resume note
+  // A run shared among the ranks of a job (issue 26), or null: the ranks stop at the same
+  // step (one rank's SIGINT/SIGTERM stops them all), every rank runs the save hook (which may
+  // gather state from the others), and only rank 0 writes checkpoints.
+  ProcessGroup* group = nullptr;
 };
 
 struct LoopHooks {
@@ -81,7 +86,9 @@ class Loop {
 
  private:
   void refuse_other_run(const Checkpoint& c) const;
+  int stop_signal_now() const;  // the signal that stops this step (0: none), agreed among the ranks
   void say(const std::string& line) const;  // to the terminal (unless quiet) and the log
+  bool on_terminal() const;                  // one process, or rank 0 of a job
 
   LoopOptions options_;
   LoopHooks hooks_;

@@ -87,7 +87,8 @@ void Progress::update(int64_t step, const std::function<std::string()>& fields, 
   }
 }
 
-void Progress::finish(const std::string& fields) {
+void Progress::finish(const std::string& fields, int64_t step) {
+  if (step >= 0) step_ = step;
   const std::string text = line(step_, fields);
   emit(text, true);
   if (log_) log_(text);

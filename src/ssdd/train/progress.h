@@ -28,8 +28,9 @@ class Progress {
   // Same, with the fields computed only when a line is due (reading a loss value off
   // a GPU forces a sync, so the hot loop should not do it every step).
   void update(int64_t step, const std::function<std::string()>& fields, double items = 1.0);
-  // Prints the final line (always) with the total wall time.
-  void finish(const std::string& fields);
+  // Prints the final line (always) with the total wall time; `step`, when given, is the
+  // count reached (work done elsewhere, e.g. by other ranks), with no line of its own.
+  void finish(const std::string& fields, int64_t step = -1);
 
   // Every printed line (not the in-place redraws) also goes here, e.g. to a run log.
   void set_log(std::function<void(const std::string&)> log) { log_ = std::move(log); }
