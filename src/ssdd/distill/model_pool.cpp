@@ -61,19 +61,17 @@ void ModelPool::train_step(Member& m, const at::Tensor& x, const at::Tensor& y) 
 
 void ModelPool::stagger(const at::Tensor& x, const at::Tensor& y, at::Generator& gen,
                         const std::function<void(int64_t done, int64_t total)>& on_step) {
-  // Every member's step count first, so the total is known: training draws nothing from
-  // `gen`, so the counts are those of drawing each before its member's training.
+  // Every member's step count first (all drawn on every rank), so the total of this
+  // process's members is known: training draws nothing from `gen`, so the counts are those of
+  // drawing each before its member's training.
   std::vector<int64_t> steps;
   int64_t total = 0, done = 0;
   for (size_t i = 0; i < members_.size(); ++i) {
     steps.push_back(torch::randint(1, options_.max_steps, {1}, gen, torch::kLong).item<int64_t>());
-    total += steps.back();
+    if (owns(static_cast<int64_t>(i))) total += steps.back();
   }
   for (size_t i = 0; i < members_.size(); ++i) {
-    if (!owns(static_cast<int64_t>(i))) {
-      total -= steps[i];
-      continue;
-    }
+    if (!owns(static_cast<int64_t>(i))) continue;
     for (int64_t s = 0; s < steps[i]; ++s) {
       train_step(members_[i], x, y);
       if (on_step) on_step(++done, total);
