@@ -120,12 +120,18 @@ at::Tensor match_and_backward(DistilledSet& set, models::EncoderImpl& f, const R
   return loss.detach();
 }
 
+// The distilled set's gradients (those its parameters have).
+std::vector<at::Tensor> set_gradients(torch::optim::Optimizer& optimizer) {
+  std::vector<at::Tensor> grads;
+  for (auto& group : optimizer.param_groups())
+    for (auto& p : group.params())
+      if (p.grad().defined()) grads.push_back(p.mutable_grad());
+  return grads;
+}
+
 // The distilled set's gradients, summed across the ranks, with the shards' statistics.
 void sum_across_ranks(train::ProcessGroup& group, torch::optim::Optimizer& optimizer, at::Tensor& shard_stats) {
-  std::vector<at::Tensor> grads;
-  for (auto& g : optimizer.param_groups())
-    for (auto& p : g.params())
-      if (p.grad().defined()) grads.push_back(p.mutable_grad());
+  std::vector<at::Tensor> grads = set_gradients(optimizer);
   group.all_reduce_sum(grads);
   std::vector<at::Tensor> stats{shard_stats};
   group.all_reduce_sum(stats);
@@ -135,12 +141,10 @@ void scale_and_measure_gradient(torch::optim::Optimizer& optimizer, const OuterS
   if (!options.gradient_norm && options.gradient_scale == 1.0) return;
   torch::NoGradGuard no_grad;
   std::vector<at::Tensor> norms;
-  for (auto& group : optimizer.param_groups())
-    for (auto& p : group.params())
-      if (p.grad().defined()) {
-        if (options.gradient_scale != 1.0) p.mutable_grad().mul_(options.gradient_scale);
-        norms.push_back(p.grad().norm());
-      }
+  for (auto& grad : set_gradients(optimizer)) {
+    if (options.gradient_scale != 1.0) grad.mul_(options.gradient_scale);
+    norms.push_back(grad.norm());
+  }
   if (options.gradient_norm) *options.gradient_norm = norms.empty() ? torch::zeros({}) : torch::stack(norms).norm();
 }
 
@@ -178,19 +182,16 @@ at::Tensor outer_step(DistilledSet& set, ModelPool& pool, const RealBatch& real,
   for (int64_t s = 0; s < shards; ++s) models.push_back(pool.sample(gen, s));
   const std::vector<int64_t> own = options.own_shards.empty() ? every_shard(shards) : options.own_shards;
   optimizer.zero_grad();
-  if (shards == 1 && !options.group) {  // KRR-ST's step, as it always was
-    const at::Tensor loss =
-        match_and_backward(set, pool.features(models[0]), real, 1.0, options, options.kernel_health, clock);
-    update_and_train_inner(set, pool, optimizer, models, own, options, clock);
-    return loss;
-  }
   // Per shard, on the device (NCCL reduces nothing else): its loss and kernel condition,
   // zero where another rank computes it, so the sum across ranks is exact.
   at::Tensor shard_stats = torch::zeros({2, shards}, real.images.options().dtype(torch::kDouble));
+  // S = 1 in one process is KRR-ST's step: weight 1, the batch whole, the loss and condition
+  // as computed.
   for (int64_t s : own) {
     KernelHealth health;
-    const at::Tensor loss = match_and_backward(set, pool.features(models[static_cast<size_t>(s)]),
-                                               shard_of(real, s, shards), 1.0 / shards, options, &health, clock);
+    const at::Tensor loss =
+        match_and_backward(set, pool.features(models[static_cast<size_t>(s)]), shard_of(real, s, shards),
+                           1.0 / static_cast<double>(shards), options, options.kernel_health ? &health : nullptr, clock);
     shard_stats[0][s].copy_(loss);
     if (health.condition.defined()) shard_stats[1][s].copy_(health.condition);
     if (options.kernel_health) *options.kernel_health = health;

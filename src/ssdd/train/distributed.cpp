@@ -190,13 +190,15 @@ void ProcessGroup::all_reduce_sum(std::vector<at::Tensor>& tensors) {
   if (tensors.empty()) return;
   // c10d's tensor list means one tensor per device, all alike; several tensors of one rank
   // travel in one flat buffer instead: one collective whatever their number and shapes.
-  std::vector<at::Tensor> buffer{tensors.size() == 1 && tensors[0].is_contiguous() ? tensors[0] : torch::cat([&] {
+  const bool in_place = tensors.size() == 1 && tensors[0].is_contiguous();
+  std::vector<at::Tensor> buffer{tensors[0]};
+  if (!in_place) {
     std::vector<at::Tensor> flat;
     for (const auto& t : tensors) flat.push_back(t.reshape(-1));
-    return flat;
-  }())};
+    buffer[0] = torch::cat(flat);
+  }
   impl_->run("all-reduce", [&](auto& group) { return group.allreduce(buffer, c10d::AllreduceOptions{}); });
-  if (buffer[0].data_ptr() == tensors[0].data_ptr()) return;
+  if (in_place) return;
   int64_t offset = 0;
   for (auto& t : tensors) {
     t.copy_(buffer[0].narrow(0, offset, t.numel()).view_as(t));
