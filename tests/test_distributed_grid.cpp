@@ -123,7 +123,8 @@ TEST_F(DistributedGrid, AKilledRankStopsTheJobNamedAndOneProcessResumesIt) {
 
 TEST_F(DistributedGrid, AOneProcessGridResumesOnTwoRanks) {
   TempDir out;
-  kill_when_file_appears(std::string(SSDD_CLI_PATH) + " " + grid_args(out.path()), out.path() + "/cells.jsonl");
+  kill_when_file_appears(std::string(SSDD_CLI_PATH) + " " + grid_args(out.path()), out.path() + "/cells.jsonl",
+                         /*nonempty=*/true);
   const auto before = cells_of(out.path()).size();
   ASSERT_GE(before, 1u);
   ASSERT_LT(before, one_.size());

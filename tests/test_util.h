@@ -11,10 +11,11 @@
 #include <vector>
 
 // Starts `command` in the background, SIGKILLs it as soon as `file` exists (a
-// checkpoint, say), and waits for it: a kill at a moment chosen by the test.
-inline void kill_when_file_appears(const std::string& command, const std::string& file) {
-  const std::string script = "(" + command + " >/dev/null 2>&1 & pid=$!; while [ ! -f " + file +
-                             " ]; do sleep 0.01; done; kill -9 $pid; wait $pid) 2>/dev/null";
+// checkpoint, say), and waits for it: a kill at a moment chosen by the test. With
+// `nonempty`, once the file holds something (a file appended to may exist empty first).
+inline void kill_when_file_appears(const std::string& command, const std::string& file, bool nonempty = false) {
+  const std::string script = "(" + command + " >/dev/null 2>&1 & pid=$!; while [ ! " + (nonempty ? "-s " : "-f ") +
+                             file + " ]; do sleep 0.01; done; kill -9 $pid; wait $pid) 2>/dev/null";
   (void)std::system(script.c_str());
 }
 
