@@ -72,6 +72,20 @@ tail -5 "$out/quick-run.log"
 cp /tmp/quick-cuda/report.md "$out/quick-report.md" 2>/dev/null
 cp /tmp/quick-cuda/run.json "$out/quick-run.json" 2>/dev/null
 
+# Several processes on the GPU (issue 26): 2 ranks with NCCL where there are 2 GPUs, otherwise
+# Gloo on CUDA tensors with both ranks on cuda:0; every collective checked, then the quick
+# teacher's epoch on 2 ranks against one process (epoch losses side by side).
+if (($(nvidia-smi -L | wc -l) >= 2)); then ranks_on=(--device cuda --backend nccl); else ranks_on=(--device cuda:0 --backend gloo); fi
+step collectives 60 build-cuda/ssdd launch -n 2 -- collectives "${ranks_on[@]}" >"$out/collectives.log" 2>&1
+tail -3 "$out/collectives.log"
+quick_teacher=(teacher --preset quick --data fashion-mnist --epochs 1 --probe-epochs 1)
+step teacher-1-process 90 env SSDD_CACHE=/tmp/ssdd-cache build-cuda/ssdd "${quick_teacher[@]}" --device cuda:0 \
+  --out /tmp/teacher-1 >"$out/teacher-ranks.log" 2>&1
+step teacher-2-ranks 90 env SSDD_CACHE=/tmp/ssdd-cache build-cuda/ssdd launch -n 2 -- "${quick_teacher[@]}" \
+  "${ranks_on[@]}" --out /tmp/teacher-2 >>"$out/teacher-ranks.log" 2>&1
+python3 -c 'import json,sys; print("== teacher epoch loss, 1 process / 2 ranks:", *(json.load(open(d + "/metrics.json"))["epoch_loss"] for d in sys.argv[1:]))' \
+  /tmp/teacher-1 /tmp/teacher-2 || tail -5 "$out/teacher-ranks.log"
+
 # Everything else, on this LibTorch (CPU tests; those needing ../shared or chromium skip).
 step ctest 240 ctest --test-dir build-cuda -j 8 -E 'Cuda' --timeout 200 --output-on-failure >"$out/ctest.log" 2>&1
 grep -E "tests passed|tests failed|\*\*\*Failed|\*\*\*Timeout|\*\*\*Exception|Not Run" "$out/ctest.log" | head -30

@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include "ssdd/core/error.h"
+#include "ssdd/models/batch_norm.h"
 #include "ssdd/models/channels_last.h"
 #include "ssdd/models/convnet.h"
 #include "ssdd/models/resnet.h"
@@ -301,4 +302,81 @@ TEST(Models, OneChannelImagesRunChannelsLastToo) {
   EXPECT_EQ(first.stride(1), 1) << "the first block ran NCHW";
   net->eval();  // the folded batch-norm path too
   EXPECT_EQ(net->block(0, ssdd::models::to_channels_last(x)).stride(1), 1);
+}
+
+// The batch statistics of a job's ranks, as one process with the whole batch sees them: with a
+// reducer that is the identity (one rank), the synchronised path must be LibTorch's batch norm,
+// outputs, input and affine gradients, and running statistics alike.
+TEST(BatchNorm, TheRankSummedPathIsLibTorchsBatchNormForOneRank) {
+  torch::manual_seed(3);
+  const auto x = (3 * torch::randn({8, 5, 4, 4}) + 2).contiguous(torch::MemoryFormat::ChannelsLast);
+  SyncBatchNorm2d plain(5), synced(5);
+  for (auto* b : {&plain, &synced}) {
+    torch::NoGradGuard no_grad;
+    (*b)->weight.uniform_(0.5, 1.5);
+    (*b)->bias.uniform_(-0.5, 0.5);
+  }
+  synced->weight.data().copy_(plain->weight);
+  synced->bias.data().copy_(plain->bias);
+  int reductions = 0;
+  synchronise_batch_norms(*synced, [&](const at::Tensor& t) { ++reductions; return t * 1; }, "test");
+  std::vector<at::Tensor> inputs, outputs;
+  for (auto* b : {&plain, &synced}) {
+    auto input = x.clone().requires_grad_();
+    const auto y = (*b)->forward(input);
+    (y * torch::arange(y.numel(), torch::kFloat).view_as(y).sin()).sum().backward();  // an uneven gradient
+    inputs.push_back(input);
+    outputs.push_back(y);
+  }
+  EXPECT_EQ(reductions, 2);  // the sums, then the centred squares
+  EXPECT_TRUE(torch::allclose(outputs[0], outputs[1], 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(inputs[0].grad(), inputs[1].grad(), 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(plain->weight.grad(), synced->weight.grad(), 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(plain->bias.grad(), synced->bias.grad(), 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(plain->running_mean, synced->running_mean, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(plain->running_var, synced->running_var, 1e-5, 1e-6));
+  EXPECT_EQ(synced->num_batches_tracked.item<int64_t>(), 1);
+  synced->eval();  // evaluation uses the running statistics, with no reduction
+  (void)synced->forward(x);
+  EXPECT_EQ(reductions, 2);
+}
+
+// Without a reducer the module is LibTorch's BatchNorm2d, bit for bit, in training and in
+// evaluation, running statistics included.
+TEST(BatchNorm, OneProcessGetsLibTorchsBatchNormBitForBit) {
+  torch::manual_seed(4);
+  torch::nn::BatchNorm2d theirs(6);
+  SyncBatchNorm2d ours(6);
+  const auto x = torch::randn({5, 6, 3, 3}) * 2 + 1;
+  for (int step = 0; step < 3; ++step) {
+    EXPECT_TRUE(torch::equal(theirs->forward(x * (step + 1)), ours->forward(x * (step + 1)))) << step;
+  }
+  EXPECT_TRUE(torch::equal(theirs->running_mean, ours->running_mean));
+  EXPECT_TRUE(torch::equal(theirs->running_var, ours->running_var));
+  EXPECT_TRUE(torch::equal(theirs->num_batches_tracked, ours->num_batches_tracked));
+  theirs->eval();
+  ours->eval();
+  EXPECT_TRUE(torch::equal(theirs->forward(x), ours->forward(x)));
+  std::vector<std::string> their_names, our_names;
+  for (const auto& p : theirs->named_parameters()) their_names.push_back(p.key());
+  for (const auto& p : theirs->named_buffers()) their_names.push_back(p.key());
+  for (const auto& p : ours->named_parameters()) our_names.push_back(p.key());
+  for (const auto& p : ours->named_buffers()) our_names.push_back(p.key());
+  EXPECT_EQ(their_names, our_names);
+}
+
+TEST(BatchNorm, AModelWithLibTorchsOwnBatchNormIsRefusedForSeveralRanks) {
+  torch::nn::Sequential model(torch::nn::Conv2d(1, 2, 3), torch::nn::BatchNorm2d(2));
+  try {
+    synchronise_batch_norms(*model, [](const at::Tensor& t) { return t; }, "teacher --arch x");
+    FAIL() << "expected a ConfigError";
+  } catch (const ssdd::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("its batch norm '1' cannot share its statistics"), std::string::npos)
+        << e.what();
+  }
+  // Every model of the zoo takes the reducer.
+  for (const std::string spec : {"resnet18:4", "convnet:8-8", "vgg11:0.125", "mobilenetv2:0.125"})
+    EXPECT_NO_THROW(synchronise_batch_norms(*make_encoder_from_spec(spec, kCifar), [](const at::Tensor& t) { return t; },
+                                            spec))
+        << spec;
 }

@@ -7,6 +7,7 @@
 #include "ssdd/cli/overrides.h"
 #include "ssdd/teacher/shipped.h"
 #include "ssdd/teacher/teacher.h"
+#include "ssdd/train/job.h"
 
 namespace ssdd::cli {
 
@@ -46,8 +47,11 @@ void add_teacher_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--probe-every", &C::probe_every,
         "Also probe every N epochs during training, for an accuracy-vs-time curve (0: only at the end)");
   o.add_runtime(*cmd);
+  add_job_options(*cmd);
   cmd->footer(
       "Presets: cpu (2-core CPU, Fashion-MNIST), quick (smoke test), paper (ResNet18 on CIFAR-100, GPU).\n"
+      "Under a launcher (ssdd launch, torchrun, SLURM) the ranks share every batch (data-parallel, batch\n"
+      "norms over the whole batch): N ranks train the teacher one process trains, up to float rounding.\n"
       "A shipped teacher (teachers/, or the folders of $SSDD_TEACHERS) whose manifest carries this config's\n"
       "id (config hash + source data digest) is copied into --out instead of training, once its sha256 holds.");
   cmd->require_subcommand(0, 1);
@@ -60,7 +64,7 @@ void add_teacher_command(CLI::App& app, Action& action) {
       teacher::TeacherConfig config = teacher::teacher_preset(s->preset);
       s->overrides.apply(config);
       config.validate("command line");
-      claim_if_forced(s->out, "teacher", s->force);
+      if (train::job_world().rank == 0) claim_if_forced(s->out, "teacher", s->force);  // rank 0 owns the folder
       teacher::provide_teacher(config, s->out, s->resume, s->retrain);
     };
   });

@@ -131,8 +131,7 @@ std::vector<at::Tensor> set_gradients(torch::optim::Optimizer& optimizer) {
 
 // The distilled set's gradients, summed across the ranks, with the shards' statistics.
 void sum_across_ranks(train::ProcessGroup& group, torch::optim::Optimizer& optimizer, at::Tensor& shard_stats) {
-  std::vector<at::Tensor> grads = set_gradients(optimizer);
-  group.all_reduce_sum(grads);
+  train::sum_gradients(group, optimizer);
   std::vector<at::Tensor> stats{shard_stats};
   group.all_reduce_sum(stats);
 }

@@ -36,7 +36,7 @@ ConvNetImpl::ConvNetImpl(const ConvNetOptions& options, const ImageShape& shape)
     convs_.push_back(register_module(
         "conv" + idx, torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1).bias(true))));
     if (options_.norm == Norm::batch) {
-      batch_norms_.push_back(register_module("norm" + idx, torch::nn::BatchNorm2d(out)));
+      batch_norms_.push_back(register_module("norm" + idx, SyncBatchNorm2d(out)));
     } else if (options_.norm == Norm::instance) {
       // Instance norm written as GroupNorm(groups = channels): unlike InstanceNorm2d it has a
       // per-channel affine and behaves identically in train and eval (no running statistics).
@@ -90,7 +90,7 @@ torch::Tensor ConvNetImpl::features(const torch::Tensor& x) {
   return options_.global_pool ? y.mean({2, 3}) : y.flatten(1);
 }
 
-torch::nn::BatchNorm2d ConvNetImpl::batch_norm(int64_t i) const {
+SyncBatchNorm2d ConvNetImpl::batch_norm(int64_t i) const {
   if (batch_norms_.empty()) return nullptr;
   return batch_norms_.at(static_cast<size_t>(i));
 }

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include <torch/nn/modules/conv.h>
-#include <torch/nn/modules/batchnorm.h>
+#include "ssdd/models/batch_norm.h"
 #include <torch/nn/modules/normalization.h>
 
 #include "ssdd/models/encoder.h"
@@ -48,14 +48,14 @@ class ConvNetImpl : public EncoderImpl {
   const ConvNetOptions& options() const { return options_; }
   torch::nn::Conv2d conv(int64_t i) const { return convs_.at(static_cast<size_t>(i)); }
   // Null holders when the network uses another norm.
-  torch::nn::BatchNorm2d batch_norm(int64_t i) const;
+  SyncBatchNorm2d batch_norm(int64_t i) const;
   torch::nn::GroupNorm group_norm(int64_t i) const;
 
  private:
   ConvNetOptions options_;
   int64_t feature_dim_ = 0;
   std::vector<torch::nn::Conv2d> convs_;             // "conv0", "conv1", ...
-  std::vector<torch::nn::BatchNorm2d> batch_norms_;  // "norm0", ... when norm == batch
+  std::vector<SyncBatchNorm2d> batch_norms_;  // "norm0", ... when norm == batch
   std::vector<torch::nn::GroupNorm> group_norms_;    // "norm0", ... when norm == instance
 };
 

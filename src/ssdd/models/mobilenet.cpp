@@ -27,12 +27,12 @@ InvertedResidualImpl::InvertedResidualImpl(int64_t in, int64_t out, int64_t stri
   const int64_t hidden = in * expand_ratio;
   if (expand_ratio != 1) {
     expand_ = register_module("expand", conv(in, hidden, 1, 1));
-    expand_bn_ = register_module("expand_bn", torch::nn::BatchNorm2d(hidden));
+    expand_bn_ = register_module("expand_bn", SyncBatchNorm2d(hidden));
   }
   depthwise_ = register_module("depthwise", conv(hidden, hidden, 3, stride, hidden));
-  depthwise_bn_ = register_module("depthwise_bn", torch::nn::BatchNorm2d(hidden));
+  depthwise_bn_ = register_module("depthwise_bn", SyncBatchNorm2d(hidden));
   project_ = register_module("project", conv(hidden, out, 1, 1));
-  project_bn_ = register_module("project_bn", torch::nn::BatchNorm2d(out));
+  project_bn_ = register_module("project_bn", SyncBatchNorm2d(out));
 }
 
 torch::Tensor InvertedResidualImpl::forward(const torch::Tensor& x) {
@@ -55,7 +55,7 @@ MobileNetV2Impl::MobileNetV2Impl(const MobileNetV2Options& options, const ImageS
                           {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
   int64_t in = make_divisible(32 * m);
   stem_ = register_module("stem", conv(shape.channels, in, 3, 1));
-  stem_bn_ = register_module("stem_bn", torch::nn::BatchNorm2d(in));
+  stem_bn_ = register_module("stem_bn", SyncBatchNorm2d(in));
   blocks_ = torch::nn::Sequential();
   for (const auto& st : stages) {
     const int64_t out = make_divisible(static_cast<double>(st.c) * m);
@@ -67,13 +67,13 @@ MobileNetV2Impl::MobileNetV2Impl(const MobileNetV2Options& options, const ImageS
   register_module("blocks", blocks_);
   feature_dim_ = make_divisible(1280 * std::max(1.0, m));
   head_ = register_module("head", conv(in, feature_dim_, 1, 1));
-  head_bn_ = register_module("head_bn", torch::nn::BatchNorm2d(feature_dim_));
+  head_bn_ = register_module("head_bn", SyncBatchNorm2d(feature_dim_));
 
   // torchvision's initialisation: He-normal (fan-out) convs, unit/zero batch-norm affine.
   for (auto& mod : modules(/*include_self=*/false)) {
     if (auto* c = mod->as<torch::nn::Conv2d>()) {
       torch::nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut);
-    } else if (auto* b = mod->as<torch::nn::BatchNorm2d>()) {
+    } else if (auto* b = mod->as<SyncBatchNorm2d>()) {
       torch::nn::init::ones_(b->weight);
       torch::nn::init::zeros_(b->bias);
     }

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include <torch/nn/modules/batchnorm.h>
+#include "ssdd/models/batch_norm.h"
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 
@@ -30,7 +30,7 @@ class InvertedResidualImpl : public torch::nn::Module {
 
  private:
   torch::nn::Conv2d expand_{nullptr}, depthwise_{nullptr}, project_{nullptr};
-  torch::nn::BatchNorm2d expand_bn_{nullptr}, depthwise_bn_{nullptr}, project_bn_{nullptr};
+  SyncBatchNorm2d expand_bn_{nullptr}, depthwise_bn_{nullptr}, project_bn_{nullptr};
   bool residual_ = false;
 };
 TORCH_MODULE(InvertedResidual);
@@ -45,7 +45,7 @@ class MobileNetV2Impl : public EncoderImpl {
 
  private:
   torch::nn::Conv2d stem_{nullptr}, head_{nullptr};
-  torch::nn::BatchNorm2d stem_bn_{nullptr}, head_bn_{nullptr};
+  SyncBatchNorm2d stem_bn_{nullptr}, head_bn_{nullptr};
   torch::nn::Sequential blocks_{nullptr};
   int64_t feature_dim_ = 0;
 };

@@ -23,12 +23,12 @@ torch::nn::Sequential make_stage(int64_t in, int64_t out, int64_t stride) {
 
 BasicBlockImpl::BasicBlockImpl(int64_t in, int64_t out, int64_t stride) {
   conv1_ = register_module("conv1", conv(in, out, 3, stride, 1));
-  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(out));
+  bn1_ = register_module("bn1", SyncBatchNorm2d(out));
   conv2_ = register_module("conv2", conv(out, out, 3, 1, 1));
-  bn2_ = register_module("bn2", torch::nn::BatchNorm2d(out));
+  bn2_ = register_module("bn2", SyncBatchNorm2d(out));
   if (stride != 1 || in != out) {
     shortcut_ = register_module("shortcut", torch::nn::Sequential(conv(in, out, 1, stride, 0),
-                                                                  torch::nn::BatchNorm2d(out)));
+                                                                  SyncBatchNorm2d(out)));
   }
 }
 
@@ -47,7 +47,7 @@ ResNet18Impl::ResNet18Impl(const ResNetOptions& options, const ImageShape& shape
   if (options_.stem_padding < 0) throw ConfigError("resnet18", "stem padding must be >= 0");
   conv1_ = register_module("conv1", options_.imagenet_stem ? conv(shape.channels, w, 7, 2, 3)
                                                            : conv(shape.channels, w, 3, 1, options_.stem_padding));
-  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(w));
+  bn1_ = register_module("bn1", SyncBatchNorm2d(w));
   layer1_ = register_module("layer1", make_stage(w, w, 1));
   layer2_ = register_module("layer2", make_stage(w, 2 * w, 2));
   layer3_ = register_module("layer3", make_stage(2 * w, 4 * w, 2));
@@ -57,7 +57,7 @@ ResNet18Impl::ResNet18Impl(const ResNetOptions& options, const ImageShape& shape
   for (auto& m : modules(/*include_self=*/false)) {
     if (auto* c = m->as<torch::nn::Conv2d>()) {
       torch::nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
-    } else if (auto* b = m->as<torch::nn::BatchNorm2d>()) {
+    } else if (auto* b = m->as<SyncBatchNorm2d>()) {
       torch::nn::init::ones_(b->weight);
       torch::nn::init::zeros_(b->bias);
     }

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include <torch/nn/modules/batchnorm.h>
+#include "ssdd/models/batch_norm.h"
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 
@@ -30,7 +30,7 @@ class BasicBlockImpl : public torch::nn::Module {
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
+  SyncBatchNorm2d bn1_{nullptr}, bn2_{nullptr};
   torch::nn::Sequential shortcut_{nullptr};  // null: identity
 };
 TORCH_MODULE(BasicBlock);
@@ -47,7 +47,7 @@ class ResNet18Impl : public EncoderImpl {
  private:
   ResNetOptions options_;
   torch::nn::Conv2d conv1_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr};
+  SyncBatchNorm2d bn1_{nullptr};
   torch::nn::Sequential layer1_{nullptr}, layer2_{nullptr}, layer3_{nullptr}, layer4_{nullptr};
 };
 TORCH_MODULE(ResNet18);

@@ -32,7 +32,7 @@ Vgg11Impl::Vgg11Impl(const VggOptions& options, const ImageShape& shape) {
     Layer layer;
     layer.conv = register_module(
         "conv" + idx, torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1)));
-    layer.bn = register_module("bn" + idx, torch::nn::BatchNorm2d(out));
+    layer.bn = register_module("bn" + idx, SyncBatchNorm2d(out));
     layers_.push_back(layer);
     in = out;
   }

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include <torch/nn/modules/batchnorm.h>
+#include "ssdd/models/batch_norm.h"
 #include <torch/nn/modules/conv.h>
 
 #include "ssdd/models/encoder.h"
@@ -29,7 +29,7 @@ class Vgg11Impl : public EncoderImpl {
  private:
   struct Layer {
     torch::nn::Conv2d conv{nullptr};
-    torch::nn::BatchNorm2d bn{nullptr};
+    SyncBatchNorm2d bn{nullptr};
     bool pool_after = false;
   };
   std::vector<Layer> layers_;  // "conv0"/"bn0", ... (numbered by conv, pools are not modules)

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "ssdd/core/error.h"
+#include "ssdd/models/batch_norm.h"
 
 namespace ssdd::teacher {
 
@@ -28,7 +29,7 @@ torch::nn::Sequential make_projector(int64_t in_features, const std::vector<int6
   int64_t in = in_features;
   for (size_t i = 0; i + 1 < widths.size(); ++i) {
     mlp->push_back(torch::nn::Linear(torch::nn::LinearOptions(in, widths[i]).bias(false)));
-    mlp->push_back(torch::nn::BatchNorm1d(widths[i]));
+    mlp->push_back(models::SyncBatchNorm1d(widths[i]));
     mlp->push_back(torch::nn::ReLU(torch::nn::ReLUOptions(true)));
     in = widths[i];
   }

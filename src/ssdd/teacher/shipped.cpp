@@ -16,6 +16,7 @@
 #include "ssdd/io/run_log.h"
 #include "ssdd/teacher/backbone_teacher.h"
 #include "ssdd/teacher/manifest.h"
+#include "ssdd/train/job.h"
 #include "ssdd/train/progress.h"
 
 #ifndef SSDD_SHIPPED_TEACHERS_DIR
@@ -106,7 +107,7 @@ void install_shipped_teacher(const ShippedTeacher& shipped, const std::string& d
 void provide_teacher(const TeacherConfig& config, const std::string& out_dir, bool resume, bool retrain) {
   if (!retrain)
     if (const auto shipped = find_shipped_teacher(teacher_id(config))) {
-      install_shipped_teacher(*shipped, out_dir);
+      if (train::job_world().rank == 0) install_shipped_teacher(*shipped, out_dir);  // nothing to share
       return;
     }
   train_teacher(config, out_dir, resume);

@@ -24,11 +24,14 @@
 #include "ssdd/io/svg_chart.h"
 #include "ssdd/io/tensor_archive.h"
 #include "ssdd/io/tensor_checksum.h"
+#include "ssdd/models/batch_norm.h"
 #include "ssdd/models/zoo.h"
 #include "ssdd/teacher/backbone_probe.h"
 #include "ssdd/teacher/barlow_twins.h"
 #include "ssdd/teacher/teacher_step.h"
+#include "ssdd/train/autograd_collectives.h"
 #include "ssdd/train/fit.h"
+#include "ssdd/train/job.h"
 #include "ssdd/train/run_setup.h"
 #include "ssdd/train/schedule.h"
 #include "ssdd/train/state.h"
@@ -154,9 +157,16 @@ class ProbeCurve {
 };
 
 // Barlow Twins through train::fit, with the probe of `probe_every` at epoch ends.
+// Data-parallel in a job of several ranks (issue 26): every rank draws the whole batch and its
+// views from the same generator, as one process does, and computes its share of the rows; the
+// batch norms and the loss see the global batch (models/batch_norm.h, teacher_views_loss), and
+// train::fit sums the gradients. So N ranks train the model one process trains, up to float
+// rounding, and a checkpoint of either resumes on any world size.
 train::FitResult train_barlow_twins(BarlowTwins& model, const TeacherConfig& config, const data::DatasetSplits& splits,
                                     const std::string& id, const std::string& out_dir, bool resume,
-                                    c10::Device device, ProbeCurve& curve, io::RunLog& log) {
+                                    train::RunContext& run, ProbeCurve& curve) {
+  const c10::Device device = run.device;
+  train::ProcessGroup* const group = run.group;
   const auto params = model->parameters();
   const double lr = teacher_base_lr(config);
   const auto optimizer = make_teacher_optimizer(params, config);
@@ -173,10 +183,12 @@ train::FitResult train_barlow_twins(BarlowTwins& model, const TeacherConfig& con
   fit.checkpoint_dir = out_dir + "/checkpoints";
   fit.resume = resume;
   fit.config_hash = id;  // a checkpoint of other settings or other data is refused
+  fit.group = group;
   train::FitHooks hooks;
   hooks.batch_loss = [&](const at::Tensor& index, at::Generator& gen) {
-    const auto [v1, v2] = teacher_views(images.index_select(0, index.to(device)), augment, gen);
-    return teacher_views_loss(model, v1, v2, splits.norm, config);
+    auto [v1, v2] = teacher_views(images.index_select(0, index.to(device)), augment, gen);
+    if (group) v1 = train::own_rows(*group, v1), v2 = train::own_rows(*group, v2);
+    return teacher_views_loss(model, v1, v2, splits.norm, config, group);
   };
   const int64_t steps_per_epoch = splits.train.size() / std::min(config.batch_size, splits.train.size());
   hooks.learning_rate = [&](int64_t step, int64_t total) {
@@ -185,18 +197,34 @@ train::FitResult train_barlow_twins(BarlowTwins& model, const TeacherConfig& con
   hooks.after_backward = [&] { teacher_after_backward(params, config); };
   // Eval mode for the probe's features, then back: batch-norm statistics are untouched, and
   // the probe draws from its own generator, so the weights do not depend on probing.
-  if (config.probe_every > 0)
+  if (config.probe_every > 0 && run.leads())  // the other ranks wait at the epoch's end
     hooks.on_epoch_end = [&](int64_t epoch, double) {
       if ((epoch + 1) % config.probe_every != 0 || epoch + 1 == config.epochs) return;
       const double accuracy =
           teacher::probe_backbone(*model->backbone, splits, config.probe_epochs, config.runtime.seed, device).test_accuracy;
       curve.record(epoch + 1, accuracy, true);
-      log.say(fmt::format("teacher: epoch {}: probe top-1 {:.2f}%", epoch + 1, 100 * accuracy));
+      run.log.say(fmt::format("teacher: epoch {}: probe top-1 {:.2f}%", epoch + 1, 100 * accuracy));
     };
   hooks.save_state = [&] { return train::module_state(*model); };
   hooks.load_state = [&](const io::TensorMap& s) { train::load_module_state(*model, s, out_dir + "/checkpoints"); };
-  hooks.log = [&](const std::string& line) { log.line(line); };
+  hooks.log = [&](const std::string& line) { run.log.line(line); };
   return train::fit(splits.train.size(), *optimizer, fit, hooks);
+}
+
+// A job of several ranks splits every batch evenly among them.
+void check_batch_splits(int64_t batch, int ranks) {
+  if (batch % ranks != 0)
+    throw ConfigError("teacher --batch-size", "a job of " + std::to_string(ranks) + " ranks splits each batch evenly "
+                                              "among them; " + std::to_string(batch) + " images do not divide");
+}
+
+// ... and its batch norms normalise over the whole batch.
+void share_batch_among_ranks(BarlowTwins& model, const TeacherConfig& config, int64_t images,
+                             train::ProcessGroup& group) {
+  check_batch_splits(std::min(config.batch_size, images), group.size());
+  models::synchronise_batch_norms(
+      *model, [&group](const at::Tensor& sums) { return train::sum_across_ranks(group, sums); },
+      "teacher --arch " + config.arch);
 }
 
 // teacher.pt and teacher.json. The representation is the backbone's output; the projector
@@ -225,21 +253,25 @@ void save_teacher_folder(BarlowTwins& model, const TeacherConfig& config, const 
 
 // metrics.json, loss.svg and (with probes during training) probe.svg.
 void write_training_record(const TeacherConfig& config, const train::FitResult& trained,
-                           const measure::ProbeResult& probed, const ProbeCurve& curve, int threads,
+                           const measure::ProbeResult& probed, const ProbeCurve& curve, const train::RunContext& run,
                            const std::string& out_dir) {
   std::vector<double> curve_minutes, curve_accuracy;
   const nlohmann::json probe_curve = curve.against_time(trained.epoch_seconds, curve_minutes, curve_accuracy);
-  const nlohmann::json metrics = {{"epoch_loss", trained.epoch_loss},
-                                  {"epoch_seconds", trained.epoch_seconds},
-                                  {"probe_test_accuracy", probed.test_accuracy},
-                                  {"probe_train_accuracy", probed.train_accuracy},
-                                  {"feature_dim", probed.feature_dim},
-                                  {"images_per_second", trained.items_per_second},
-                                  {"train_seconds", trained.seconds},
-                                  {"threads", threads},
-                                  {"machine", machine_info()},
-                                  {"resumed_from_epoch", trained.resumed_from_epoch},
-                                  {"probe_curve", probe_curve}};
+  nlohmann::json metrics = {{"epoch_loss", trained.epoch_loss},
+                            {"epoch_seconds", trained.epoch_seconds},
+                            {"probe_test_accuracy", probed.test_accuracy},
+                            {"probe_train_accuracy", probed.train_accuracy},
+                            {"feature_dim", probed.feature_dim},
+                            {"images_per_second", trained.items_per_second},
+                            {"train_seconds", trained.seconds},
+                            {"threads", run.threads},
+                            {"machine", machine_info()},
+                            {"resumed_from_epoch", trained.resumed_from_epoch},
+                            {"probe_curve", probe_curve}};
+  if (run.group) {  // rank 0's time in collectives (the batch norms', the embeddings', the gradients')
+    metrics["ranks"] = run.group->size();
+    metrics["collective_seconds"] = run.group->seconds_in_collectives();
+  }
   io::write_json_file(out_dir + "/metrics.json", metrics);
   if (curve_minutes.size() > 1) {
     io::svg::LineChart accuracy_plot;
@@ -263,7 +295,8 @@ void write_training_record(const TeacherConfig& config, const train::FitResult& 
 
 TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_dir, bool resume) {
   if (config.batch_size < 2) throw ConfigError("teacher --batch-size", "Barlow Twins needs at least 2 images a batch");
-  const auto run = train::start_run("teacher", out_dir, config.to_json(), config.runtime);
+  check_batch_splits(config.batch_size, train::job_world().size);  // before anything is written
+  const auto run = train::start_run("teacher", out_dir, config.to_json(), config.runtime, train::Ranks::many);
   io::RunLog& log = run->log;
   const c10::Device device = run->device;
 
@@ -278,21 +311,23 @@ TeacherResult train_teacher(const TeacherConfig& config, const std::string& out_
   BarlowTwins model(models::make_encoder_from_spec(config.arch, shape), config.projector);
   model->to(device);
   model->train();
+  if (run->group) share_batch_among_ranks(model, config, splits.train.size(), *run->group);
   const std::string id = teacher_id(config, data::dataset_digest(splits));
   ProbeCurve curve(out_dir + "/probe_curve.json", resume);
-  const train::FitResult trained = train_barlow_twins(model, config, splits, id, out_dir, resume, device, curve, log);
+  const train::FitResult trained = train_barlow_twins(model, config, splits, id, out_dir, resume, *run, curve);
+  TeacherResult result;
+  result.images_per_second = trained.items_per_second;
+  result.train_seconds = trained.seconds;
+  if (!run->leads()) return result;  // every rank holds the same weights; rank 0 probes and writes them
   save_teacher_folder(model, config, splits, id, out_dir);
 
   log.say("teacher: linear probe on " + config.data + " (" + std::to_string(config.probe_epochs) + " epochs)");
   const auto probed = teacher::probe_backbone(*model->backbone, splits, config.probe_epochs, config.runtime.seed, device);
   curve.record(config.epochs, probed.test_accuracy, false);
-  write_training_record(config, trained, probed, curve, run->threads, out_dir);
+  write_training_record(config, trained, probed, curve, *run, out_dir);
 
-  TeacherResult result;
   result.probe_test_accuracy = probed.test_accuracy;
   result.probe_train_accuracy = probed.train_accuracy;
-  result.images_per_second = trained.items_per_second;
-  result.train_seconds = trained.seconds;
   log.say(fmt::format("teacher: probe top-1 {:.2f}% (train {:.2f}%), {:.0f} img/s, {:.0f} s training",
                       100 * probed.test_accuracy, 100 * probed.train_accuracy, trained.items_per_second,
                       trained.seconds));

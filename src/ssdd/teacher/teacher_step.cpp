@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "ssdd/train/autograd_collectives.h"
 #include "ssdd/train/lars.h"
 
 namespace ssdd::teacher {
@@ -12,9 +13,14 @@ std::pair<at::Tensor, at::Tensor> teacher_views(const at::Tensor& batch_uint8, c
 }
 
 at::Tensor teacher_views_loss(BarlowTwins& model, const at::Tensor& view1, const at::Tensor& view2,
-                              const data::Normalization& norm, const TeacherConfig& config) {
-  const auto z1 = model->forward(data::normalize(view1, norm));
-  const auto z2 = model->forward(data::normalize(view2, norm));
+                              const data::Normalization& norm, const TeacherConfig& config,
+                              train::ProcessGroup* group) {
+  auto z1 = model->forward(data::normalize(view1, norm));
+  auto z2 = model->forward(data::normalize(view2, norm));
+  if (group) {
+    z1 = train::gather_rows(*group, z1);
+    z2 = train::gather_rows(*group, z2);
+  }
   return barlow_twins_loss(z1, z2, config.lambda, config.loss_scale);
 }
 

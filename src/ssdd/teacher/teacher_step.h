@@ -13,6 +13,7 @@
 #include "ssdd/data/ssl_augment.h"
 #include "ssdd/teacher/barlow_twins.h"
 #include "ssdd/teacher/teacher.h"
+#include "ssdd/train/distributed.h"
 
 namespace ssdd::teacher {
 
@@ -21,8 +22,11 @@ std::pair<at::Tensor, at::Tensor> teacher_views(const at::Tensor& batch_uint8, c
                                                 at::Generator& gen);
 
 // The Barlow Twins loss of two views: each normalised, through the model, then compared.
+// In a job of several ranks (`group`), the views are this rank's rows of the global batch: the
+// embeddings of every rank are gathered, so that the loss is the global batch's on every rank.
 at::Tensor teacher_views_loss(BarlowTwins& model, const at::Tensor& view1, const at::Tensor& view2,
-                              const data::Normalization& norm, const TeacherConfig& config);
+                              const data::Normalization& norm, const TeacherConfig& config,
+                              train::ProcessGroup* group = nullptr);
 
 // SGD at the config's learning rate (scaled linearly with the batch from 256); with LARS the
 // weight decay is left to the LARS transform (teacher_after_backward), so SGD's is 0.

@@ -129,6 +129,7 @@ struct ProcessGroup::Impl {
   // Runs one collective on whichever group this is and waits for it, within the timeout.
   template <class Collective>
   void run(const std::string& what, Collective&& collective) {
+    const auto start = std::chrono::steady_clock::now();
     try {
       c10::intrusive_ptr<c10d::Work> work;
 #ifdef USE_C10D_NCCL
@@ -142,7 +143,9 @@ struct ProcessGroup::Impl {
       throw Error(rank_says(world) + what + " failed (a rank stopped, or took longer than " +
                   std::to_string(timeout.count() / 1000) + " s): " + first_line(e));
     }
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
+  double seconds = 0;  // in collectives so far, waits for the other ranks included
 };
 
 ProcessGroup::ProcessGroup(const World& world, const std::string& backend, c10::Device device,
@@ -184,6 +187,8 @@ ProcessGroup::~ProcessGroup() = default;
 
 int ProcessGroup::rank() const { return impl_->world.rank; }
 int ProcessGroup::size() const { return impl_->world.size; }
+double ProcessGroup::seconds_in_collectives() const { return impl_->seconds; }
+
 const std::string& ProcessGroup::backend() const { return impl_->backend; }
 
 void ProcessGroup::all_reduce_sum(std::vector<at::Tensor>& tensors) {
@@ -278,6 +283,14 @@ void ProcessGroup::wait_for_all(const std::string& name, const std::string& prog
                   "takes longer)");
     }
   }
+}
+
+void sum_gradients(ProcessGroup& group, torch::optim::Optimizer& optimizer) {
+  std::vector<at::Tensor> grads;
+  for (auto& param_group : optimizer.param_groups())
+    for (auto& p : param_group.params())
+      if (p.grad().defined()) grads.push_back(p.mutable_grad());
+  group.all_reduce_sum(grads);
 }
 
 }  // namespace ssdd::train

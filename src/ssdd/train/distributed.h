@@ -12,6 +12,7 @@
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
+#include <torch/optim/optimizer.h>
 
 namespace ssdd::train {
 
@@ -47,6 +48,8 @@ class ProcessGroup {
   int rank() const;
   int size() const;
   const std::string& backend() const;
+  // Wall time this process has spent in the collectives so far (waits for slower ranks included).
+  double seconds_in_collectives() const;
 
   // In place, on every rank; the tensors (any shapes, one dtype and device) in one collective.
   void all_reduce_sum(std::vector<at::Tensor>& tensors);
@@ -77,5 +80,10 @@ class ProcessGroup {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The optimiser's gradients summed over the ranks, in one collective. Parameters without a
+// gradient are left out (the optimiser skips them): the ranks build the same graph, so they
+// leave out the same ones.
+void sum_gradients(ProcessGroup& group, torch::optim::Optimizer& optimizer);
 
 }  // namespace ssdd::train

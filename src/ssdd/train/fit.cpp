@@ -136,6 +136,7 @@ class EpochRun {
     o.unit = options_.unit;
     o.quiet = options_.quiet;
     o.log = hooks_.log;
+    o.group = options_.group;
     return o;
   }
 
@@ -184,6 +185,7 @@ class EpochRun {
       at::Tensor loss = hooks_.batch_loss(index, gen_);
       if (fault_at(options_.stage + ".nan_loss", step_)) loss = loss * std::numeric_limits<double>::quiet_NaN();
       loss.backward();
+      if (options_.group) sum_gradients(*options_.group, optimizer_);
       if (hooks_.after_backward) hooks_.after_backward();
       optimizer_.step();
       ++step_;
@@ -214,9 +216,9 @@ class EpochRun {
     result_.seconds += epoch_seconds;
     inside_epoch_ = false;
     const bool last = epoch + 1 == epochs_;
-    const bool stopping = stop_requested() && !last;
-    if ((epoch + 1) % options_.checkpoint_every_epochs == 0 || last || stopping) loop_.checkpoint(step_);
-    if (stopping) throw Stopped(stop_signal(), options_.stage, step_);
+    const int stop = last ? 0 : loop_.agreed_stop_signal();  // the ranks of a job stop together
+    if ((epoch + 1) % options_.checkpoint_every_epochs == 0 || last || stop) loop_.checkpoint(step_);
+    if (stop) throw Stopped(stop, options_.stage, step_);
   }
 
   const int64_t num_items_;

@@ -15,6 +15,7 @@
 #include <torch/optim/optimizer.h>
 
 #include "ssdd/io/tensor_archive.h"
+#include "ssdd/train/distributed.h"
 
 namespace ssdd::train {
 
@@ -33,6 +34,12 @@ struct FitOptions {
   std::string config_hash;         // a checkpoint of another config is refused
   std::string unit = "img/s";
   bool quiet = false;
+  // A run shared among the ranks of a job (issue 26), or null. Every rank draws the same
+  // batches; the loss hook computes the rank's share (train/autograd_collectives.h), so that a
+  // rank's backward gives its share of the one loss's gradient. fit sums the shares of every
+  // parameter's gradient before after_backward, the ranks stop at the same step, and rank 0
+  // writes the checkpoints, which any world size resumes.
+  ProcessGroup* group = nullptr;
 };
 
 struct FitHooks {

@@ -96,12 +96,12 @@ void Loop::after_step(int64_t steps_done, std::vector<at::Tensor> scalars, doubl
   }
   const bool unfinished = steps_done < options_.total_steps;
   const bool due = options_.checkpoint_every > 0 && steps_done % options_.checkpoint_every == 0 && unfinished;
-  const int stop = may_stop && unfinished ? stop_signal_now() : 0;
+  const int stop = may_stop && unfinished ? agreed_stop_signal() : 0;
   if (due || stop) checkpoint(steps_done);
   if (stop) throw Stopped(stop, options_.stage, steps_done);
 }
 
-int Loop::stop_signal_now() const {
+int Loop::agreed_stop_signal() const {
   const int here = stop_requested() ? std::max(stop_signal(), 1) : 0;
   if (!options_.group) return here;
   // Every rank's, in one small all-gather: the first rank's signal stops them all here.
@@ -121,7 +121,7 @@ void Loop::checkpoint(int64_t steps_done) {
 }
 
 void Loop::stop_if_requested(int64_t steps_done) {
-  const int stop = stop_signal_now();
+  const int stop = agreed_stop_signal();
   if (!stop) return;
   checkpoint(steps_done);
   throw Stopped(stop, options_.stage, steps_done);

@@ -83,10 +83,11 @@ class Loop {
   void finish(const std::string& fields);
 
   bool checkpoints() const { return !options_.checkpoint_dir.empty(); }
+  // The signal that stops the run here (0: none), agreed among the ranks of a job (collective).
+  int agreed_stop_signal() const;
 
  private:
   void refuse_other_run(const Checkpoint& c) const;
-  int stop_signal_now() const;  // the signal that stops this step (0: none), agreed among the ranks
   void say(const std::string& line) const;  // to the terminal (unless quiet) and the log
   bool on_terminal() const;                  // one process, or rank 0 of a job
 

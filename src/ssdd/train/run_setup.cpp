@@ -23,7 +23,7 @@ std::unique_ptr<RunContext> start_run(const std::string& stage, const std::strin
   const World& world = job_world();
   if (world.distributed() && ranks == Ranks::one)
     throw ConfigError(stage, "runs as one process for now; under a launcher (" + std::to_string(world.size) +
-                                 " ranks) only `evaluate` and `distill` spread their work across ranks (issue 26): run "
+                                 " ranks) only `teacher`, `distill` and `evaluate` spread their work across ranks (issue 26): run "
                                  "this stage without the launcher");
   const c10::Device device = rank_device(runtime, world);
   ProcessGroup* group = job_group(device);
