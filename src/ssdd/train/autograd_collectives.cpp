@@ -18,7 +18,7 @@ ProcessGroup& saved_group(AutogradContext* ctx) {
 }
 
 at::Tensor summed(ProcessGroup& group, const at::Tensor& x) {
-  std::vector<at::Tensor> tensors{x.contiguous().clone()};
+  std::vector<at::Tensor> tensors{x.clone(at::MemoryFormat::Contiguous)};  // one copy, reduced in place
   group.all_reduce_sum(tensors);
   return tensors[0];
 }

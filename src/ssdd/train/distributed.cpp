@@ -188,7 +188,6 @@ ProcessGroup::~ProcessGroup() = default;
 int ProcessGroup::rank() const { return impl_->world.rank; }
 int ProcessGroup::size() const { return impl_->world.size; }
 double ProcessGroup::seconds_in_collectives() const { return impl_->seconds; }
-
 const std::string& ProcessGroup::backend() const { return impl_->backend; }
 
 void ProcessGroup::all_reduce_sum(std::vector<at::Tensor>& tensors) {
