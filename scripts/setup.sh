@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs every system dependency of ssdd from Debian's packages, idempotently,
-# and prints what it did. Safe to run again: already-installed packages are skipped.
+# Installs what building and running ssdd needs from Debian's packages, idempotently, and
+# prints what it did (the test suite's own packages: scripts/setup-tests.sh). Safe to run again:
+# already-installed packages are skipped.
 set -euo pipefail
 
 packages=(
@@ -11,11 +12,9 @@ packages=(
   libtomlplusplus-dev                      # experiment configs (TOML)
   libfmt-dev                               # number formatting (charts, reports), header-only
   libcmark-gfm-dev libcmark-gfm-extensions-dev  # report.md -> report.html
-  chromium                                 # the report test renders report.html headless
   libpng-dev libjpeg62-turbo-dev zlib1g-dev # images and .gz data files
   libssl-dev                               # sha256 of shipped and imported teachers
   libgloo-dev                              # c10d's Gloo headers (multi-process runs on the CPU)
-  libgtest-dev libgmock-dev                # tests
   dataset-fashion-mnist                    # the embedded default data set
 )
 

@@ -4,6 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/setup-tests.sh
-bash scripts/build.sh
+bash scripts/build.sh -DSSDD_BUILD_TESTS=ON
 cd build
 ctest --output-on-failure -j "${SSDD_TEST_JOBS:-2}" --timeout 900
