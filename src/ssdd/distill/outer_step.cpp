@@ -120,15 +120,6 @@ at::Tensor match_and_backward(DistilledSet& set, models::EncoderImpl& f, const R
   return loss.detach();
 }
 
-// The distilled set's gradients (those its parameters have).
-std::vector<at::Tensor> set_gradients(torch::optim::Optimizer& optimizer) {
-  std::vector<at::Tensor> grads;
-  for (auto& group : optimizer.param_groups())
-    for (auto& p : group.params())
-      if (p.grad().defined()) grads.push_back(p.mutable_grad());
-  return grads;
-}
-
 // The distilled set's gradients, summed across the ranks, with the shards' statistics.
 void sum_across_ranks(train::ProcessGroup& group, torch::optim::Optimizer& optimizer, at::Tensor& shard_stats) {
   train::sum_gradients(group, optimizer);
@@ -140,7 +131,7 @@ void scale_and_measure_gradient(torch::optim::Optimizer& optimizer, const OuterS
   if (!options.gradient_norm && options.gradient_scale == 1.0) return;
   torch::NoGradGuard no_grad;
   std::vector<at::Tensor> norms;
-  for (auto& grad : set_gradients(optimizer)) {
+  for (auto& grad : train::gradients_of(optimizer)) {
     if (options.gradient_scale != 1.0) grad.mul_(options.gradient_scale);
     norms.push_back(grad.norm());
   }

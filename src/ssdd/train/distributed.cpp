@@ -284,11 +284,16 @@ void ProcessGroup::wait_for_all(const std::string& name, const std::string& prog
   }
 }
 
-void sum_gradients(ProcessGroup& group, torch::optim::Optimizer& optimizer) {
+std::vector<at::Tensor> gradients_of(torch::optim::Optimizer& optimizer) {
   std::vector<at::Tensor> grads;
   for (auto& param_group : optimizer.param_groups())
     for (auto& p : param_group.params())
       if (p.grad().defined()) grads.push_back(p.mutable_grad());
+  return grads;
+}
+
+void sum_gradients(ProcessGroup& group, torch::optim::Optimizer& optimizer) {
+  auto grads = gradients_of(optimizer);
   group.all_reduce_sum(grads);
 }
 

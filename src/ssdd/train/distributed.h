@@ -81,6 +81,9 @@ class ProcessGroup {
   std::unique_ptr<Impl> impl_;
 };
 
+// The optimiser's defined gradients, as tensors that write through to them.
+std::vector<at::Tensor> gradients_of(torch::optim::Optimizer& optimizer);
+
 // The optimiser's gradients summed over the ranks, in one collective. Parameters without a
 // gradient are left out (the optimiser skips them): the ranks build the same graph, so they
 // leave out the same ones.
