@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 bash scripts/setup.sh
 # The executable alone (the suite is scripts/test.sh's), as a unity build: the library's files
-# in batches, about half the compile time of one unit per file.
+# in batches, less than half the compile time of one unit per file.
 bash scripts/build.sh -DSSDD_BUILD_TESTS=OFF -DCMAKE_UNITY_BUILD=ON
 built=$(date +%s)
 ./build/ssdd run "$@"
