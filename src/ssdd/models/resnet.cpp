@@ -9,7 +9,7 @@ namespace ssdd::models {
 
 namespace {
 
-torch::nn::Conv2d padded_conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad) {
+torch::nn::Conv2d bias_free_conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad) {
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k).stride(stride).padding(pad).bias(false));
 }
 
@@ -22,12 +22,12 @@ torch::nn::Sequential make_stage(int64_t in, int64_t out, int64_t stride) {
 }  // namespace
 
 BasicBlockImpl::BasicBlockImpl(int64_t in, int64_t out, int64_t stride) {
-  conv1_ = register_module("conv1", padded_conv(in, out, 3, stride, 1));
+  conv1_ = register_module("conv1", bias_free_conv(in, out, 3, stride, 1));
   bn1_ = register_module("bn1", SyncBatchNorm2d(out));
-  conv2_ = register_module("conv2", padded_conv(out, out, 3, 1, 1));
+  conv2_ = register_module("conv2", bias_free_conv(out, out, 3, 1, 1));
   bn2_ = register_module("bn2", SyncBatchNorm2d(out));
   if (stride != 1 || in != out) {
-    shortcut_ = register_module("shortcut", torch::nn::Sequential(padded_conv(in, out, 1, stride, 0),
+    shortcut_ = register_module("shortcut", torch::nn::Sequential(bias_free_conv(in, out, 1, stride, 0),
                                                                   SyncBatchNorm2d(out)));
   }
 }
@@ -45,8 +45,8 @@ ResNet18Impl::ResNet18Impl(const ResNetOptions& options, const ImageShape& shape
     throw ConfigError("resnet18", "input shape must be positive");
   }
   if (options_.stem_padding < 0) throw ConfigError("resnet18", "stem padding must be >= 0");
-  conv1_ = register_module("conv1", options_.imagenet_stem ? padded_conv(shape.channels, w, 7, 2, 3)
-                                                           : padded_conv(shape.channels, w, 3, 1, options_.stem_padding));
+  conv1_ = register_module("conv1", options_.imagenet_stem ? bias_free_conv(shape.channels, w, 7, 2, 3)
+                                                           : bias_free_conv(shape.channels, w, 3, 1, options_.stem_padding));
   bn1_ = register_module("bn1", SyncBatchNorm2d(w));
   layer1_ = register_module("layer1", make_stage(w, w, 1));
   layer2_ = register_module("layer2", make_stage(w, 2 * w, 2));
