@@ -13,9 +13,10 @@ rm -rf "$kit" && mkdir -p "$kit"
 
 packages=(libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libfmt-dev libcmark-gfm-dev libcmark-gfm-extensions-dev
           libpng-dev libjpeg62-turbo-dev zlib1g-dev libgtest-dev libgmock-dev)
+source scripts/debian-packages.sh
+mapfile -t missing < <(missing_packages "${packages[@]}")
+[ ${#missing[@]} -eq 0 ] || { echo "device-kit: not installed: ${missing[*]} (run scripts/setup-tests.sh)" >&2; exit 1; }
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-    { echo "device-kit: $p is not installed (run scripts/setup.sh)" >&2; exit 1; }
   # Headers, static libraries and CMake package files; no shared objects, no docs.
   dpkg -L "$p" | grep -E '^/usr/(include|lib|share/cmake)/' | while read -r f; do
     [ -f "$f" ] || continue

@@ -3,11 +3,11 @@
 # Debian's python3-torch runs the PyTorch reference step and reads our .pt files.
 set -euo pipefail
 bash "$(dirname "$0")/setup.sh"
-if python3 -c 'import torch' 2>/dev/null || /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+source "$(dirname "$0")/debian-packages.sh"
+mapfile -t missing < <(missing_packages python3-torch python3-numpy)
+if [ ${#missing[@]} -eq 0 ]; then
   echo "setup-bench: python3-torch already installed"
 else
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-torch python3-numpy >/dev/null
-  echo "setup-bench: installed python3-torch"
+  install_packages "${missing[@]}"
+  echo "setup-bench: installed ${missing[*]}"
 fi

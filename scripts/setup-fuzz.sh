@@ -6,8 +6,7 @@ bash "$(dirname "$0")/setup.sh"
 if command -v clang++ >/dev/null && [ -n "$(find /usr/lib/llvm-*/lib/clang -name 'libclang_rt.fuzzer-x86_64.a' 2>/dev/null)" ]; then
   echo "setup-fuzz: clang and libFuzzer already installed"
 else
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends clang libclang-rt-dev >/dev/null
+  source "$(dirname "$0")/debian-packages.sh"
+  install_packages clang libclang-rt-dev
   echo "setup-fuzz: installed clang and libclang-rt-dev"
 fi

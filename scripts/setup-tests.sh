@@ -8,27 +8,17 @@
 set -euo pipefail
 required=(libgtest-dev libgmock-dev)
 optional=(chromium python3-torch python3-torchvision python3-numpy)
-SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+source "$(dirname "$0")/debian-packages.sh"
 
-missing_from() {
-  local p
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
-  done
-}
-install_quietly() {
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
-
-mapfile -t missing < <(missing_from "${required[@]}")
+mapfile -t missing < <(missing_packages "${required[@]}")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup-tests: installing ${missing[*]}"
-  install_quietly "${missing[@]}"
+  install_packages "${missing[@]}"
 fi
-mapfile -t missing < <(missing_from "${optional[@]}")
+mapfile -t missing < <(missing_packages "${optional[@]}")
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup-tests: ${required[*]} ${optional[*]} installed"
-elif install_quietly "${missing[@]}"; then
+elif install_packages "${missing[@]}"; then
   echo "setup-tests: installed ${missing[*]}"
 else
   echo "setup-tests: warning: could not install ${missing[*]}; the tests that need them will skip" >&2

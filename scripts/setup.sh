@@ -18,23 +18,13 @@ packages=(
   dataset-fashion-mnist                    # the embedded default data set
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    :
-  else
-    missing+=("$p")
-  fi
-done
-
+source "$(dirname "$0")/debian-packages.sh"
+mapfile -t missing < <(missing_packages "${packages[@]}")
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} Debian packages already installed"
 else
   echo "setup: installing ${#missing[@]} Debian package(s): ${missing[*]}"
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  install_packages "${missing[@]}"
   echo "setup: installed ${missing[*]}"
 fi
 
