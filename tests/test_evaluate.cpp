@@ -97,6 +97,26 @@ TEST(Pretrain, EveryArchitectureRunsPretrainAndProbeOnTinyData) {
   else unsetenv("SSDD_CACHE");
 }
 
+TEST(ExtractFeatures, ProgressLinesLeaveTheFeaturesUnchanged) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  const auto images = torch::randint(0, 256, {10, 1, 4, 4}, gen, torch::kUInt8);
+  data::Normalization norm;
+  norm.mean = {0.5};
+  norm.std = {0.25};
+  measure::FeatureFn sum_rows = [](const at::Tensor& x) { return x.flatten(1).sum(1, true); };
+  testing::internal::CaptureStderr();
+  const auto quiet = measure::extract_features(sum_rows, images, norm, 4, torch::kCPU);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  testing::internal::CaptureStderr();
+  const auto shown = measure::extract_features(sum_rows, images, norm, 4, torch::kCPU, "features of test");
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(torch::equal(quiet, shown));
+  ASSERT_EQ(shown.sizes(), (std::vector<int64_t>{10, 1}));
+  // The last line counts every image, with a rate (files and pipes get whole lines).
+  EXPECT_NE(err.find("features of test 10/10"), std::string::npos) << err;
+  EXPECT_NE(err.find("img/s"), std::string::npos) << err;
+}
+
 TEST(Alignment, PerfectPredictionAndCkaInvariances) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(2);
   const auto g = torch::randn({200, 16}, gen);

@@ -71,8 +71,10 @@ void add_probe_command(CLI::App& app, Action& action) {
         encoder->eval();
         features = [encoder](const at::Tensor& x) { return encoder->features(x); };
       }
-      const auto train_f = measure::extract_features(features, splits.train.images, splits.norm, 512, s->probe.device);
-      const auto test_f = measure::extract_features(features, splits.test.images, splits.norm, 512, s->probe.device);
+      const auto train_f = measure::extract_features(features, splits.train.images, splits.norm, 512, s->probe.device,
+                                                    "probe: features of train");
+      const auto test_f = measure::extract_features(features, splits.test.images, splits.norm, 512, s->probe.device,
+                                                   "probe: features of test");
       const auto r = measure::linear_probe(train_f, splits.train.labels, test_f, splits.test.labels,
                                            splits.train.num_classes, s->probe);
       std::printf("probe %s on %s: test top-1 %.2f%% (train %.2f%%), %lld features, %.1f s\n", s->encoder.c_str(),

@@ -1,25 +1,32 @@
 #include "ssdd/measure/linear_probe.h"
 
 #include <chrono>
+#include <optional>
 #include <torch/torch.h>
 
 #include "ssdd/core/error.h"
 #include "ssdd/core/stop.h"
 #include "ssdd/data/registry.h"
 #include "ssdd/train/classifier_fit.h"
+#include "ssdd/train/progress.h"
 
 namespace ssdd::measure {
 
 at::Tensor extract_features(const FeatureFn& fn, const at::Tensor& images_u8, const data::Normalization& norm,
-                            int64_t batch_size, c10::Device device) {
+                            int64_t batch_size, c10::Device device, const std::string& progress_stage) {
   torch::NoGradGuard no_grad;
   const int64_t n = images_u8.size(0);
+  std::optional<train::Progress> progress;
+  if (!progress_stage.empty()) progress.emplace(progress_stage, n, "img/s");
   std::vector<at::Tensor> parts;
   for (int64_t begin = 0; begin < n; begin += batch_size) {
     throw_if_stopped("feature extraction", begin);  // its caller redoes it on resume
-    const auto batch = images_u8.slice(0, begin, std::min(n, begin + batch_size)).to(device);
+    const int64_t end = std::min(n, begin + batch_size);
+    const auto batch = images_u8.slice(0, begin, end).to(device);
     parts.push_back(fn(data::normalize(batch, norm)).flatten(1).to(torch::kCPU));
+    if (progress) progress->update(end, "", static_cast<double>(end - begin));
   }
+  if (progress) progress->finish("done");
   return torch::cat(parts);
 }
 

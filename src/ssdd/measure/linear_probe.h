@@ -19,8 +19,10 @@ namespace ssdd::measure {
 using FeatureFn = std::function<at::Tensor(const at::Tensor&)>;
 
 // Runs `fn` over uint8 images in batches under NoGradGuard; returns float features on CPU.
+// A non-empty `progress_stage` prints progress (images, rate, ETA) under that name: for the
+// long extractions of a whole split by a teacher, not for the grid's many short ones.
 at::Tensor extract_features(const FeatureFn& fn, const at::Tensor& images_u8, const data::Normalization& norm,
-                            int64_t batch_size, c10::Device device);
+                            int64_t batch_size, c10::Device device, const std::string& progress_stage = "");
 
 struct ProbeOptions {
   int64_t epochs = 30;

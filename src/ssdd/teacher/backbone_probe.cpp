@@ -7,8 +7,10 @@ measure::ProbeResult probe_backbone(models::EncoderImpl& backbone, const data::D
   const bool was_training = backbone.is_training();
   backbone.eval();
   auto features = [&](const at::Tensor& x) { return backbone.features(x); };
-  const auto train_f = measure::extract_features(features, splits.train.images, splits.norm, 512, device);
-  const auto test_f = measure::extract_features(features, splits.test.images, splits.norm, 512, device);
+  const auto train_f = measure::extract_features(features, splits.train.images, splits.norm, 512, device,
+                                                      "probe: features of train");
+  const auto test_f = measure::extract_features(features, splits.test.images, splits.norm, 512, device,
+                                                     "probe: features of test");
   measure::ProbeOptions probe;
   probe.epochs = epochs;
   probe.seed = seed;

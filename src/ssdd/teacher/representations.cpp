@@ -95,9 +95,10 @@ at::Tensor load_cached(const std::string& path, const std::string& key, int64_t 
   }
 }
 
-// The teacher's features of `images_u8` under `view`, computed here.
+// The teacher's features of `images_u8` under `view`, computed here (with progress lines
+// under `progress_stage` when it is not empty).
 at::Tensor compute(const Teacher& teacher, const at::Tensor& images_u8, const data::View& view, c10::Device device,
-                   int64_t batch_size) {
+                   int64_t batch_size, const std::string& progress_stage) {
   auto& encoder = *teacher.encoder;
   const bool was_training = encoder.is_training();
   encoder.eval();
@@ -106,7 +107,7 @@ at::Tensor compute(const Teacher& teacher, const at::Tensor& images_u8, const da
   // of the whole split is needed.
   const auto reps = measure::extract_features(
       [&](const at::Tensor& x) { return encoder.features(data::apply_view(x, view)); }, images_u8, teacher.norm,
-      batch_size, device);
+      batch_size, device, progress_stage);
   encoder.train(was_training);
   return reps.to(torch::kFloat).contiguous();
 }
@@ -114,12 +115,15 @@ at::Tensor compute(const Teacher& teacher, const at::Tensor& images_u8, const da
 // Rank r computes images [r*n/W, (r+1)*n/W); the slices, padded to one length for the
 // all-gather, come back whole and in order on every rank.
 at::Tensor compute_shared(train::ProcessGroup& group, const Teacher& teacher, const at::Tensor& images_u8,
-                          const data::View& view, c10::Device device, int64_t batch_size) {
+                          const data::View& view, c10::Device device, int64_t batch_size,
+                          const std::string& progress_stage) {
   const int64_t n = images_u8.size(0), ranks = group.size();
   auto begin = [&](int64_t r) { return r * n / ranks; };
   const int64_t longest = (n + ranks - 1) / ranks;
   const int64_t r = group.rank();
-  const at::Tensor mine = compute(teacher, images_u8.slice(0, begin(r), begin(r + 1)), view, device, batch_size);
+  // Rank 0's progress stands for all: the slices are within one image of each other.
+  const at::Tensor mine = compute(teacher, images_u8.slice(0, begin(r), begin(r + 1)), view, device, batch_size,
+                                  r == 0 ? progress_stage : std::string());
   at::Tensor padded = torch::zeros({longest, teacher.feature_dim}, mine.options().device(device));
   padded.narrow(0, 0, mine.size(0)).copy_(mine);
   const at::Tensor all = group.all_gather(padded).to(torch::kCPU);
@@ -166,16 +170,19 @@ at::Tensor representations(const Teacher& teacher, const std::string& data, cons
     std::cerr << "ssdd: warning: cannot lock the teacher representation cache: " << e.what() << "\n";
   }
 
+  const std::string what = data + " " + split + " " + view.name();
   if (writes)
-    std::cerr << "teacher reps: computing " << data << " " << split << " " << view.name() << " (" << n << " images"
-              << (shared_by ? ", shared among " + std::to_string(shared_by->size()) + " ranks" : "") << ") ..."
+    std::cerr << "teacher reps: computing " << what << " (" << n << " images"
+              << (shared_by ? ", shared among " + std::to_string(shared_by->size()) + " ranks" : "") << ")\n"
               << std::flush;
+  const std::string progress_stage = writes ? "teacher reps " + what : "";
   const auto start = std::chrono::steady_clock::now();
-  const at::Tensor result = shared_by ? compute_shared(*shared_by, teacher, images_u8, view, device, batch_size)
-                                      : compute(teacher, images_u8, view, device, batch_size);
+  const at::Tensor result =
+      shared_by ? compute_shared(*shared_by, teacher, images_u8, view, device, batch_size, progress_stage)
+                : compute(teacher, images_u8, view, device, batch_size, progress_stage);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!writes) return result;
-  std::cerr << fmt::format(" {:.1f} s", seconds) << "\n" << std::flush;
+  std::cerr << fmt::format("teacher reps: computed {} in {:.1f} s", what, seconds) << "\n" << std::flush;
 
   // A teacher folder that cannot be written (read-only) only costs recomputation next time.
   try {
