@@ -106,9 +106,8 @@ TEST_F(DistributedGrid, TwoRanksComputeTheCellsOfOneProcessIntoOneCellsFile) {
 TEST_F(DistributedGrid, AKilledRankStopsTheJobNamedAndOneProcessResumesIt) {
   TempDir out;
   // Rank 1 is killed (SIGKILL) once it has written its first cell.
-  const std::string rank1 = std::string(SSDD_CLI_PATH) + " " + grid_args(out.path()) + " > /dev/null 2>&1 & p=$!; " +
-                            "while [ ! -f " + out.path() + "/cells.rank-1.jsonl ]; do sleep 0.01; done; kill -9 $p; " +
-                            "wait $p";
+  const std::string rank1 = shell_signal_when_file_appears(std::string(SSDD_CLI_PATH) + " " + grid_args(out.path()),
+                                                          out.path() + "/cells.rank-1.jsonl", "-9");
   const auto killed = run_ssdd("launch -n 2 --grace 5 -- bash -c 'if [ \"$RANK\" = 1 ]; then " + rank1 +
                                "; else exec " + SSDD_CLI_PATH + " " + grid_args(out.path()) + "; fi'");
   EXPECT_NE(killed.code, 0) << killed.output;
@@ -136,13 +135,14 @@ TEST_F(DistributedGrid, AOneProcessGridResumesOnTwoRanks) {
 
 TEST_F(DistributedGrid, ARankThatHangsMidGridStopsTheJobNamingIt) {
   TempDir out;
-  // Rank 1 freezes (SIGSTOP) once it has written its first cell; rank 0 finishes the work it
-  // can take and, when no cell is finished anywhere for the timeout, names rank 1.
-  const std::string rank1 = std::string(SSDD_CLI_PATH) + " " + grid_args(out.path(), 10) + " > /dev/null 2>&1 & p=$!; " +
-                            "while [ ! -f " + out.path() + "/cells.rank-1.jsonl ]; do sleep 0.01; done; kill -STOP $p; " +
-                            "wait $p";
-  const auto o = run_ssdd("launch -n 2 --grace 2 -- bash -c 'if [ \"$RANK\" = 1 ]; then " + rank1 + "; else exec " +
-                          SSDD_CLI_PATH + " " + grid_args(out.path(), 10) + "; fi'");
+  // Rank 1 freezes (stops itself with SIGSTOP) once it has recorded its first cell, between
+  // two requests to the job's store; rank 0 finishes the work it can take and, when no cell is
+  // finished anywhere for the timeout, names rank 1. The fault point stops it at that moment
+  // exactly: a SIGSTOP from outside may land halfway through a store request, which holds up
+  // every rank's requests (the store's own timeout then ends the job, without naming a rank).
+  const auto o = run_ssdd("launch -n 2 --grace 2 -- bash -c 'if [ \"$RANK\" = 1 ]; then export "
+                          "SSDD_INJECT_FAULT=evaluate.freeze@1; fi; exec " +
+                          std::string(SSDD_CLI_PATH) + " " + grid_args(out.path(), 10) + "'");
   EXPECT_NE(o.code, 0) << o.output;
   EXPECT_TRUE(has(o.output, "rank(s) 1 did not finish their share")) << o.output;
   EXPECT_TRUE(has(o.output, "ssdd launch: rank 0 exited with code 1")) << o.output;

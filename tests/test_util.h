@@ -10,13 +10,20 @@
 #include <string>
 #include <vector>
 
-// Starts `command` in the background, SIGKILLs it as soon as `file` exists (a
-// checkpoint, say), and waits for it: a kill at a moment chosen by the test. With
-// `nonempty`, once the file holds something (a file appended to may exist empty first).
+// A shell line that starts `command` in the background, sends it `signal` (a `kill` option:
+// "-9", "-TERM") as soon as `file` exists (a checkpoint, say), and waits for it: a signal at a
+// moment chosen by the test. With `nonempty`, once the file holds something (a file appended
+// to may exist empty first). A command that ends without writing the file ends the wait too,
+// so a test that misses its moment fails on its checks instead of hanging.
+inline std::string shell_signal_when_file_appears(const std::string& command, const std::string& file,
+                                            const std::string& signal, bool nonempty = false) {
+  return command + " >/dev/null 2>&1 & p=$!; while [ ! " + (nonempty ? "-s " : "-f ") + file +
+         " ] && kill -0 $p 2>/dev/null; do sleep 0.01; done; kill " + signal + " $p 2>/dev/null; wait $p";
+}
+
+// Runs shell_signal_when_file_appears with SIGKILL.
 inline void kill_when_file_appears(const std::string& command, const std::string& file, bool nonempty = false) {
-  const std::string script = "(" + command + " >/dev/null 2>&1 & pid=$!; while [ ! " + (nonempty ? "-s " : "-f ") +
-                             file + " ]; do sleep 0.01; done; kill -9 $pid; wait $pid) 2>/dev/null";
-  (void)std::system(script.c_str());
+  (void)std::system(("(" + shell_signal_when_file_appears(command, file, "-9", nonempty) + ") 2>/dev/null").c_str());
 }
 
 // The lines of a text file, empty ones left out (missing file: none).

@@ -8,6 +8,7 @@
 #include "ssdd/core/stop.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/run_log.h"
+#include "ssdd/train/job.h"
 
 namespace ssdd::cli {
 namespace {
@@ -54,6 +55,27 @@ int report_stop(const Stopped& stopped) {
   return stopped.exit_code();
 }
 
+// The command's exit code: 0, a stop's 128 + signal, or 1 with the error on stderr.
+int run_action(const Action& action) {
+  try {
+    if (action) action();
+    return 0;
+  } catch (const Stopped& stopped) {
+    return report_stop(stopped);
+  } catch (const ExitCode& exit) {
+    return exit.code;
+  } catch (const ssdd::Error& e) {
+    std::cerr << "ssdd: error: " << e.what() << "\n";
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "ssdd: error (LibTorch): " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "ssdd: error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
 }  // namespace
 
 void set_stop_log(const std::string& path) { stop_log() = path; }
@@ -93,23 +115,9 @@ int run(int argc, char** argv) {
     if (out && out->count() > 0) set_stop_log(out->as<std::string>() + "/log");
     install_stop_handlers(resume_command(argc, argv, command));
   }
-  try {
-    if (action) action();
-    return 0;
-  } catch (const Stopped& stopped) {
-    return report_stop(stopped);
-  } catch (const ExitCode& exit) {
-    return exit.code;
-  } catch (const ssdd::Error& e) {
-    std::cerr << "ssdd: error: " << e.what() << "\n";
-    return 1;
-  } catch (const c10::Error& e) {
-    std::cerr << "ssdd: error (LibTorch): " << e.what_without_backtrace() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "ssdd: error: " << e.what() << "\n";
-    return 1;
-  }
+  const int code = run_action(action);
+  if (code != 0) train::leave_job_abruptly();  // a failing rank exits whatever the others do
+  return code;
 }
 
 }  // namespace ssdd::cli

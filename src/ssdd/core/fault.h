@@ -5,6 +5,8 @@
 //   distill.exploding_gradient@N the distilled set's gradient is scaled by 1e30 at iteration N
 //   <stage>.nan_loss@N           a training loop's loss at step N becomes NaN (stage: teacher,
 //                                pretrain, ...: the name the loop reports)
+//   evaluate.freeze@N            the process stops itself (SIGSTOP) once it has recorded
+//                                N grid cells: a rank that hangs, for the launcher's tests
 #pragma once
 #include <string_view>
 

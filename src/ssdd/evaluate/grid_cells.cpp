@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "ssdd/core/error.h"
+#include "ssdd/core/fault.h"
 #include "ssdd/core/format.h"
 #include "ssdd/core/hash.h"
 #include "ssdd/core/stop.h"
@@ -437,6 +439,7 @@ void CellRunner::record_cell(const GridCell& cell, nlohmann::json record) {
                                          plan_.targets[cell.target].name, cell.seed,
                                          100 * record.at("probe_test_accuracy").get<double>());
   progress_.update(finished_, fields, 60.0 * static_cast<double>(finished_ - before));  // the rate in cells/min
+  if (fault_at("evaluate.freeze", cells_run_)) std::raise(SIGSTOP);  // a rank that hangs between cells
 }
 
 }  // namespace

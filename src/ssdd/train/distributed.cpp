@@ -254,7 +254,11 @@ int64_t ProcessGroup::add(const std::string& key, int64_t delta) {
   try {
     return impl_->store->add(key, delta);
   } catch (const std::exception& e) {
-    throw Error(rank_says(impl_->world) + "the job's store (rank 0) did not answer: " + first_line(e));
+    // c10d's store serves one request at a time: a rank stopped halfway through sending one
+    // holds up every rank's.
+    throw Error(rank_says(impl_->world) + "the job's store (rank 0) did not answer within " +
+                std::to_string(impl_->timeout.count() / 1000) +
+                " s (rank 0 stopped, or a rank stopped in the middle of a request): " + first_line(e));
   }
 }
 

@@ -27,4 +27,11 @@ const World& job_world();
 // it); null for a one-process run. `device` picks the default backend.
 ProcessGroup* job_group(c10::Device device);
 
+// Called when this process ends with an error: leaves the group without tearing it down.
+// c10d's TCPStore, on rank 0, joins its server thread when destroyed, and that thread waits
+// with no timeout for the rest of any request a rank began and never finished (a rank
+// stopped or cut off mid-request). A failing rank must exit all the same; the kernel closes
+// its sockets, which is all the other ranks need to see.
+void leave_job_abruptly();
+
 }  // namespace ssdd::train
