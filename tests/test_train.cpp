@@ -35,6 +35,33 @@ TEST(Progress, FormatsDurations) {
   EXPECT_EQ(train::format_duration(NAN), "?");
 }
 
+TEST(Progress, StaysSilentWhileTheWorkIsShortAndSpeaksOnceItIsLong) {
+  std::vector<std::string> lines;
+  auto quiet_progress = [&](const std::string& stage, double silent_seconds) {
+    auto p = std::make_unique<train::Progress>(stage, 10, "it/s");
+    p->set_terminal(false);
+    p->set_file_interval(0);  // every update is due: only the silence holds a line back
+    p->set_log([&](const std::string& line) { lines.push_back(line); });
+    p->set_silent_for(silent_seconds);
+    return p;
+  };
+  auto short_run = quiet_progress("short", 3600);
+  for (int64_t step = 1; step <= 10; ++step) short_run->update(step, "loss 1");
+  short_run->finish("done");
+  EXPECT_TRUE(lines.empty());  // not even the final line
+
+  auto long_run = quiet_progress("long", 0.2);
+  long_run->update(1, "loss 1");
+  EXPECT_TRUE(lines.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  long_run->update(2, "loss 0.5");
+  long_run->finish("done");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("long 2/10 | loss 0.5 | "), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("ETA"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find("long 2/10 | done"), std::string::npos) << lines[1];
+}
+
 TEST(Lars, MatchesAHandComputedStep) {
   // p = [3, 4] (norm 5), g = [0, 1], wd = 0.5, eta = 0.1
   // g + wd p = [1.5, 3] (norm sqrt(11.25)); trust = 0.1 * 5 / sqrt(11.25)

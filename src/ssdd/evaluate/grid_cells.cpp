@@ -343,6 +343,7 @@ Pretrained CellRunner::pretrain_network(const GridRow& row, const std::string& a
   o.schedule = config_.pretrain;
   o.seed = static_cast<uint64_t>(seed);
   o.quiet = !config_.verbose;
+  o.label = row.label + " " + arch + " seed " + std::to_string(seed);
   o.checkpoint_dir = stem + ".ckpt";
   o.device = device_;
   o.log = [&](const std::string& line) { log_.line(line); };

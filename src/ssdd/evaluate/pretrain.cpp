@@ -55,7 +55,7 @@ Pretrained pretrain(const at::Tensor& images, const at::Tensor& targets, const P
                                           .momentum(options.momentum)
                                           .weight_decay(schedule.weight_decay));
   train::FitOptions fit;
-  fit.stage = "pretrain " + options.arch;
+  fit.stage = "pretrain " + (options.label.empty() ? options.arch : options.label);
   fit.epochs = schedule.epochs;
   fit.steps = schedule.steps;
   fit.batch_size = schedule.batch_size;

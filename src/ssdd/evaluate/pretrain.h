@@ -29,10 +29,11 @@ struct PretrainOptions {
   PretrainSchedule schedule;              // epochs or steps, batch, lr, weight decay (grid_options.h)
   double momentum = 0.9;
   uint64_t seed = 0;           // network init (torch::manual_seed) and batch order
-  bool quiet = true;           // no per-step progress lines
+  bool quiet = true;           // progress lines only for a run longer than train::kQuietRunSeconds
+  std::string label;           // names the run in progress lines (set, arch, seed); empty: the arch
   std::string checkpoint_dir;  // empty: none; else fit's resumable checkpoints
   c10::Device device = c10::Device(c10::kCPU);
-  std::function<void(const std::string&)> log;  // progress lines, when not quiet
+  std::function<void(const std::string&)> log;  // progress lines
 };
 
 struct Pretrained {

@@ -33,7 +33,7 @@ struct FitOptions {
   bool resume = true;              // continue from a checkpoint in checkpoint_dir
   std::string config_hash;         // a checkpoint of another config is refused
   std::string unit = "img/s";
-  bool quiet = false;
+  bool quiet = false;              // progress lines only for a run longer than kQuietRunSeconds
   // A run shared among the ranks of a job (issue 26), or null. Every rank draws the same
   // batches; the loss hook computes the rank's share (train/autograd_collectives.h), so that a
   // rank's backward gives its share of the one loss's gradient. fit sums the shares of every

@@ -49,6 +49,7 @@ int64_t Loop::start() {
   progress_.emplace(options_.progress_label, options_.total_steps, options_.unit, first_step);
   if (options_.log) progress_->set_log(options_.log);
   progress_->set_terminal(on_terminal());
+  if (options_.quiet) progress_->set_silent_for(kQuietRunSeconds);
   return first_step;
 }
 
@@ -88,12 +89,10 @@ void Loop::after_step(int64_t steps_done, std::vector<at::Tensor> scalars, doubl
       throw Error(options_.stage + ": every step must record the same number of scalars");
     pending_.push_back(std::move(scalars));
   }
-  if (!options_.quiet) {
-    progress_->update(steps_done, [&] {
-      read_pending();
-      return fields ? fields() : std::string();
-    }, items);
-  }
+  progress_->update(steps_done, [&] {
+    read_pending();
+    return fields ? fields() : std::string();
+  }, items);
   const bool unfinished = steps_done < options_.total_steps;
   const bool due = options_.checkpoint_every > 0 && steps_done % options_.checkpoint_every == 0 && unfinished;
   const int stop = may_stop && unfinished ? agreed_stop_signal() : 0;
@@ -129,7 +128,7 @@ void Loop::stop_if_requested(int64_t steps_done) {
 
 void Loop::finish(const std::string& fields) {
   read_pending();
-  if (!options_.quiet && progress_) progress_->finish(fields);
+  if (progress_) progress_->finish(fields);
 }
 
 }  // namespace ssdd::train

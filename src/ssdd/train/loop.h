@@ -21,6 +21,8 @@
 
 namespace ssdd::train {
 
+inline constexpr double kQuietRunSeconds = 30.0;
+
 struct LoopOptions {
   std::string stage;               // names the run in errors and stops ("teacher", "distill")
   std::string progress_label;      // names it in progress lines; empty: `stage`
@@ -34,7 +36,9 @@ struct LoopOptions {
   nlohmann::json identity = nlohmann::json::object();
   std::vector<std::string> identity_added_later;
   std::string unit = "it/s";
-  bool quiet = false;              // no progress lines
+  // Progress lines only once the run has lasted kQuietRunSeconds: the many short inner runs
+  // of a grid or a probe stay silent, and one that turns out long still shows rate and ETA.
+  bool quiet = false;
   std::function<void(const std::string&)> log;  // every progress line and the resume note
   // A run shared among the ranks of a job (issue 26), or null: the ranks stop at the same
   // step (one rank's SIGINT/SIGTERM stops them all), every rank runs the save hook (which may

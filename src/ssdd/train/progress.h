@@ -37,6 +37,9 @@ class Progress {
   void set_file_interval(double seconds) { file_interval_s_ = seconds; }
   // Off: lines go only to the log (the ranks after 0 of a job).
   void set_terminal(bool on) { terminal_ = on; }
+  // No line at all (printed, logged or final) until the work has lasted `seconds`: a short
+  // inner run (a grid cell's pretraining) stays silent, a long one still shows rate and ETA.
+  void set_silent_for(double seconds) { silent_s_ = seconds; }
   double elapsed_seconds() const;
 
  private:
@@ -49,6 +52,7 @@ class Progress {
   bool tty_;
   bool terminal_ = true;
   double file_interval_s_ = 10.0;
+  double silent_s_ = 0.0;
   std::chrono::steady_clock::time_point start_, last_print_, last_log_;
   std::function<void(const std::string&)> log_;
 };
