@@ -91,9 +91,7 @@ TEST_F(DistributedDistill, ACheckpointOfTwoRanksResumesOnOneAndOneOfOneOnTwo) {
   const std::string first_checkpoint = "/checkpoints/checkpoint.ckpt";
   const std::string launched = std::string(SSDD_CLI_PATH) + " launch -n 2 -- " +
                                distill_args("ours", two_then_one.path());
-  const std::string stop_at_checkpoint =
-      shell_signal_when_file_appears(launched, two_then_one.path() + first_checkpoint, "-TERM");
-  (void)std::system(("(" + stop_at_checkpoint + ") 2>/dev/null").c_str());
+  run_and_signal_when_file_appears(launched, two_then_one.path() + first_checkpoint, "-TERM");
   ASSERT_TRUE(std::filesystem::exists(two_then_one.path() + first_checkpoint));
   ASSERT_FALSE(std::filesystem::exists(two_then_one.path() + "/distilled.pt"));
   const auto on_one = run_ssdd(distill_args("ours", two_then_one.path()) + " --resume");
@@ -114,7 +112,7 @@ TEST_F(DistributedDistill, AKilledRankStopsTheJobNamedAndOneProcessResumesIt) {
   const std::string args = distill_args("ours", out.path());
   // Rank 1 is killed (SIGKILL) once the first checkpoint is written; rank 0's next collective fails.
   const std::string rank1 = shell_signal_when_file_appears(std::string(SSDD_CLI_PATH) + " " + args,
-                                                     out.path() + "/checkpoints/checkpoint.ckpt", "-9");
+                                                          out.path() + "/checkpoints/checkpoint.ckpt", "-9");
   const auto killed = run_ssdd("launch -n 2 --grace 5 -- bash -c 'if [ \"$RANK\" = 1 ]; then " + rank1 +
                                "; else exec " + SSDD_CLI_PATH + " " + args + "; fi'");
   EXPECT_NE(killed.code, 0) << killed.output;

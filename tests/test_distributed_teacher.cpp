@@ -87,9 +87,7 @@ TEST_F(DistributedTeacher, ACheckpointOfTwoRanksResumesOnOneAndOneOfOneOnTwo) {
   const std::string first_checkpoint = "/checkpoints/checkpoint.ckpt";
   // A SIGTERM to the launcher reaches both ranks; they agree on the step, rank 0 checkpoints.
   const std::string launched = std::string(SSDD_CLI_PATH) + " launch -n 2 -- " + teacher_args(two_then_one.path());
-  const std::string stop_at_checkpoint =
-      shell_signal_when_file_appears(launched, two_then_one.path() + first_checkpoint, "-TERM");
-  (void)std::system(("(" + stop_at_checkpoint + ") 2>/dev/null").c_str());
+  run_and_signal_when_file_appears(launched, two_then_one.path() + first_checkpoint, "-TERM");
   ASSERT_TRUE(std::filesystem::exists(two_then_one.path() + first_checkpoint));
   ASSERT_FALSE(std::filesystem::exists(two_then_one.path() + "/teacher.pt"));
   const auto on_one = run_ssdd(teacher_args(two_then_one.path()) + " --resume");

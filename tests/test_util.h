@@ -16,14 +16,20 @@
 // to may exist empty first). A command that ends without writing the file ends the wait too,
 // so a test that misses its moment fails on its checks instead of hanging.
 inline std::string shell_signal_when_file_appears(const std::string& command, const std::string& file,
-                                            const std::string& signal, bool nonempty = false) {
+                                                  const std::string& signal, bool nonempty = false) {
   return command + " >/dev/null 2>&1 & p=$!; while [ ! " + (nonempty ? "-s " : "-f ") + file +
          " ] && kill -0 $p 2>/dev/null; do sleep 0.01; done; kill " + signal + " $p 2>/dev/null; wait $p";
 }
 
-// Runs shell_signal_when_file_appears with SIGKILL.
+// Runs shell_signal_when_file_appears' line and waits for the command.
+inline void run_and_signal_when_file_appears(const std::string& command, const std::string& file,
+                                             const std::string& signal, bool nonempty = false) {
+  (void)std::system(("(" + shell_signal_when_file_appears(command, file, signal, nonempty) + ") 2>/dev/null").c_str());
+}
+
+// The same with SIGKILL.
 inline void kill_when_file_appears(const std::string& command, const std::string& file, bool nonempty = false) {
-  (void)std::system(("(" + shell_signal_when_file_appears(command, file, "-9", nonempty) + ") 2>/dev/null").c_str());
+  run_and_signal_when_file_appears(command, file, "-9", nonempty);
 }
 
 // The lines of a text file, empty ones left out (missing file: none).

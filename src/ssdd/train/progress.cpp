@@ -71,8 +71,8 @@ void Progress::update(int64_t step, const std::function<std::string()>& fields, 
   items_ += items;
   const auto now = std::chrono::steady_clock::now();
   auto seconds_since = [&](auto then) { return std::chrono::duration<double>(now - then).count(); };
-  const bool last = step >= total_;
   if (seconds_since(start_) < silent_s_) return;
+  const bool last = step >= total_;
   // A terminal gets a redraw ten times a second; a file a full line every few seconds.
   const bool print = last || seconds_since(last_print_) >= (tty_ ? 0.1 : file_interval_s_);
   const bool log = log_ && (last || seconds_since(last_log_) >= file_interval_s_);
