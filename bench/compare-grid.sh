@@ -43,30 +43,44 @@ for cell in "${cells[@]}"; do
   else
     ours=(--train "$a" --test "$b" --features "$c" --epochs "$d"); ref=("${ours[@]}")
   fi
+  # The machine's matrix-product rate, measured once, first, on a cool machine.
+  [ "$what" = pretrain ] && [ ! -f "$work/matmul" ] && ours+=(--matmul-size 4096) && touch "$work/matmul"
   echo "compare-grid: $what $name: ssdd" >&2
   "$ssdd" bench "$what" "${ours[@]}" --threads "$threads" --json "$work/$what-$name.ssdd.json" >&2
   echo "compare-grid: $what $name: PyTorch" >&2
   "$python" bench/pytorch_grid_cell.py "$what" "${ref[@]}" --threads "$threads" > "$work/$what-$name.ref.json"
+  echo "compare-grid: $what $name: PyTorch, subnormals flushed" >&2
+  "$python" bench/pytorch_grid_cell.py "$what" "${ref[@]}" --threads "$threads" --flush-denormals \
+    > "$work/$what-$name.ref-flushed.json"
   echo "$what-$name" >> "$work/names"
 done
 
 table=$("$python" - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]
-print("| cell | shape | ssdd s | PyTorch s | ssdd / PyTorch | ssdd per step or epoch | PyTorch per step or epoch | check (ssdd / PyTorch) |")
-print("|---|---|---|---|---|---|---|---|")
-for name in open(f"{work}/names").read().split():
-    s, r = json.load(open(f"{work}/{name}.ssdd.json")), json.load(open(f"{work}/{name}.ref.json"))
+names = open(f"{work}/names").read().split()
+rate = max([json.load(open(f"{work}/{n}.ssdd.json")).get("matmul_gflops", 0) for n in names] + [0])
+print("| cell | shape | ssdd s | PyTorch s, plain / subnormals flushed | ssdd / faster PyTorch | ssdd per step or epoch | PyTorch per step or epoch (faster) | ssdd GFLOP/s (share of the matrix product's) | check (ssdd / faster PyTorch) |")
+print("|---|---|---|---|---|---|---|---|---|")
+for name in names:
+    s, plain = json.load(open(f"{work}/{name}.ssdd.json")), json.load(open(f"{work}/{name}.ref.json"))
+    flushed = json.load(open(f"{work}/{name}.ref-flushed.json"))
+    r = min(plain, flushed, key=lambda ref: ref["seconds"])
     st = s["settings"]
     if name.startswith("pretrain"):
         shape = f'{st["arch"]}, {st["pairs"]} pairs of {st["size"]}x{st["size"]}x{st["channels"]}, d {st["dim"]}, {s["steps"]} steps'
         per = (f'{s["s_per_step"]:.4f} s/step', f'{r["s_per_step"]:.4f} s/step')
         check = f'loss {s["first_epoch_loss"]:.3f} -> {s["last_epoch_loss"]:.3f} / {r["first_epoch_loss"]:.3f} -> {r["last_epoch_loss"]:.3f}'
+        gflops = s.get("gflop", 0) / s["seconds"]
+        arith = f'{gflops:.1f} ({100 * gflops / rate:.0f}%)' if gflops and rate else "-"
     else:
         shape = f'{st["train"]} x {st["features"]} features, {st["epochs"]} epochs'
         per = (f'{s["s_per_epoch"]:.3f} s/epoch', f'{r["s_per_epoch"]:.3f} s/epoch')
         check = f'test top-1 {100 * s["test_accuracy"]:.1f}% / {100 * r["test_accuracy"]:.1f}%'
-    print(f'| {name} | {shape} | {s["seconds"]:.2f} | {r["seconds"]:.2f} | {s["seconds"] / r["seconds"]:.2f} | {per[0]} | {per[1]} | {check} |')
+        arith = "memory-bound"
+    print(f'| {name} | {shape} | {s["seconds"]:.2f} | {plain["seconds"]:.2f} / {flushed["seconds"]:.2f} | {s["seconds"] / r["seconds"]:.2f} | {per[0]} | {per[1]} | {arith} | {check} |')
+print()
+print(f"Measured fp32 matrix-product rate: {rate:.1f} GFLOP/s (ssdd, 4096 x 4096, before the first cell)." if rate else "")
 PY
 )
 echo "$table"
@@ -77,6 +91,8 @@ if [ "$write" = 1 ]; then
     echo "Written by \`bench/compare-grid.sh --write --threads $threads\` on $(date -u +%Y-%m-%d), $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores,"
     echo "PyTorch $("$python" -c 'import torch; print(torch.__version__)'). Each figure is one timed run of the whole cell"
     echo "(network creation excluded); the last column shows both sides learn the same task."
+    echo "The reference runs twice, as written and with torch.set_flush_denormal(True) (ssdd flushes"
+    echo "subnormal floats to zero in all its threads: core/runtime.h); ratios are to the faster of the two."
     echo "Target (issue 28): a pretraining cell and a probe at most 0.5x their references."
     echo
     echo "$table"

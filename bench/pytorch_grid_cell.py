@@ -14,6 +14,8 @@ Synthetic data, the same kind as ssdd's bench (not the same numbers). Runs with 
 settings (it re-executes itself with GLIBC_TUNABLES, as ../shared/bench/*.py do). Prints one JSON line.
   pytorch_grid_cell.py pretrain [--arch 64,64,64] [--pairs N] [--channels C] [--res S] [--dim D] [--epochs E]
   pytorch_grid_cell.py probe [--train N] [--test N] [--features P] [--classes K] [--epochs E]
+Either with [--flush-denormals]: subnormal floats flushed to zero in this thread (and the threads
+started after it; Debian's OpenBLAS started its own when loaded, so they keep them).
 """
 import argparse, json, math, os, sys, time
 
@@ -107,8 +109,12 @@ ap.add_argument("--batch", type=int, default=256)
 ap.add_argument("--train", type=int, default=60000); ap.add_argument("--test", type=int, default=10000)
 ap.add_argument("--features", type=int, default=576); ap.add_argument("--classes", type=int, default=10)
 ap.add_argument("--threads", type=int, default=2); ap.add_argument("--seed", type=int, default=0)
+ap.add_argument("--flush-denormals", action="store_true",
+                help="torch.set_flush_denormal(True) first, as a user who knows of subnormal floats would")
 a = ap.parse_args()
+if a.flush_denormals:
+    torch.set_flush_denormal(True)
 torch.set_num_threads(a.threads)
 out = pretrain(a) if a.what == "pretrain" else probe(a)
-out.update({"what": a.what, "threads": a.threads, "torch": torch.__version__})
+out.update({"what": a.what, "threads": a.threads, "torch": torch.__version__, "flush_denormals": a.flush_denormals})
 print(json.dumps(out))

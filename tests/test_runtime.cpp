@@ -28,3 +28,14 @@ TEST(Runtime, SeedingIsReproducible) {
   auto b = torch::randn({5});
   EXPECT_TRUE(torch::equal(a, b));
 }
+
+TEST(Runtime, FlushedSubnormalsAreZeroInTheMatrixProductsWorkerThreadsToo) {
+  ssdd::set_threads(1);  // ATen's own arithmetic on this thread, whatever ran before
+  // 1e-39 is subnormal in float; a sum of 512 of them (5e-37) is not, so a thread that kept
+  // subnormals writes a non-zero entry. 512^3 is large enough for OpenBLAS to split.
+  const auto tiny = torch::full({512, 512}, 1e-39f);
+  const auto ones = torch::ones({512, 512});
+  ASSERT_TRUE(ssdd::flush_denormals()) << "this CPU has no flush-to-zero mode";
+  EXPECT_EQ(tiny.mm(ones).abs().max().item<float>(), 0.0f);
+  EXPECT_EQ((tiny * 2).abs().max().item<float>(), 0.0f);
+}

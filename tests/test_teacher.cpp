@@ -76,6 +76,20 @@ TEST(LinearProbe, NearPerfectOnASeparableSet) {
   EXPECT_EQ(r.feature_dim, 8);
 }
 
+TEST(LinearProbe, ColumnStatisticsMatchDoublePrecisionAcrossBlocksOfRows) {
+  // 5,000 rows (three blocks) whose columns differ by orders of magnitude in scale and
+  // stand far from zero, where a one-pass sum of squares would lose every digit.
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  const auto scale = torch::tensor({1e-3f, 1.0f, 1e3f, 0.0f});
+  const auto x = 100 + scale * torch::randn({5000, 4}, gen);
+  const auto [mean, std] = measure::column_mean_std(x);
+  const auto x64 = x.to(torch::kDouble);
+  EXPECT_TRUE(torch::allclose(mean.to(torch::kDouble), x64.mean(0, true), 1e-6, 0));
+  const auto expected = x64.std(0, /*unbiased=*/false, true).clamp_min(1e-6);
+  EXPECT_TRUE(torch::allclose(std.to(torch::kDouble), expected, 1e-4, 0)) << std << expected;
+  EXPECT_EQ(std[0][3].item<float>(), 1e-6f);  // a constant column is floored, not divided by zero
+}
+
 TEST(Teacher, TinyRunLowersTheLossAndWritesEveryOutput) {
   TempDir data, cache, out;
   setenv("SSDD_CACHE", cache.path().c_str(), 1);

@@ -6,6 +6,8 @@
 
 #include "ssdd/cli/commands.h"
 #include "ssdd/cli/overrides.h"
+#include "ssdd/core/runtime.h"
+#include "ssdd/distill/step_bench.h"
 #include "ssdd/evaluate/cell_bench.h"
 #include "ssdd/io/atomic_file.h"
 
@@ -16,6 +18,7 @@ void add_bench_pretrain_command(CLI::App& bench, Action& action) {
       "pretrain", "Time one evaluation pretraining cell (a fresh network regressing targets of synthetic pairs)");
   struct State {
     evaluate::PretrainBenchOptions o;
+    int64_t matmul_size = 0;
     std::string json;
   };
   auto s = std::make_shared<State>();
@@ -28,15 +31,24 @@ void add_bench_pretrain_command(CLI::App& bench, Action& action) {
   cmd->add_option("--epochs", o.epochs, "Epochs over the pairs")->capture_default_str();
   cmd->add_option("--batch", o.batch, "Pairs per step")->capture_default_str();
   add_runtime_options(*cmd, o.runtime, "Seed of the pairs and the network");
+  cmd->add_option("--matmul-size", s->matmul_size, "Side of a matrix product that measures the rate first (0: skip)")
+      ->capture_default_str();
   cmd->add_option("--json", s->json, "Also write the figures to this JSON file");
   cmd->callback([s, &action] {
     action = [s] {
+      set_threads(s->o.runtime.threads);  // the rate with the cell's thread count, on a cool machine
+      const double matmul = s->matmul_size > 0 ? distill::measure_matmul_gflops(s->o.runtime.device, s->matmul_size) : 0;
       const auto r = evaluate::run_pretrain_bench(s->o);
       std::printf("pretraining cell, %s, %lld pairs, %d threads: %lld steps in %.2f s (%.4f s/step), "
                   "loss %.4f -> %.4f\n",
                   s->o.arch.c_str(), static_cast<long long>(s->o.pairs), r.threads, static_cast<long long>(r.steps),
                   r.seconds, r.seconds_per_step, r.first_loss, r.final_loss);
-      if (!s->json.empty()) io::write_file_atomic(s->json, r.to_json().dump(2) + "\n");
+      if (r.gflop > 0) std::printf("  %.1f GFLOP, %.1f GFLOP/s\n", r.gflop, r.gflop / r.seconds);
+      if (matmul > 0) std::printf("  fp32 matrix product %lldx%lld: %.1f GFLOP/s\n",
+                                  static_cast<long long>(s->matmul_size), static_cast<long long>(s->matmul_size), matmul);
+      auto j = r.to_json();
+      if (matmul > 0) j["matmul_gflops"] = matmul;
+      if (!s->json.empty()) io::write_file_atomic(s->json, j.dump(2) + "\n");
     };
   });
 }

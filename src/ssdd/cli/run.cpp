@@ -82,6 +82,7 @@ void set_stop_log(const std::string& path) { stop_log() = path; }
 
 int run(int argc, char** argv) {
   keep_freed_memory();
+  flush_denormals();
   CLI::App app{
       "ssdd: self-supervised dataset distillation (KRR-ST and Yu, Yao & Chiu, ICLR 2025).\n"
       "Compress an unlabeled image set into a few synthetic images plus target representations\n"

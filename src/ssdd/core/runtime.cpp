@@ -1,5 +1,6 @@
 #include "ssdd/core/runtime.h"
 
+#include <dlfcn.h>
 #include <malloc.h>
 
 #include <sys/utsname.h>
@@ -8,6 +9,7 @@
 #include <cmath>
 #include <fstream>
 #include <thread>
+#include <ATen/Context.h>
 #include <torch/torch.h>
 
 #include "ssdd/core/error.h"
@@ -39,6 +41,16 @@ c10::Device parse_device(const std::string& name) {
 void keep_freed_memory() {
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
+bool flush_denormals() {
+  if (!at::globalContext().setFlushDenormal(true)) return false;
+  // OpenBLAS's pthread build exports this (it runs it before a fork); its next product starts
+  // the workers again from the calling thread. Absent (MKL, OpenBLAS's OpenMP build): the
+  // workers are OpenMP threads, started after this call.
+  using Shutdown = int (*)();
+  if (auto shutdown = reinterpret_cast<Shutdown>(dlsym(RTLD_DEFAULT, "blas_thread_shutdown_"))) shutdown();
+  return true;
 }
 
 void seed_everything(unsigned long long seed) {

@@ -21,6 +21,16 @@ c10::Device parse_device(const std::string& name);
 // heap trades resident memory for that time. Called once at start-up by the CLI.
 void keep_freed_memory();
 
+// Subnormal floats (below 1.2e-38) take a slow microcode path on x86. The linear probe's
+// cross-entropy gradient is full of them once its softmax saturates (6.6% of a batch's
+// entries), and they made the weight-gradient product 5-7x slower (0.84 ms -> 5.7 ms at
+// 256 x 4096 x 10). This flushes them to zero (FTZ and DAZ) in every thread that computes:
+// this one, the OpenMP threads ATen starts later (a thread inherits its creator's mode), and
+// OpenBLAS's worker threads, which it started when loaded and is made to start anew. Called
+// once at start-up, before any parallel work, by the CLI. Returns false where the CPU has
+// no such mode. [decision: docs/decisions.md, "Subnormal floats are flushed to zero"]
+bool flush_denormals();
+
 // What a report says about where it ran: ssdd and LibTorch versions, CUDA, CPU model,
 // hardware threads, memory (each stage's config records the threads it used).
 nlohmann::json machine_info();

@@ -5,10 +5,28 @@
 
 #include "ssdd/core/limits.h"
 #include "ssdd/core/runtime.h"
+#include "ssdd/distill/step_cost.h"
 #include "ssdd/evaluate/pretrain.h"
 #include "ssdd/measure/linear_probe.h"
+#include "ssdd/models/zoo.h"
 
 namespace ssdd::evaluate {
+
+namespace {
+
+double pretraining_gflop(const PretrainBenchOptions& o, int64_t pairs_seen) {
+  const auto spec = models::parse_arch_spec(o.arch);
+  if (spec.arch != "convnet") return 0;
+  distill::StepShape shape;
+  shape.channels = o.channels;
+  shape.height = shape.width = o.size;
+  if (!spec.options.widths.empty()) shape.widths = spec.options.widths;
+  const auto features = models::make_encoder(spec, {o.channels, o.size, o.size})->feature_dim();
+  const double per_pair = 3 * distill::convnet_forward_flops(shape) + 6.0 * static_cast<double>(features * o.dim);
+  return per_pair * static_cast<double>(pairs_seen) / 1e9;
+}
+
+}  // namespace
 
 PretrainBenchResult run_pretrain_bench(const PretrainBenchOptions& options) {
   check_counts("bench pretrain", {{"--pairs", options.pairs, 1},
@@ -35,6 +53,7 @@ PretrainBenchResult run_pretrain_bench(const PretrainBenchOptions& options) {
   result.seconds_per_step = trained.seconds / static_cast<double>(result.steps);
   result.first_loss = trained.loss.front();
   result.final_loss = trained.loss.back();
+  result.gflop = pretraining_gflop(options, options.epochs * options.pairs);
   return result;
 }
 
@@ -48,7 +67,8 @@ nlohmann::json PretrainBenchResult::to_json() const {
           {"seconds", seconds},
           {"s_per_step", seconds_per_step},
           {"first_epoch_loss", first_loss},
-          {"last_epoch_loss", final_loss}};
+          {"last_epoch_loss", final_loss},
+          {"gflop", gflop}};
 }
 
 ProbeBenchResult run_probe_bench(const ProbeBenchOptions& options) {

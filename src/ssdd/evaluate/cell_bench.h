@@ -33,6 +33,9 @@ struct PretrainBenchResult {
   double seconds_per_step = 0;
   double final_loss = 0;         // mean MSE of the last epoch (a run that learns ends below the first)
   double first_loss = 0;
+  // ConvNets: the run's arithmetic, about 3 forward passes per pair seen (forward, input and
+  // weight gradients; distill/step_cost.h's F) plus the head; 0 for other architectures.
+  double gflop = 0;
   nlohmann::json to_json() const;
 };
 

@@ -6,6 +6,7 @@
 #pragma once
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -23,6 +24,10 @@ using FeatureFn = std::function<at::Tensor(const at::Tensor&)>;
 // long extractions of a whole split by a teacher, not for the grid's many short ones.
 at::Tensor extract_features(const FeatureFn& fn, const at::Tensor& images_u8, const data::Normalization& norm,
                             int64_t batch_size, c10::Device device, const std::string& progress_stage = "");
+
+// Each column's mean and population standard deviation (floored at 1e-6), 1 x p each: the
+// standardisation of ProbeOptions::standardize.
+std::pair<at::Tensor, at::Tensor> column_mean_std(const at::Tensor& features);
 
 struct ProbeOptions {
   int64_t epochs = 30;
