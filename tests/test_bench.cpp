@@ -105,6 +105,9 @@ TEST(GridCellBench, APretrainingCellCountsItsStepsAndLearns) {
   EXPECT_DOUBLE_EQ(r.seconds_per_step, r.seconds / 90);
   EXPECT_LT(r.final_loss, 0.8 * r.first_loss);  // it regresses its targets
   EXPECT_EQ(r.to_json()["steps"], 90);
+  // By hand: multiply-adds 8*8*1*8*9 + 4*4*8*8*9 = 13,824 per image (F = 27,648 FLOPs); three
+  // passes plus the head's 6 * 32 features * 4 = 768; 1,200 pairs seen.
+  EXPECT_NEAR(r.gflop, (3 * 27648.0 + 768) * 1200 / 1e9, 1e-12);
   o.pairs = 0;
   EXPECT_THROW(evaluate::run_pretrain_bench(o), ConfigError);
 }
