@@ -71,20 +71,22 @@ at::Tensor standardized(const at::Tensor& x, const at::Tensor& mean, const at::T
 
 // ATen's OpenMP threads for one scope. The probe's step is a row gather, two thin matrix
 // products (OpenBLAS's own threads) and a few 256 x 10 operations; with ATen's threads awake
-// too, the two pools spun against each other for the 2 cores. (ATen's native pool cannot
-// change size once started: there this does nothing.)
+// too, the two pools spun against each other for the 2 cores. It changes nothing where there
+// is one pool: MKL computes on ATen's OpenMP threads (and ATen's count is MKL's), and ATen's
+// native pool cannot change size once started.
 class AtenThreads {
  public:
   explicit AtenThreads(int threads) : saved_(at::get_num_threads()) {
-    if (AT_PARALLEL_OPENMP) at::set_num_threads(threads);
+    if (kTwoPools) at::set_num_threads(threads);
   }
   ~AtenThreads() {
-    if (AT_PARALLEL_OPENMP) at::set_num_threads(saved_);
+    if (kTwoPools) at::set_num_threads(saved_);
   }
   AtenThreads(const AtenThreads&) = delete;
   AtenThreads& operator=(const AtenThreads&) = delete;
 
  private:
+  static constexpr bool kTwoPools = AT_PARALLEL_OPENMP && !AT_MKL_ENABLED();
   int saved_;
 };
 
@@ -112,7 +114,7 @@ ProbeResult linear_probe(const at::Tensor& train_features, const at::Tensor& tra
   torch::nn::Linear classifier(train_x.size(1), num_classes);
   classifier->to(options.device);
   {
-    const AtenThreads one_thread(1);
+    const AtenThreads one_thread(options.device.is_cpu() ? 1 : at::get_num_threads());
     train::fit_classifier(classifier->parameters(), train_y,
                           [&](const at::Tensor& idx) { return classifier(train_x.index_select(0, idx)); },
                           train::fit_options_of(options, "linear probe"));
