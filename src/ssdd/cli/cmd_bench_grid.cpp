@@ -5,9 +5,8 @@
 #include <cstdio>
 
 #include "ssdd/cli/commands.h"
+#include "ssdd/cli/matmul_rate.h"
 #include "ssdd/cli/overrides.h"
-#include "ssdd/core/runtime.h"
-#include "ssdd/distill/step_bench.h"
 #include "ssdd/evaluate/cell_bench.h"
 #include "ssdd/io/atomic_file.h"
 
@@ -36,8 +35,7 @@ void add_bench_pretrain_command(CLI::App& bench, Action& action) {
   cmd->add_option("--json", s->json, "Also write the figures to this JSON file");
   cmd->callback([s, &action] {
     action = [s] {
-      set_threads(s->o.runtime.threads);  // the rate with the cell's thread count, on a cool machine
-      const double matmul = s->matmul_size > 0 ? distill::measure_matmul_gflops(s->o.runtime.device, s->matmul_size) : 0;
+      const double matmul = matrix_product_rate_first(s->o.runtime, s->matmul_size);
       const auto r = evaluate::run_pretrain_bench(s->o);
       std::printf("pretraining cell, %s, %lld pairs, %d threads: %lld steps in %.2f s (%.4f s/step), "
                   "loss %.4f -> %.4f\n",

@@ -3,9 +3,8 @@
 #include <cstdio>
 
 #include "ssdd/cli/commands.h"
+#include "ssdd/cli/matmul_rate.h"
 #include "ssdd/cli/overrides.h"
-#include "ssdd/core/runtime.h"
-#include "ssdd/distill/step_bench.h"
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/teacher/step_bench.h"
 
@@ -46,10 +45,7 @@ void add_bench_teacher_command(CLI::App& bench, Action& action) {
       o.config = teacher::teacher_preset(s->preset);
       s->overrides.apply(o.config);
       o.config.validate("command line");
-      // The rate first, on a cool machine: after minutes of convolutions a shared host's cores
-      // can read a third slower (seen: 139-145 GFLOP/s alone, 94 right after the fashion-mnist step).
-      set_threads(o.runtime.threads);  // the bench sets them again; the rate is measured with the same count
-      const double matmul = s->matmul_size > 0 ? distill::measure_matmul_gflops(o.runtime.device, s->matmul_size) : 0.0;
+      const double matmul = matrix_product_rate_first(o.runtime, s->matmul_size);
       const auto r = teacher::run_teacher_bench(o);
       nlohmann::json j = r.to_json();
       j["settings"]["preset"] = s->preset;
