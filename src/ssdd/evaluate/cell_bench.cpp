@@ -20,7 +20,7 @@ double pretraining_gflop(const PretrainBenchOptions& o, int64_t pairs_seen) {
   distill::StepShape shape;
   shape.channels = o.channels;
   shape.height = shape.width = o.size;
-  if (!spec.options.widths.empty()) shape.widths = spec.options.widths;
+  shape.widths = spec.options.widths;  // parse_arch_spec spelled out the default
   const auto features = models::make_encoder(spec, {o.channels, o.size, o.size})->feature_dim();
   const double per_pair = 3 * distill::convnet_forward_flops(shape) + 6.0 * static_cast<double>(features * o.dim);
   return per_pair * static_cast<double>(pairs_seen) / 1e9;

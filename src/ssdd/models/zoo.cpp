@@ -161,7 +161,7 @@ ArchSpec parse_arch_spec(const std::string& text) {
       o.width_mult = positive_number(a, where, spec.arch + " width multiplier");
     }
   }
-  if (spec.arch == "convnet" && o.widths.empty()) o.widths = {64, 64, 64};
+  if (spec.arch == "convnet" && o.widths.empty()) o.widths = ConvNetOptions().widths;
   if (spec.arch == "resnet18" && o.imagenet_stem && o.stem_padding != 1)
     throw ConfigError(where, "pad" + std::to_string(o.stem_padding) + " sets the CIFAR stem's padding; the "
                              "ImageNet stem's 7x7 conv always pads 3");
@@ -172,7 +172,7 @@ std::string format_arch_spec(const ArchSpec& spec) {
   const auto& o = spec.options;
   std::string s = spec.arch;
   if (spec.arch == "convnet") {
-    const std::vector<int64_t> widths = o.widths.empty() ? std::vector<int64_t>{64, 64, 64} : o.widths;
+    const std::vector<int64_t> widths = o.widths.empty() ? ConvNetOptions().widths : o.widths;
     s += ":";
     for (size_t i = 0; i < widths.size(); ++i) s += (i ? "-" : "") + std::to_string(widths[i]);
     s += std::string(":") + norm_name(o.norm);

@@ -27,7 +27,7 @@ namespace ssdd::models {
 
 // The union of the per-architecture options; each network reads only its own fields.
 struct ZooOptions {
-  std::vector<int64_t> widths;  // convnet block widths; empty = {64, 64, 64}
+  std::vector<int64_t> widths;  // convnet block widths; empty = ConvNetOptions' default
   Norm norm = Norm::batch;      // convnet
   bool global_pool = false;     // convnet
   int64_t base_width = 64;      // resnet18

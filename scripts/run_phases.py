@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Where an `ssdd run` spent its time, by stage and phase, from its run folder alone.
+
+Usage: scripts/run_phases.py RUN_DIR [RUN_DIR ...] [--labels A,B]
+
+Prints one markdown table, a column per run folder (minutes). Stage times come from run.json;
+the phases inside a stage from what the stage already records:
+- a distillation: the teacher's representations and setup (stage log, first line to the storage
+  line), staggering the pool (to the stagger's "done" line), the iterations (metrics.json), and
+  the rest (the approximation networks' fit, saving, pictures);
+- the evaluation grid: pretraining (each network's pretrain_seconds, counted once per network),
+  features and probes, fine-tuning (cells.jsonl), and the rest (loading the targets).
+A stage another run computed (action "reused" or "shipped") counts what this run spent on it.
+"""
+import argparse
+import datetime
+import json
+import os
+import sys
+
+
+def log_times(path):
+    """(time, text) for each timestamped line of a stage log."""
+    out = []
+    with open(path) as f:
+        for line in f:
+            stamp, _, text = line.partition(" ")
+            try:
+                t = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")
+            except ValueError:
+                continue  # a table's continuation line
+            out.append((t, text))
+    return out
+
+
+def seconds_until(lines, needle):
+    for t, text in lines:
+        if needle in text:
+            return (t - lines[0][0]).total_seconds()
+    return None
+
+
+def distill_phases(stage_dir, total):
+    lines = log_times(os.path.join(stage_dir, "log"))
+    with open(os.path.join(stage_dir, "metrics.json")) as f:
+        iterations = json.load(f)["seconds"]
+    setup = seconds_until(lines, " stores ")
+    staggered = [(t, x) for t, x in lines if "pool stagger" in x and "| done |" in x]
+    phases = {"teacher representations and setup": setup}
+    if staggered:
+        stagger_done = (staggered[-1][0] - lines[0][0]).total_seconds()
+        phases["pool stagger"] = stagger_done - setup
+    phases["iterations"] = iterations
+    known = sum(v for v in phases.values() if v is not None)
+    phases["approximation fit, saving, pictures"] = total - known
+    return phases
+
+
+def grid_phases(stage_dir, total):
+    pretrain, probes, finetune = {}, 0.0, 0.0
+    with open(os.path.join(stage_dir, "cells.jsonl")) as f:
+        for line in f:
+            cell = json.loads(line)
+            if "pretrain_seconds" in cell:  # one network per row, arch and seed
+                pretrain[(cell["row"], cell["arch"], cell["seed"])] = cell["pretrain_seconds"]
+            ft = cell.get("finetune", {}).get("seconds", 0.0)
+            finetune += ft
+            probes += cell["seconds"] - ft
+    phases = {"pretraining": sum(pretrain.values()), "features and probes": probes,
+              "fine-tuning": finetune}
+    phases["targets' loading and the rest"] = total - sum(phases.values())
+    return phases
+
+
+def run_phases(run_dir):
+    """Ordered ((stage, phase), seconds) rows; a stage's own row has phase None."""
+    with open(os.path.join(run_dir, "run.json")) as f:
+        run = json.load(f)
+    rows = []
+    for stage in run["stages"]:
+        seconds = stage.get("seconds", 0.0) if stage.get("action") == "ran" else 0.0
+        rows.append(((stage["name"], None), seconds))
+        stage_dir = os.path.join(run_dir, stage.get("dir", ""))
+        if stage.get("action") != "ran":
+            continue
+        if os.path.exists(os.path.join(stage_dir, "cells.jsonl")):
+            phases = grid_phases(stage_dir, seconds)
+        elif os.path.exists(os.path.join(stage_dir, "metrics.json")) and stage["name"].startswith("distill"):
+            phases = distill_phases(stage_dir, seconds)
+        else:
+            continue
+        rows += [((stage["name"], k), v) for k, v in phases.items()]
+    rows.append((("total", None), sum(s for (_, phase), s in rows if phase is None)))
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("runs", nargs="+", help="run folders (each with run.json)")
+    parser.add_argument("--labels", help="column names, comma-separated (default: the folders' names)")
+    args = parser.parse_args()
+    labels = args.labels.split(",") if args.labels else [os.path.basename(r.rstrip("/")) for r in args.runs]
+    if len(labels) != len(args.runs):
+        sys.exit(f"run_phases: {len(args.runs)} run folders but {len(labels)} labels")
+    tables = [dict(run_phases(r)) for r in args.runs]
+    names = []
+    for r in args.runs:
+        names += [n for n, _ in run_phases(r) if n not in names]
+
+    def cell(t, n):
+        return "" if t.get(n) is None else f"{t[n] / 60:.1f}"
+
+    ratio = len(tables) == 2
+    print("| stage / phase (minutes) | " + " | ".join(labels) + (" | second / first |" if ratio else " |"))
+    print("|---" * (len(labels) + 1 + ratio) + "|")
+    for n in names:
+        row = [cell(t, n) for t in tables]
+        if ratio:
+            a, b = tables[0].get(n), tables[1].get(n)
+            row.append(f"{b / a:.2f}" if a and b is not None and a > 1 else "")
+        shown = f"**{n[0]}**" if n[1] is None else f"&nbsp;&nbsp;{n[1]}"
+        print(f"| {shown} | " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
