@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where an `ssdd run` spent its time, by stage and phase, from its run folder alone.
 
-Usage: scripts/run_phases.py RUN_DIR [RUN_DIR ...] [--labels A,B]
+Usage: scripts/run_phases.py RUN_DIR [RUN_DIR ...] [--labels A,B] [--grid-rows]
 
 Prints one markdown table, a column per run folder (minutes). Stage times come from run.json;
 the phases inside a stage from what the stage already records:
@@ -11,9 +11,12 @@ the phases inside a stage from what the stage already records:
 - the evaluation grid: pretraining (each network's pretrain_seconds, counted once per network),
   features and probes, fine-tuning (cells.jsonl), and the rest (loading the targets).
 A stage another run computed (action "reused" or "shipped") counts what this run spent on it.
+--grid-rows adds the grid's mean seconds per row, from every cell recorded so far: a run still in
+its grid stage can be set beside a finished one cell for cell.
 """
 import argparse
 import datetime
+import glob
 import json
 import os
 import sys
@@ -72,6 +75,35 @@ def grid_phases(stage_dir, total):
     return phases
 
 
+def grid_by_row(run_dir):
+    """{grid row: (pretraining seconds per network, features-and-probes seconds per cell, cells)}
+    over every cell the run's grids have recorded, finished stage or not."""
+    rows = {}
+    for path in sorted(glob.glob(os.path.join(run_dir, "evaluate", "*", "cells.jsonl"))):
+        with open(path) as f:
+            for line in f:
+                cell = json.loads(line)
+                r = rows.setdefault(cell["row"], ([], []))
+                if "pretrain_seconds" in cell:
+                    r[0].append(cell["pretrain_seconds"])
+                r[1].append(cell["seconds"] - cell.get("finetune", {}).get("seconds", 0.0))
+    mean = lambda xs: sum(xs) / len(xs) if xs else None
+    return {k: (mean(p), mean(c), len(c)) for k, (p, c) in rows.items()}
+
+
+def print_grid_rows(runs, labels):
+    grids = [grid_by_row(r) for r in runs]
+    print("\n| grid row | " + " | ".join(f"{l}: pretraining s / probes s per cell (cells)" for l in labels) + " |")
+    print("|---" * (len(labels) + 1) + "|")
+    for row in dict.fromkeys(k for g in grids for k in g):
+        def text(g):
+            if row not in g:
+                return ""
+            p, c, n = g[row]
+            return ("-" if p is None else f"{p:.0f}") + f" / {c:.0f} ({n})"
+        print(f"| {row} | " + " | ".join(text(g) for g in grids) + " |")
+
+
 def run_phases(run_dir):
     """Ordered ((stage, phase), seconds) rows; a stage's own row has phase None."""
     with open(os.path.join(run_dir, "run.json")) as f:
@@ -98,6 +130,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("runs", nargs="+", help="run folders (each with run.json)")
     parser.add_argument("--labels", help="column names, comma-separated (default: the folders' names)")
+    parser.add_argument("--grid-rows", action="store_true",
+                        help="also a table of the grid's mean seconds per row, from every cell recorded so far")
     args = parser.parse_args()
     labels = args.labels.split(",") if args.labels else [os.path.basename(r.rstrip("/")) for r in args.runs]
     if len(labels) != len(args.runs):
@@ -108,7 +142,9 @@ def main():
         names += [n for n, _ in run_phases(r) if n not in names]
 
     def cell(t, n):
-        return "" if t.get(n) is None else f"{t[n] / 60:.1f}"
+        if t.get(n) is None:
+            return ""
+        return f"{max(t[n], 0.0) / 60:.1f}" if t[n] > -1 else f"{t[n] / 60:.1f}"  # rounding of log stamps
 
     ratio = len(tables) == 2
     print("| stage / phase (minutes) | " + " | ".join(labels) + (" | second / first |" if ratio else " |"))
@@ -120,6 +156,8 @@ def main():
             row.append(f"{b / a:.2f}" if a and b is not None and a > 1 else "")
         shown = f"**{n[0]}**" if n[1] is None else f"&nbsp;&nbsp;{n[1]}"
         print(f"| {shown} | " + " | ".join(row) + " |")
+    if args.grid_rows:
+        print_grid_rows(args.runs, labels)
 
 
 if __name__ == "__main__":
