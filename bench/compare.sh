@@ -97,6 +97,8 @@ if [ "$write" = 1 ]; then
     echo "src/ssdd/distill/step_cost.h; the matrix-product rate is a large FP32 \`torch::mm\` in the same process."
     echo "The phase table comes from \`ssdd bench --phases\` (a device sync after each phase, so its sum can exceed the"
     echo "plain median). Optimisation history: docs/performance-log.md. GPU figures and checks: docs/gpu.md."
+    echo "The default \`ssdd run\` end to end, by stage and phase, before and after issue 28's changes:"
+    echo "docs/performance-run.md."
     echo
     echo "Both sides keep freed memory (glibc tunables on the reference, \`mallopt\` in ssdd). Tables before"
     echo "2026-11-30 compared with a reference whose allocator returned large buffers to the kernel and"

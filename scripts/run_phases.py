@@ -139,7 +139,12 @@ def main():
     tables = [dict(run_phases(r)) for r in args.runs]
     names = []
     for r in args.runs:
-        names += [n for n, _ in run_phases(r) if n not in names]
+        names += [n for n, _ in run_phases(r) if n not in names and n[0] != "total"]
+    names.append(("total", None))
+    for i, r in enumerate(args.runs):
+        with open(os.path.join(r, "run.json")) as f:
+            if not json.load(f).get("finished", False):
+                labels[i] += " (unfinished)"
 
     def cell(t, n):
         if t.get(n) is None:
@@ -153,7 +158,9 @@ def main():
         row = [cell(t, n) for t in tables]
         if ratio:
             a, b = tables[0].get(n), tables[1].get(n)
-            row.append(f"{b / a:.2f}" if a and b is not None and a > 1 else "")
+            unfinished = any(l.endswith("(unfinished)") for l in labels)
+            comparable = a and b is not None and a > 1 and not (n[0] == "total" and unfinished)
+            row.append(f"{b / a:.2f}" if comparable else "")
         shown = f"**{n[0]}**" if n[1] is None else f"&nbsp;&nbsp;{n[1]}"
         print(f"| {shown} | " + " | ".join(row) + " |")
     if args.grid_rows:
