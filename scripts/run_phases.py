@@ -50,7 +50,7 @@ def distill_phases(stage_dir, total):
     setup = seconds_until(lines, " stores ")
     staggered = [(t, x) for t, x in lines if "pool stagger" in x and "| done |" in x]
     phases = {"teacher representations and setup": setup}
-    if staggered:
+    if staggered and setup is not None:
         stagger_done = (staggered[-1][0] - lines[0][0]).total_seconds()
         phases["pool stagger"] = stagger_done - setup
     phases["iterations"] = iterations
@@ -59,16 +59,27 @@ def distill_phases(stage_dir, total):
     return phases
 
 
+def read_cells(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def finetune_seconds(cell):
+    return cell.get("finetune", {}).get("seconds", 0.0)
+
+
+def probe_seconds(cell):
+    """A cell's features and probes: its seconds without its fine-tuning."""
+    return cell["seconds"] - finetune_seconds(cell)
+
+
 def grid_phases(stage_dir, total):
     pretrain, probes, finetune = {}, 0.0, 0.0
-    with open(os.path.join(stage_dir, "cells.jsonl")) as f:
-        for line in f:
-            cell = json.loads(line)
-            if "pretrain_seconds" in cell:  # one network per row, arch and seed
-                pretrain[(cell["row"], cell["arch"], cell["seed"])] = cell["pretrain_seconds"]
-            ft = cell.get("finetune", {}).get("seconds", 0.0)
-            finetune += ft
-            probes += cell["seconds"] - ft
+    for cell in read_cells(os.path.join(stage_dir, "cells.jsonl")):
+        if "pretrain_seconds" in cell:  # one network per row, arch and seed
+            pretrain[(cell["row"], cell["arch"], cell["seed"])] = cell["pretrain_seconds"]
+        finetune += finetune_seconds(cell)
+        probes += probe_seconds(cell)
     phases = {"pretraining": sum(pretrain.values()), "features and probes": probes,
               "fine-tuning": finetune}
     phases["targets' loading and the rest"] = total - sum(phases.values())
@@ -80,13 +91,11 @@ def grid_by_row(run_dir):
     over every cell the run's grids have recorded, finished stage or not."""
     rows = {}
     for path in sorted(glob.glob(os.path.join(run_dir, "evaluate", "*", "cells.jsonl"))):
-        with open(path) as f:
-            for line in f:
-                cell = json.loads(line)
-                r = rows.setdefault(cell["row"], ([], []))
-                if "pretrain_seconds" in cell:
-                    r[0].append(cell["pretrain_seconds"])
-                r[1].append(cell["seconds"] - cell.get("finetune", {}).get("seconds", 0.0))
+        for cell in read_cells(path):
+            r = rows.setdefault(cell["row"], ([], []))
+            if "pretrain_seconds" in cell:
+                r[0].append(cell["pretrain_seconds"])
+            r[1].append(probe_seconds(cell))
     mean = lambda xs: sum(xs) / len(xs) if xs else None
     return {k: (mean(p), mean(c), len(c)) for k, (p, c) in rows.items()}
 
@@ -136,15 +145,17 @@ def main():
     labels = args.labels.split(",") if args.labels else [os.path.basename(r.rstrip("/")) for r in args.runs]
     if len(labels) != len(args.runs):
         sys.exit(f"run_phases: {len(args.runs)} run folders but {len(labels)} labels")
-    tables = [dict(run_phases(r)) for r in args.runs]
+    rows = [run_phases(r) for r in args.runs]
+    tables = [dict(r) for r in rows]
     names = []
-    for r in args.runs:
-        names += [n for n, _ in run_phases(r) if n not in names and n[0] != "total"]
+    for r in rows:
+        names += [n for n, _ in r if n not in names and n[0] != "total"]
     names.append(("total", None))
-    for i, r in enumerate(args.runs):
+    finished = []
+    for r in args.runs:
         with open(os.path.join(r, "run.json")) as f:
-            if not json.load(f).get("finished", False):
-                labels[i] += " (unfinished)"
+            finished.append(json.load(f).get("finished", False))
+    labels = [l if done else l + " (unfinished)" for l, done in zip(labels, finished)]
 
     def cell(t, n):
         if t.get(n) is None:
@@ -158,8 +169,7 @@ def main():
         row = [cell(t, n) for t in tables]
         if ratio:
             a, b = tables[0].get(n), tables[1].get(n)
-            unfinished = any(l.endswith("(unfinished)") for l in labels)
-            comparable = a and b is not None and a > 1 and not (n[0] == "total" and unfinished)
+            comparable = a and b is not None and a > 1 and not (n[0] == "total" and not all(finished))
             row.append(f"{b / a:.2f}" if comparable else "")
         shown = f"**{n[0]}**" if n[1] is None else f"&nbsp;&nbsp;{n[1]}"
         print(f"| {shown} | " + " | ".join(row) + " |")
