@@ -8,6 +8,7 @@ storage, and one line per claim of the paper: holds / does not hold / not resolv
 typed by hand: every number comes from the grids' results.json.
 
 Usage: scripts/science_report.py RUN_DIR [RUN_DIR ...] [--out docs/science.md]
+A RUN_DIR is an `ssdd run` folder (its evaluate/ grids) or one grid's folder (`ssdd evaluate --out`).
 """
 import argparse
 import json
@@ -124,7 +125,7 @@ def grid_section(run_name, grid_name, results, budget):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", help="run folders of `ssdd run`")
+    parser.add_argument("runs", nargs="+", help="run folders of `ssdd run`, or grid folders of `ssdd evaluate`")
     parser.add_argument("--out", default="docs/science.md")
     args = parser.parse_args()
     out = ["# Is `ours`' lead real? (issue 23)", "",
@@ -134,9 +135,16 @@ def main():
            "number of distillation seeds pooled into a row's mean ± std.", ""]
     found = 0
     for run in args.runs:
+        name = os.path.basename(os.path.normpath(run))
+        if os.path.exists(os.path.join(run, "results.json")):  # one grid, from `ssdd evaluate`
+            out.append(f"## {name}")
+            out.append("")
+            out.extend(grid_section(name, name, load(os.path.join(run, "results.json")), None))
+            found += 1
+            continue
         evaluate = os.path.join(run, "evaluate")
         if not os.path.isdir(evaluate):
-            print(f"science_report: {run} has no evaluate/ folder", file=sys.stderr)
+            print(f"science_report: {run} has neither an evaluate/ folder nor a results.json", file=sys.stderr)
             return 1
         run_json = os.path.join(run, "run.json")
         meta = load(run_json) if os.path.exists(run_json) else {}
