@@ -30,13 +30,15 @@ at::Tensor SyncBatchNormImplBase::forward(const at::Tensor& x) {
                      std::to_string(x.dim()));
   const bool track = options.track_running_stats();
   if (is_training() && sum_across_ranks) return forward_across_ranks(x);
-  double factor = options.momentum().value_or(0.0);
-  if (is_training() && track) {  // as LibTorch's module does
-    num_batches_tracked += 1;
-    if (!options.momentum()) factor = 1.0 / num_batches_tracked.item<double>();
-  }
+  const double factor = is_training() && track ? count_batch() : options.momentum().value_or(0.0);
   return torch::batch_norm(x, weight, bias, running_mean, running_var, is_training() || !track, factor, options.eps(),
                            at::globalContext().userEnabledCuDNN());
+}
+
+double SyncBatchNormImplBase::count_batch() {  // as LibTorch's module does
+  torch::NoGradGuard no_grad;
+  num_batches_tracked += 1;
+  return options.momentum() ? *options.momentum() : 1.0 / num_batches_tracked.item<double>();
 }
 
 at::Tensor SyncBatchNormImplBase::forward_across_ranks(const at::Tensor& x) {
@@ -55,8 +57,7 @@ at::Tensor SyncBatchNormImplBase::forward_across_ranks(const at::Tensor& x) {
   if (options.affine()) y = y * weight.view(per_channel) + bias.view(per_channel);
   if (options.track_running_stats()) {
     torch::NoGradGuard no_grad;
-    num_batches_tracked += 1;
-    const double factor = options.momentum() ? *options.momentum() : 1.0 / num_batches_tracked.item<double>();
+    const double factor = count_batch();
     const at::Tensor unbiased = var * count / (count - 1).clamp_min(1);  // LibTorch keeps the unbiased one
     running_mean.mul_(1 - factor).add_(mean.detach(), factor);
     running_var.mul_(1 - factor).add_(unbiased, factor);

@@ -26,6 +26,10 @@ class SyncBatchNormImplBase : public torch::nn::Module {
   // `input_dims`: the dimensions of an input (2 or 3 for 1d, 4 for 2d), checked in forward.
   SyncBatchNormImplBase(const torch::nn::BatchNormOptions& options, std::vector<int64_t> input_dims);
   at::Tensor forward(const at::Tensor& x);
+  // Counts one training batch in num_batches_tracked and returns the running statistics' update
+  // factor: the momentum, or 1 / batches (a cumulative average) without one. For callers that
+  // normalise themselves (models/norm_relu_pool.h).
+  double count_batch();
   void pretty_print(std::ostream& stream) const override;
 
   torch::nn::BatchNormOptions options;

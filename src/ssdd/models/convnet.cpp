@@ -4,6 +4,7 @@
 
 #include "ssdd/core/error.h"
 #include "ssdd/models/channels_last.h"
+#include "ssdd/models/norm_relu_pool.h"
 
 namespace ssdd::models {
 
@@ -61,7 +62,13 @@ torch::Tensor ConvNetImpl::block(int64_t i, const torch::Tensor& x) {
   const auto k = static_cast<size_t>(i);
   auto& conv = convs_.at(k);
   at::Tensor y;
-  if (options_.norm == Norm::batch && !is_training()) {
+  if (options_.norm == Norm::batch && is_training()) {
+    y = conv->forward(x);
+    auto& bn = *batch_norms_[k];
+    if (options_.fused_tail && fusable_block_tail(y) && !bn.sum_across_ranks && bn.options.affine())
+      return batch_norm_relu_pool(y, bn);
+    y = bn.forward(y);
+  } else if (options_.norm == Norm::batch) {
     // Eval-mode batch norm is an affine map per channel: folded into the convolution's
     // weights and bias (a few thousand floats) it costs nothing per pixel, and saves a
     // pass over every activation (the outer step's and every feature extraction's).
@@ -71,12 +78,9 @@ torch::Tensor ConvNetImpl::block(int64_t i, const torch::Tensor& x) {
                       (conv->bias - bn->running_mean) * scale + bn->bias, 1, 1);
   } else {
     y = conv->forward(x);
-    if (options_.norm == Norm::batch) {
-      y = batch_norms_[k]->forward(y);
-    } else if (options_.norm == Norm::instance) {
-      y = group_norms_[k]->forward(y);
-    }
+    if (options_.norm == Norm::instance) y = group_norms_[k]->forward(y);
   }
+  if (options_.fused_tail && fusable_block_tail(y)) return relu_pool(y);
   // In place: neither the convolution nor the norms keep their output for backward.
   return torch::avg_pool2d(torch::relu_(y), {2, 2}, {2, 2});
 }

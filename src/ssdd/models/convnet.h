@@ -26,6 +26,9 @@ struct ConvNetOptions {
   std::vector<int64_t> widths{64, 64, 64};  // one entry per block; depth = widths.size()
   Norm norm = Norm::batch;
   bool global_pool = false;  // average the last map over space: feature_dim = widths.back()
+  // Norm, ReLU and pooling as one pass where models/norm_relu_pool.h takes the map (CPU, float,
+  // channels-last; batch norm of one process). false: LibTorch's ops, for comparisons.
+  bool fused_tail = true;
 };
 
 class ConvNetImpl : public EncoderImpl {
