@@ -10,10 +10,9 @@ activations follow them in oneDNN's convolutions, one-channel inputs included, s
 re-strides a one-input-channel weight) and runs the shared main() with the same arguments.
 
 Environment: SSDD_REFERENCE_STEP, the shared script (default ../shared/bench/pytorch_reference_step.py
-beside this repository). Prints the shared script's JSON line, with "layout": "channels-last".
+beside this repository). Prints the shared script's JSON line.
 """
 import importlib.util
-import json
 import os
 import sys
 
@@ -28,20 +27,5 @@ import torch  # noqa: E402 (after the re-execution above)
 plain_convnet = reference.convnet
 reference.convnet = lambda *args, **kwargs: plain_convnet(*args, **kwargs).to(memory_format=torch.channels_last)
 
-# The shared main() prints one JSON line; mark it as this layout's.
-real_print = print
-
-
-def print_marked(line, *args, **kwargs):
-    try:
-        record = json.loads(line)
-        record["layout"] = "channels-last"
-        line = json.dumps(record)
-    except (TypeError, ValueError):
-        pass
-    real_print(line, *args, **kwargs)
-
-
-reference.print = print_marked
 if __name__ == "__main__":
     sys.exit(reference.main())

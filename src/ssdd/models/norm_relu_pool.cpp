@@ -39,10 +39,6 @@ std::vector<float> floats(const at::Tensor& t) {
   return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
 }
 
-at::Tensor tensor_of(const std::vector<float>& v) {
-  return torch::from_blob(const_cast<float*>(v.data()), {static_cast<int64_t>(v.size())}, torch::kFloat).clone();
-}
-
 // body(chunk, begin, end) over [0, total) split into one chunk per thread: partial sums kept per
 // chunk and added in chunk order give the same result on every run at a given thread count.
 template <class Body>
@@ -286,7 +282,8 @@ class BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
       running_mean.mul_(1 - factor).add_(batch_mean, factor);
       running_var.mul_(1 - factor).add_(batch_var, factor);
     }
-    ctx->save_for_backward({x, weight, tensor_of(t.mean), tensor_of(t.invstd), tensor_of(t.scale), tensor_of(t.shift)});
+    ctx->save_for_backward(
+        {x, weight, torch::tensor(t.mean), torch::tensor(t.invstd), torch::tensor(t.scale), torch::tensor(t.shift)});
     return out;
   }
 
