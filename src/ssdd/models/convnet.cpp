@@ -5,6 +5,7 @@
 #include "ssdd/core/error.h"
 #include "ssdd/models/channels_last.h"
 #include "ssdd/models/norm_relu_pool.h"
+#include "ssdd/models/one_channel_block.h"
 
 namespace ssdd::models {
 
@@ -60,28 +61,36 @@ ConvNetImpl::ConvNetImpl(const ConvNetOptions& options, const ImageShape& shape)
 
 torch::Tensor ConvNetImpl::block(int64_t i, const torch::Tensor& x) {
   const auto k = static_cast<size_t>(i);
+  if (options_.norm == Norm::batch && is_training()) return training_batch_norm_block(k, x);
   auto& conv = convs_.at(k);
-  at::Tensor y;
-  if (options_.norm == Norm::batch && is_training()) {
-    y = conv->forward(x);
-    auto& bn = *batch_norms_[k];
-    if (options_.fused_tail && fusable_block_tail(y) && !bn.sum_across_ranks && bn.options.affine())
-      return batch_norm_relu_pool(y, bn);
-    y = bn.forward(y);
-  } else if (options_.norm == Norm::batch) {
+  at::Tensor weight = conv->weight, bias = conv->bias;
+  if (options_.norm == Norm::batch) {
     // Eval-mode batch norm is an affine map per channel: folded into the convolution's
     // weights and bias (a few thousand floats) it costs nothing per pixel, and saves a
     // pass over every activation (the outer step's and every feature extraction's).
     const auto& bn = batch_norms_[k];
     const at::Tensor scale = bn->weight * torch::rsqrt(bn->running_var + bn->options.eps());
-    y = torch::conv2d(x, conv->weight * scale.view({-1, 1, 1, 1}),
-                      (conv->bias - bn->running_mean) * scale + bn->bias, 1, 1);
-  } else {
-    y = conv->forward(x);
-    if (options_.norm == Norm::instance) y = group_norms_[k]->forward(y);
+    weight = conv->weight * scale.view({-1, 1, 1, 1});
+    bias = (conv->bias - bn->running_mean) * scale + bn->bias;
   }
-  if (options_.fused_tail && fusable_block_tail(y)) return relu_pool(y);
+  const bool fused = options_.fused_tail;
+  if (fused && options_.norm != Norm::instance && fusable_one_channel_block(x, weight))
+    return conv_relu_pool(x, weight, bias);
+  at::Tensor y = torch::conv2d(x, weight, bias, 1, 1);
+  if (options_.norm == Norm::instance) y = group_norms_[k]->forward(y);
+  if (fused && fusable_block_tail(y)) return relu_pool(y);
   // In place: neither the convolution nor the norms keep their output for backward.
+  return torch::avg_pool2d(torch::relu_(y), {2, 2}, {2, 2});
+}
+
+torch::Tensor ConvNetImpl::training_batch_norm_block(size_t k, const torch::Tensor& x) {
+  auto& conv = convs_.at(k);
+  auto& bn = *batch_norms_[k];
+  const bool fused = options_.fused_tail && !bn.sum_across_ranks && bn.options.affine();
+  if (fused && fusable_one_channel_block(x, conv->weight)) return conv_batch_norm_relu_pool(x, conv->weight, conv->bias, bn);
+  at::Tensor y = conv->forward(x);
+  if (fused && fusable_block_tail(y)) return batch_norm_relu_pool(y, bn);
+  y = bn.forward(y);
   return torch::avg_pool2d(torch::relu_(y), {2, 2}, {2, 2});
 }
 

@@ -27,7 +27,8 @@ struct ConvNetOptions {
   Norm norm = Norm::batch;
   bool global_pool = false;  // average the last map over space: feature_dim = widths.back()
   // Norm, ReLU and pooling as one pass where models/norm_relu_pool.h takes the map (CPU, float,
-  // channels-last; batch norm of one process). false: LibTorch's ops, for comparisons.
+  // channels-last; batch norm of one process), the convolution too over one-channel images
+  // (models/one_channel_block.h). false: LibTorch's ops, for comparisons.
   bool fused_tail = true;
 };
 
@@ -55,6 +56,9 @@ class ConvNetImpl : public EncoderImpl {
   torch::nn::GroupNorm group_norm(int64_t i) const;
 
  private:
+  // A training-mode batch-norm block: batch statistics, running statistics updated.
+  torch::Tensor training_batch_norm_block(size_t k, const torch::Tensor& x);
+
   ConvNetOptions options_;
   int64_t feature_dim_ = 0;
   std::vector<torch::nn::Conv2d> convs_;             // "conv0", "conv1", ...

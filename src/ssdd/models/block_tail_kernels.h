@@ -1,0 +1,176 @@
+// The per-pixel kernels of the fused ConvNet block tails, shared by models/norm_relu_pool.cpp
+// (the tail over a convolution's stored output) and models/one_channel_block.cpp (the first
+// block's convolution recomputed row by row, never stored). Internal to models/.
+//
+// They work on one pixel's channels at a time through __restrict pointers, so the compiler
+// vectorises them (without the qualifiers it cannot rule out that the output aliases the
+// per-channel terms).
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+
+// The row kernels are compiled for three x86-64 levels (AVX-512, AVX2 + FMA, baseline SSE2)
+// and the loader picks the one the CPU runs, as LibTorch picks its own kernels: the build
+// targets baseline x86-64, and these loops run 2-4x faster with wider vectors and FMA.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SSDD_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SSDD_CPU_CLONES
+#endif
+
+namespace ssdd::models::block_tail {
+
+constexpr auto kChannelsLast = at::MemoryFormat::ChannelsLast;
+
+// A channels-last map as it lies in memory: n x h x w x c floats.
+struct Map {
+  int64_t n, h, w, c;
+  int64_t pooled_h() const { return h / 2; }  // floor, as avg_pool2d(2, 2)
+  int64_t pooled_w() const { return w / 2; }
+  int64_t pixels() const { return n * h * w; }
+};
+
+// A pooled map of `m`'s channels-last layout.
+at::Tensor empty_pooled(const Map& m, const at::TensorOptions& options);
+std::vector<float> floats(const at::Tensor& t);
+
+// body(chunk, begin, end) over [0, total) split into one chunk per thread: partial sums kept per
+// chunk and added in chunk order give the same result on every run at a given thread count.
+template <class Body>
+int64_t for_chunks(int64_t total, const Body& body) {
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), total));
+  at::parallel_for(0, chunks, 1, [&](int64_t first, int64_t last) {
+    for (int64_t k = first; k < last; ++k) body(k, total * k / chunks, total * (k + 1) / chunks);
+  });
+  return chunks;
+}
+
+// `count` per-channel sums, reduced over chunks in order.
+struct ChannelSums {
+  std::vector<std::vector<double>> of;
+  const std::vector<double>& first() const { return of[0]; }
+  const std::vector<double>& second() const { return of[1]; }
+};
+
+// body(begin, end, sums) adds into sums[i * channels + c] for i < count.
+template <class Body>
+ChannelSums channel_sums(int64_t total, int64_t channels, int64_t count, const Body& body) {
+  const int64_t most = std::max<int64_t>(1, at::get_num_threads());
+  const int64_t width = count * channels;
+  std::vector<double> part(static_cast<size_t>(most * width), 0.0);
+  const int64_t chunks = for_chunks(total, [&](int64_t k, int64_t begin, int64_t end) {
+    body(begin, end, &part[static_cast<size_t>(k * width)]);
+  });
+  ChannelSums s{std::vector<std::vector<double>>(static_cast<size_t>(count), std::vector<double>(channels, 0.0))};
+  for (int64_t k = 0; k < chunks; ++k)
+    for (int64_t i = 0; i < count; ++i)
+      for (int64_t c = 0; c < channels; ++c) s.of[i][c] += part[static_cast<size_t>(k * width + i * channels + c)];
+  return s;
+}
+
+// Adds a row's float partial sums into a chunk's double ones and clears them: a row holds at
+// most a few hundred pixels, so float is exact enough there.
+inline void fold_row(std::vector<float>& row, double* chunk) {
+  for (size_t i = 0; i < row.size(); ++i) chunk[i] += row[i];
+  std::fill(row.begin(), row.end(), 0.0f);
+}
+
+// g where z > 0, else 0 (the ReLU's backward), with the test on z's bits: a positive float's bits
+// read as a positive integer. Written as a float comparison choosing a value, it kept GCC from
+// vectorising the loops (-ftrapping-math, the default, forbids the if-conversion).
+inline float where_positive(float z, float g) {
+  int32_t z_bits, g_bits;
+  std::memcpy(&z_bits, &z, sizeof z);
+  std::memcpy(&g_bits, &g, sizeof g);
+  g_bits &= -static_cast<int32_t>(z_bits > 0);
+  float out;
+  std::memcpy(&out, &g_bits, sizeof out);
+  return out;
+}
+
+// What the kernels need per channel. Forward: relu(x * scale + shift). Backward: dz (the gradient
+// reaching the norm's output) is a quarter of the pooled gradient where the pool keeps the pixel
+// and x * scale + shift > 0, else 0; the input's gradient is coef * (dz - a - xhat * b) with
+// xhat = (x - mean) * invstd, computed as coef * dz + offset + slope * x. Plain ReLU + pool:
+// scale 1, shift 0, coef 1, everything else 0 (x * 1 + 0 == x in floating point).
+struct Terms {
+  std::vector<float> scale, shift, mean, invstd, coef, offset, slope;
+};
+
+Terms plain_terms(int64_t channels);
+// Training-mode batch norm's forward terms from the batch's mean and biased variance.
+Terms batch_norm_terms(const std::vector<double>& mean, const std::vector<double>& var, const at::Tensor& weight,
+                       const at::Tensor& bias, double eps);
+// Completes `t` for the backward from the sums of dz and dz * xhat over `count` pixels.
+void add_gradient_terms(Terms& t, const ChannelSums& sums, const at::Tensor& weight, double count);
+// The mean and biased variance from per-channel sums and sums of squares over `count` pixels.
+std::pair<std::vector<double>, std::vector<double>> moments_from_sums(const ChannelSums& s, double count);
+// As LibTorch's training-mode batch norm: the unbiased variance into the running one.
+void update_running_statistics(at::Tensor running_mean, at::Tensor running_var, const std::vector<double>& mean,
+                               const std::vector<double>& var, double count, double factor);
+// `tensors` followed by the forward's terms, to save for the backward; read back with
+// terms_from_saved.
+std::vector<at::Tensor> with_saved_terms(std::vector<at::Tensor> tensors, const Terms& t);
+Terms terms_from_saved(const at::Tensor& mean, const at::Tensor& invstd, const at::Tensor& scale,
+                       const at::Tensor& shift);
+
+// out = 0.25 * sum over a 2x2 window (pixels a, b above d, e) of relu(x * scale + shift).
+inline void pool_pixel(int64_t channels, const float* __restrict a, const float* __restrict b,
+                       const float* __restrict d, const float* __restrict e, const float* __restrict scale,
+                       const float* __restrict shift, float* __restrict out) {
+  for (int64_t c = 0; c < channels; ++c) {
+    const float s = std::max(a[c] * scale[c] + shift[c], 0.0f) + std::max(b[c] * scale[c] + shift[c], 0.0f) +
+                    std::max(d[c] * scale[c] + shift[c], 0.0f) + std::max(e[c] * scale[c] + shift[c], 0.0f);
+    out[c] = 0.25f * s;
+  }
+}
+
+inline void gradient_pixel(int64_t channels, const float* __restrict x, const float* __restrict g,
+                           const Terms& t, float* __restrict dx) {
+  const float* __restrict scale = t.scale.data();
+  const float* __restrict shift = t.shift.data();
+  const float* __restrict coef = t.coef.data();
+  const float* __restrict offset = t.offset.data();
+  const float* __restrict slope = t.slope.data();
+  for (int64_t c = 0; c < channels; ++c) {
+    const float dz = where_positive(x[c] * scale[c] + shift[c], 0.25f * g[c]);
+    dx[c] = coef[c] * dz + (offset[c] + slope[c] * x[c]);
+  }
+}
+
+inline void moments_pixel(int64_t channels, const float* __restrict x, float* __restrict sum,
+                          float* __restrict squares) {
+  for (int64_t c = 0; c < channels; ++c) {
+    sum[c] += x[c];
+    squares[c] += x[c] * x[c];
+  }
+}
+
+inline void gradient_sums_pixel(int64_t channels, const float* __restrict x, const float* __restrict g,
+                                const Terms& t, float* __restrict sum_dz, float* __restrict sum_dz_xhat) {
+  const float* __restrict scale = t.scale.data();
+  const float* __restrict shift = t.shift.data();
+  const float* __restrict mean = t.mean.data();
+  const float* __restrict invstd = t.invstd.data();
+  for (int64_t c = 0; c < channels; ++c) {
+    const float dz = where_positive(x[c] * scale[c] + shift[c], 0.25f * g[c]);
+    sum_dz[c] += dz;
+    sum_dz_xhat[c] += dz * ((x[c] - mean[c]) * invstd[c]);
+  }
+}
+
+// The pooled gradient's row for input row r (image r / h, row r % h), or null where the pool
+// drops the row.
+inline const float* pooled_row(const float* g, const Map& m, int64_t r) {
+  const int64_t y = r % m.h;
+  if (y >= 2 * m.pooled_h()) return nullptr;
+  return g + ((r / m.h) * m.pooled_h() + y / 2) * m.pooled_w() * m.c;
+}
+
+}  // namespace ssdd::models::block_tail
