@@ -4,6 +4,72 @@
 
 namespace ssdd::models::block_tail {
 
+namespace {
+
+// The pixel kernels work on one pixel's channels through __restrict pointers, so the compiler
+// vectorises them (without the qualifiers it cannot rule out that the output aliases the
+// per-channel terms).
+
+// g where z > 0, else 0 (the ReLU's backward), with the test on z's bits: a positive float's bits
+// read as a positive integer. Written as a float comparison choosing a value, it kept GCC from
+// vectorising the loops (-ftrapping-math, the default, forbids the if-conversion).
+inline float where_positive(float z, float g) {
+  int32_t z_bits, g_bits;
+  std::memcpy(&z_bits, &z, sizeof z);
+  std::memcpy(&g_bits, &g, sizeof g);
+  g_bits &= -static_cast<int32_t>(z_bits > 0);
+  float out;
+  std::memcpy(&out, &g_bits, sizeof out);
+  return out;
+}
+
+// out = 0.25 * sum over a 2x2 window (pixels a, b above d, e) of relu(x * scale + shift).
+inline void pool_pixel(int64_t channels, const float* __restrict a, const float* __restrict b,
+                       const float* __restrict d, const float* __restrict e, const float* __restrict scale,
+                       const float* __restrict shift, float* __restrict out) {
+  for (int64_t c = 0; c < channels; ++c) {
+    const float s = std::max(a[c] * scale[c] + shift[c], 0.0f) + std::max(b[c] * scale[c] + shift[c], 0.0f) +
+                    std::max(d[c] * scale[c] + shift[c], 0.0f) + std::max(e[c] * scale[c] + shift[c], 0.0f);
+    out[c] = 0.25f * s;
+  }
+}
+
+inline void gradient_pixel(int64_t channels, const float* __restrict x, const float* __restrict g,
+                           const Terms& t, float* __restrict dx) {
+  const float* __restrict scale = t.scale.data();
+  const float* __restrict shift = t.shift.data();
+  const float* __restrict coef = t.coef.data();
+  const float* __restrict offset = t.offset.data();
+  const float* __restrict slope = t.slope.data();
+  for (int64_t c = 0; c < channels; ++c) {
+    const float dz = where_positive(x[c] * scale[c] + shift[c], 0.25f * g[c]);
+    dx[c] = coef[c] * dz + (offset[c] + slope[c] * x[c]);
+  }
+}
+
+inline void moments_pixel(int64_t channels, const float* __restrict x, float* __restrict sum,
+                          float* __restrict squares) {
+  for (int64_t c = 0; c < channels; ++c) {
+    sum[c] += x[c];
+    squares[c] += x[c] * x[c];
+  }
+}
+
+inline void gradient_sums_pixel(int64_t channels, const float* __restrict x, const float* __restrict g,
+                                const Terms& t, float* __restrict sum_dz, float* __restrict sum_dz_xhat) {
+  const float* __restrict scale = t.scale.data();
+  const float* __restrict shift = t.shift.data();
+  const float* __restrict mean = t.mean.data();
+  const float* __restrict invstd = t.invstd.data();
+  for (int64_t c = 0; c < channels; ++c) {
+    const float dz = where_positive(x[c] * scale[c] + shift[c], 0.25f * g[c]);
+    sum_dz[c] += dz;
+    sum_dz_xhat[c] += dz * ((x[c] - mean[c]) * invstd[c]);
+  }
+}
+
+}  // namespace
+
 at::Tensor empty_pooled(const Map& m, const at::TensorOptions& options) {
   return at::empty({m.n, m.c, m.pooled_h(), m.pooled_w()}, options.memory_format(kChannelsLast));
 }
@@ -77,6 +143,30 @@ Terms terms_from_saved(const at::Tensor& mean, const at::Tensor& invstd, const a
   t.scale = floats(scale);
   t.shift = floats(shift);
   return t;
+}
+
+// The row kernels, in the clones' instruction sets (the pixel kernels inline into each clone).
+SSDD_CPU_CLONES void moments_row(int64_t w, int64_t c_n, const float* x, float* sums) {
+  for (int64_t i = 0; i < w; ++i) moments_pixel(c_n, x + i * c_n, sums, sums + c_n);
+}
+
+SSDD_CPU_CLONES void pool_row(int64_t pw, int64_t c_n, const float* top, const float* bottom, const Terms& t,
+                              float* out) {
+  for (int64_t j = 0; j < pw; ++j) {
+    const float *a = top + 2 * j * c_n, *d = bottom + 2 * j * c_n;
+    pool_pixel(c_n, a, a + c_n, d, d + c_n, t.scale.data(), t.shift.data(), out + j * c_n);
+  }
+}
+
+SSDD_CPU_CLONES void gradient_sums_row(int64_t kept_w, int64_t c_n, const float* x, const float* gr, const Terms& t,
+                                       float* sums) {
+  for (int64_t i = 0; i < kept_w; ++i) gradient_sums_pixel(c_n, x + i * c_n, gr + (i / 2) * c_n, t, sums, sums + c_n);
+}
+
+SSDD_CPU_CLONES void gradient_row(int64_t w, int64_t kept_w, int64_t c_n, const float* x, const float* gr,
+                                  const float* zeros, const Terms& t, float* dx) {
+  for (int64_t i = 0; i < w; ++i)
+    gradient_pixel(c_n, x + i * c_n, gr && i < kept_w ? gr + (i / 2) * c_n : zeros, t, dx + i * c_n);
 }
 
 }  // namespace ssdd::models::block_tail

@@ -1,10 +1,7 @@
-// The per-pixel kernels of the fused ConvNet block tails, shared by models/norm_relu_pool.cpp
-// (the tail over a convolution's stored output) and models/one_channel_block.cpp (the first
-// block's convolution recomputed row by row, never stored). Internal to models/.
-//
-// They work on one pixel's channels at a time through __restrict pointers, so the compiler
-// vectorises them (without the qualifiers it cannot rule out that the output aliases the
-// per-channel terms).
+// The row kernels of the fused ConvNet block tails and what they share, used by
+// models/norm_relu_pool.cpp (the tail over a convolution's stored output) and
+// models/one_channel_block.cpp (the first block's convolution recomputed row by row, never
+// stored). Internal to models/.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -17,7 +14,8 @@
 
 // The row kernels are compiled for three x86-64 levels (AVX-512, AVX2 + FMA, baseline SSE2)
 // and the loader picks the one the CPU runs, as LibTorch picks its own kernels: the build
-// targets baseline x86-64, and these loops run 2-4x faster with wider vectors and FMA.
+// targets baseline x86-64, and these loops run faster with wider vectors and FMA
+// (docs/performance-log.md section 12).
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define SSDD_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
@@ -81,19 +79,6 @@ inline void fold_row(std::vector<float>& row, double* chunk) {
   std::fill(row.begin(), row.end(), 0.0f);
 }
 
-// g where z > 0, else 0 (the ReLU's backward), with the test on z's bits: a positive float's bits
-// read as a positive integer. Written as a float comparison choosing a value, it kept GCC from
-// vectorising the loops (-ftrapping-math, the default, forbids the if-conversion).
-inline float where_positive(float z, float g) {
-  int32_t z_bits, g_bits;
-  std::memcpy(&z_bits, &z, sizeof z);
-  std::memcpy(&g_bits, &g, sizeof g);
-  g_bits &= -static_cast<int32_t>(z_bits > 0);
-  float out;
-  std::memcpy(&out, &g_bits, sizeof out);
-  return out;
-}
-
 // What the kernels need per channel. Forward: relu(x * scale + shift). Backward: dz (the gradient
 // reaching the norm's output) is a quarter of the pooled gradient where the pool keeps the pixel
 // and x * scale + shift > 0, else 0; the input's gradient is coef * (dz - a - xhat * b) with
@@ -120,51 +105,6 @@ std::vector<at::Tensor> with_saved_terms(std::vector<at::Tensor> tensors, const 
 Terms terms_from_saved(const at::Tensor& mean, const at::Tensor& invstd, const at::Tensor& scale,
                        const at::Tensor& shift);
 
-// out = 0.25 * sum over a 2x2 window (pixels a, b above d, e) of relu(x * scale + shift).
-inline void pool_pixel(int64_t channels, const float* __restrict a, const float* __restrict b,
-                       const float* __restrict d, const float* __restrict e, const float* __restrict scale,
-                       const float* __restrict shift, float* __restrict out) {
-  for (int64_t c = 0; c < channels; ++c) {
-    const float s = std::max(a[c] * scale[c] + shift[c], 0.0f) + std::max(b[c] * scale[c] + shift[c], 0.0f) +
-                    std::max(d[c] * scale[c] + shift[c], 0.0f) + std::max(e[c] * scale[c] + shift[c], 0.0f);
-    out[c] = 0.25f * s;
-  }
-}
-
-inline void gradient_pixel(int64_t channels, const float* __restrict x, const float* __restrict g,
-                           const Terms& t, float* __restrict dx) {
-  const float* __restrict scale = t.scale.data();
-  const float* __restrict shift = t.shift.data();
-  const float* __restrict coef = t.coef.data();
-  const float* __restrict offset = t.offset.data();
-  const float* __restrict slope = t.slope.data();
-  for (int64_t c = 0; c < channels; ++c) {
-    const float dz = where_positive(x[c] * scale[c] + shift[c], 0.25f * g[c]);
-    dx[c] = coef[c] * dz + (offset[c] + slope[c] * x[c]);
-  }
-}
-
-inline void moments_pixel(int64_t channels, const float* __restrict x, float* __restrict sum,
-                          float* __restrict squares) {
-  for (int64_t c = 0; c < channels; ++c) {
-    sum[c] += x[c];
-    squares[c] += x[c] * x[c];
-  }
-}
-
-inline void gradient_sums_pixel(int64_t channels, const float* __restrict x, const float* __restrict g,
-                                const Terms& t, float* __restrict sum_dz, float* __restrict sum_dz_xhat) {
-  const float* __restrict scale = t.scale.data();
-  const float* __restrict shift = t.shift.data();
-  const float* __restrict mean = t.mean.data();
-  const float* __restrict invstd = t.invstd.data();
-  for (int64_t c = 0; c < channels; ++c) {
-    const float dz = where_positive(x[c] * scale[c] + shift[c], 0.25f * g[c]);
-    sum_dz[c] += dz;
-    sum_dz_xhat[c] += dz * ((x[c] - mean[c]) * invstd[c]);
-  }
-}
-
 // The pooled gradient's row for input row r (image r / h, row r % h), or null where the pool
 // drops the row.
 inline const float* pooled_row(const float* g, const Map& m, int64_t r) {
@@ -172,5 +112,17 @@ inline const float* pooled_row(const float* g, const Map& m, int64_t r) {
   if (y >= 2 * m.pooled_h()) return nullptr;
   return g + ((r / m.h) * m.pooled_h() + y / 2) * m.pooled_w() * m.c;
 }
+
+// The pixel kernels over one row of w pixels (c_n channels each), compiled in the clones'
+// instruction sets. `sums` holds two runs of c_n floats, added to.
+void moments_row(int64_t w, int64_t c_n, const float* x, float* sums);
+// A pooled row from the two input rows above it.
+void pool_row(int64_t pw, int64_t c_n, const float* top, const float* bottom, const Terms& t, float* out);
+// gr: the pooled gradient's row (pooled_row).
+void gradient_sums_row(int64_t kept_w, int64_t c_n, const float* x, const float* gr, const Terms& t, float* sums);
+// The input's gradient over a row; gr null (a row the pool drops) or pixels past kept_w take
+// `zeros` (c_n of them) as their pooled gradient.
+void gradient_row(int64_t w, int64_t kept_w, int64_t c_n, const float* x, const float* gr, const float* zeros,
+                  const Terms& t, float* dx);
 
 }  // namespace ssdd::models::block_tail

@@ -21,11 +21,7 @@ void pool_forward(const float* x, const Terms& t, float* out, const Map& m) {
   at::parallel_for(0, m.n * ph, 1, [&](int64_t first, int64_t last) {
     for (int64_t r = first; r < last; ++r) {  // one pooled row: image r / ph, row r % ph
       const float* top = x + ((r / ph) * m.h + 2 * (r % ph)) * w_n * c_n;
-      const float* bottom = top + w_n * c_n;
-      for (int64_t j = 0; j < pw; ++j) {
-        const float *a = top + 2 * j * c_n, *d = bottom + 2 * j * c_n;
-        pool_pixel(c_n, a, a + c_n, d, d + c_n, t.scale.data(), t.shift.data(), out + (r * pw + j) * c_n);
-      }
+      pool_row(pw, c_n, top, top + w_n * c_n, t, out + r * pw * c_n);
     }
   });
 }
@@ -35,11 +31,7 @@ void input_gradient(const float* x, const float* g, float* dx, const Map& m, con
   const std::vector<float> zeros(static_cast<size_t>(c_n), 0.0f);
   at::parallel_for(0, m.n * m.h, 1, [&](int64_t first, int64_t last) {
     for (int64_t r = first; r < last; ++r) {
-      const float* gr = pooled_row(g, m, r);
-      for (int64_t i = 0; i < w_n; ++i) {
-        const float* gp = gr && i < kept_w ? gr + (i / 2) * c_n : zeros.data();  // a dropped pixel: dz = 0
-        gradient_pixel(c_n, x + (r * w_n + i) * c_n, gp, t, dx + (r * w_n + i) * c_n);
-      }
+      gradient_row(w_n, kept_w, c_n, x + r * w_n * c_n, pooled_row(g, m, r), zeros.data(), t, dx + r * w_n * c_n);
     }
   });
 }
@@ -50,7 +42,7 @@ std::pair<std::vector<double>, std::vector<double>> moments(const float* x, cons
   const ChannelSums s = channel_sums(m.n * m.h, c_n, 2, [&](int64_t begin, int64_t end, double* sums) {
     std::vector<float> row(static_cast<size_t>(2 * c_n), 0.0f);
     for (int64_t r = begin; r < end; ++r) {
-      for (int64_t i = 0; i < w_n; ++i) moments_pixel(c_n, x + (r * w_n + i) * c_n, row.data(), row.data() + c_n);
+      moments_row(w_n, c_n, x + r * w_n * c_n, row.data());
       fold_row(row, sums);
     }
   });
@@ -66,8 +58,7 @@ ChannelSums norm_gradient_sums(const float* x, const float* g, const Map& m, con
     for (int64_t r = begin; r < end; ++r) {
       const float* gr = pooled_row(g, m, r);
       if (!gr) continue;
-      for (int64_t i = 0; i < kept_w; ++i)
-        gradient_sums_pixel(c_n, x + (r * w_n + i) * c_n, gr + (i / 2) * c_n, t, row.data(), row.data() + c_n);
+      gradient_sums_row(kept_w, c_n, x + r * w_n * c_n, gr, t, row.data());
       fold_row(row, sums);
     }
   });

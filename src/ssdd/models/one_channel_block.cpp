@@ -133,31 +133,6 @@ class ConvRow {
   std::vector<float> padded_, patches_, out_;
 };
 
-// The tails' per-pixel kernels over a row, in the clones' instruction sets.
-SSDD_CPU_CLONES void moments_row(int64_t w, int64_t c_n, const float* z, float* sums) {
-  for (int64_t i = 0; i < w; ++i) moments_pixel(c_n, z + i * c_n, sums, sums + c_n);
-}
-
-SSDD_CPU_CLONES void pool_row(int64_t pw, int64_t c_n, const float* top, const float* bottom, const Terms& t,
-                              float* out) {
-  for (int64_t j = 0; j < pw; ++j) {
-    const float *a = top + 2 * j * c_n, *d = bottom + 2 * j * c_n;
-    pool_pixel(c_n, a, a + c_n, d, d + c_n, t.scale.data(), t.shift.data(), out + j * c_n);
-  }
-}
-
-SSDD_CPU_CLONES void gradient_sums_row(int64_t kept_w, int64_t c_n, const float* z, const float* gr, const Terms& t,
-                                       float* sums) {
-  for (int64_t i = 0; i < kept_w; ++i) gradient_sums_pixel(c_n, z + i * c_n, gr + (i / 2) * c_n, t, sums, sums + c_n);
-}
-
-// dz over a row; gr null (a row the pool drops) or past kept_w: the pooled gradient is 0 there.
-SSDD_CPU_CLONES void gradient_row(int64_t w, int64_t kept_w, int64_t c_n, const float* z, const float* gr,
-                                  const float* zeros, const Terms& t, float* dz) {
-  for (int64_t i = 0; i < w; ++i)
-    gradient_pixel(c_n, z + i * c_n, gr && i < kept_w ? gr + (i / 2) * c_n : zeros, t, dz + i * c_n);
-}
-
 // Per channel: the mean and biased variance of the convolution's output over every pixel.
 std::pair<std::vector<double>, std::vector<double>> conv_moments(const float* x, const Map& m, const Conv& conv) {
   const int64_t c_n = m.c;
@@ -262,7 +237,7 @@ struct Gradients {
 };
 
 // The gradients of the convolution's parameters and (with_input) of the image, for the terms `t`
-// (a pixel's dz as gradient_pixel computes it). Chunks over images, so no two threads write to
+// (a pixel's dz as gradient_row computes it). Chunks over images, so no two threads write to
 // one image's gradient.
 Gradients conv_gradients(const at::Tensor& x, const float* g, const Map& m, const Conv& conv, const Terms& t,
                          bool with_input) {
