@@ -117,6 +117,19 @@ TEST(OneChannelBlock, AnImageWithoutGradientGetsNone) {
   EXPECT_TRUE(torch::equal(with_image.bias.grad(), without_image.bias.grad()));
 }
 
+TEST(OneChannelBlock, AConvolutionWithoutBiasIsOneWithZeroBias) {
+  torch::manual_seed(7);
+  const at::Tensor x = torch::randn({3, 1, 7, 6});
+  const at::Tensor fused_weight = torch::randn({5, 1, 3, 3}).requires_grad_();
+  const at::Tensor plain_weight = fused_weight.detach().clone().requires_grad_();
+  const at::Tensor fused = conv_relu_pool(x, fused_weight, at::Tensor());
+  const at::Tensor plain = torch::avg_pool2d(torch::relu(torch::conv2d(x, plain_weight, {}, 1, 1)), {2, 2}, {2, 2});
+  expect_close(fused, plain, 1e-5, 1e-5, "output");
+  (fused * uneven_like(plain)).sum().backward();
+  (plain * uneven_like(plain)).sum().backward();
+  expect_close(fused_weight.grad(), plain_weight.grad(), 1e-4, 1e-4, "weight gradient");
+}
+
 TEST(OneChannelBlock, TheSameInputGivesTheSameBitsEveryTime) {
   torch::manual_seed(4);
   const at::Tensor x = torch::randn({16, 1, 14, 14}) * 2.0 + 1.0;

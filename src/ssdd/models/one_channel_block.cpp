@@ -28,6 +28,12 @@ Conv conv_of(const at::Tensor& weight, const at::Tensor& bias) {
   return {c, floats(weight.reshape({c, kTaps}).t()), floats(bias)};
 }
 
+// A convolution without a bias as one with a zero bias (LibTorch's custom functions take no
+// undefined inputs); its gradient goes nowhere.
+at::Tensor bias_or_zeros(const at::Tensor& bias, const at::Tensor& weight) {
+  return bias.defined() ? bias : at::zeros({weight.size(0)}, weight.options());
+}
+
 // An N x H x W image batch and the block's output channels, in the tails' terms.
 Map map_of(const at::Tensor& x, const Conv& conv) { return {x.size(0), x.size(2), x.size(3), conv.c}; }
 
@@ -36,14 +42,15 @@ Map map_of(const at::Tensor& x, const Conv& conv) { return {x.size(0), x.size(2)
 // sums in such values across a row's pixels, and work on four pixels at a time so that four
 // independent sums hide the multiply-add's latency.
 using Lanes = float __attribute__((vector_size(64)));
-#if defined(__GNUC__) && !defined(__clang__)
-// GCC warns that such values change the calling convention between the clones; these helpers
-// are internal and inlined, so no call passes one.
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
 constexpr int64_t kLanes = 16;
 constexpr int64_t kPixels = 4;
 
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC warns that returning such a value changes the calling convention between the clones; the
+// helper below is internal and inlined, so no call passes one. Popped at the namespace's end.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 inline Lanes load(const float* p) {
   Lanes v;
   std::memcpy(&v, p, sizeof v);
@@ -320,6 +327,10 @@ class ConvBatchNormReluPool : public torch::autograd::Function<ConvBatchNormRelu
   }
 };
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
 }  // namespace
 
 bool fusable_one_channel_block(const at::Tensor& x, const at::Tensor& weight) {
@@ -331,14 +342,14 @@ bool fusable_one_channel_block(const at::Tensor& x, const at::Tensor& weight) {
 }
 
 at::Tensor conv_relu_pool(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
-  return ConvReluPool::apply(x, weight, bias);
+  return ConvReluPool::apply(x, weight, bias_or_zeros(bias, weight));
 }
 
 at::Tensor conv_batch_norm_relu_pool(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                                      SyncBatchNormImplBase& norm) {
   const bool track = norm.options.track_running_stats();
   const double factor = track ? norm.count_batch() : 0.0;
-  return ConvBatchNormReluPool::apply(x, weight, bias, norm.weight, norm.bias,
+  return ConvBatchNormReluPool::apply(x, weight, bias_or_zeros(bias, weight), norm.weight, norm.bias,
                                       track ? norm.running_mean : at::Tensor(),
                                       track ? norm.running_var : at::Tensor(), factor, norm.options.eps());
 }

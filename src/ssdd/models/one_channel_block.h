@@ -25,7 +25,8 @@ class SyncBatchNormImplBase;
 bool fusable_one_channel_block(const at::Tensor& x, const at::Tensor& weight);
 
 // avg_pool2d(relu(conv2d(x, weight, bias, stride 1, padding 1)), 2, 2), differentiable in x,
-// weight and bias (an eval-mode batch norm comes folded into weight and bias).
+// weight and bias (an eval-mode batch norm comes folded into weight and bias; an undefined bias
+// is none).
 at::Tensor conv_relu_pool(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias);
 
 // avg_pool2d(relu(batch_norm(conv2d(x, weight, bias, stride 1, padding 1))), 2, 2) with batch
