@@ -1,6 +1,11 @@
 #include "ssdd/models/block_tail_kernels.h"
 
+#include <cmath>
+#include <cstring>
+
 #include <torch/torch.h>
+
+#include "ssdd/models/batch_norm.h"
 
 namespace ssdd::models::block_tail {
 
@@ -128,6 +133,17 @@ void update_running_statistics(at::Tensor running_mean, at::Tensor running_var, 
       (torch::tensor(var, torch::kDouble) * (count / std::max(count - 1, 1.0))).to(running_var.scalar_type());
   running_mean.mul_(1 - factor).add_(batch_mean, factor);
   running_var.mul_(1 - factor).add_(batch_var, factor);
+}
+
+RunningUpdate running_update(SyncBatchNormImplBase& norm) {
+  if (!norm.options.track_running_stats()) return {};
+  const double factor = norm.count_batch();
+  return {norm.running_mean, norm.running_var, factor};
+}
+
+std::pair<at::Tensor, at::Tensor> norm_parameter_gradients(const ChannelSums& sums, const at::Tensor& norm_weight) {
+  return {torch::tensor(sums.second(), torch::kDouble).to(norm_weight.scalar_type()),
+          torch::tensor(sums.first(), torch::kDouble).to(norm_weight.scalar_type())};
 }
 
 std::vector<at::Tensor> with_saved_terms(std::vector<at::Tensor> tensors, const Terms& t) {

@@ -4,9 +4,8 @@
 // stored). Internal to models/.
 #pragma once
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
-#include <cstring>
+#include <utility>
 #include <vector>
 
 #include <ATen/Parallel.h>
@@ -21,6 +20,10 @@
 #else
 #define SSDD_CPU_CLONES
 #endif
+
+namespace ssdd::models {
+class SyncBatchNormImplBase;
+}
 
 namespace ssdd::models::block_tail {
 
@@ -99,6 +102,16 @@ std::pair<std::vector<double>, std::vector<double>> moments_from_sums(const Chan
 // As LibTorch's training-mode batch norm: the unbiased variance into the running one.
 void update_running_statistics(at::Tensor running_mean, at::Tensor running_var, const std::vector<double>& mean,
                                const std::vector<double>& var, double count, double factor);
+// A norm's running statistics as the fused functions take them: undefined tensors when it tracks
+// none; otherwise the batch is counted (num_batches_tracked) and `factor` is the update's.
+struct RunningUpdate {
+  at::Tensor mean, var;
+  double factor = 0.0;
+};
+RunningUpdate running_update(SyncBatchNormImplBase& norm);
+// The norm's weight and bias gradients from the sums of dz (first) and dz * xhat (second), in
+// the norm weight's dtype.
+std::pair<at::Tensor, at::Tensor> norm_parameter_gradients(const ChannelSums& sums, const at::Tensor& norm_weight);
 // `tensors` followed by the forward's terms, to save for the backward; read back with
 // terms_from_saved.
 std::vector<at::Tensor> with_saved_terms(std::vector<at::Tensor> tensors, const Terms& t);

@@ -110,8 +110,7 @@ class BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
     add_gradient_terms(t, sums, saved[1], static_cast<double>(m.pixels()));
     at::Tensor dx = at::empty(x.sizes(), x.options().memory_format(kChannelsLast));
     input_gradient(x.data_ptr<float>(), g.data_ptr<float>(), dx.data_ptr<float>(), m, t);
-    const at::Tensor d_weight = torch::tensor(sums.second(), torch::kDouble).to(saved[1].scalar_type());
-    const at::Tensor d_bias = torch::tensor(sums.first(), torch::kDouble).to(saved[1].scalar_type());
+    const auto [d_weight, d_bias] = norm_parameter_gradients(sums, saved[1]);
     return {dx, d_weight, d_bias, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
@@ -126,10 +125,9 @@ bool fusable_block_tail(const at::Tensor& x) {
 at::Tensor relu_pool(const at::Tensor& x) { return ReluPool::apply(x); }
 
 at::Tensor batch_norm_relu_pool(const at::Tensor& x, SyncBatchNormImplBase& norm) {
-  const bool track = norm.options.track_running_stats();
-  const double factor = track ? norm.count_batch() : 0.0;
-  return BatchNormReluPool::apply(x, norm.weight, norm.bias, track ? norm.running_mean : at::Tensor(),
-                                  track ? norm.running_var : at::Tensor(), factor, norm.options.eps());
+  const block_tail::RunningUpdate running = block_tail::running_update(norm);
+  return BatchNormReluPool::apply(x, norm.weight, norm.bias, running.mean, running.var, running.factor,
+                                  norm.options.eps());
 }
 
 }  // namespace ssdd::models

@@ -1,5 +1,7 @@
 #include "ssdd/models/one_channel_block.h"
 
+#include <cstring>
+
 #include <torch/autograd.h>
 #include <torch/torch.h>
 
@@ -320,8 +322,7 @@ class ConvBatchNormReluPool : public torch::autograd::Function<ConvBatchNormRelu
     const ChannelSums sums = conv_norm_gradient_sums(x.data_ptr<float>(), g.data_ptr<float>(), m, conv, t);
     add_gradient_terms(t, sums, saved[3], static_cast<double>(m.pixels()));
     const Gradients d = conv_gradients(x, g.data_ptr<float>(), m, conv, t, ctx->needs_input_grad(0));
-    const at::Tensor d_norm_weight = torch::tensor(sums.second(), torch::kDouble).to(saved[3].scalar_type());
-    const at::Tensor d_norm_bias = torch::tensor(sums.first(), torch::kDouble).to(saved[3].scalar_type());
+    const auto [d_norm_weight, d_norm_bias] = norm_parameter_gradients(sums, saved[3]);
     return {d.x,           d.weight,     d.bias,       d_norm_weight, d_norm_bias,
             at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
@@ -347,11 +348,9 @@ at::Tensor conv_relu_pool(const at::Tensor& x, const at::Tensor& weight, const a
 
 at::Tensor conv_batch_norm_relu_pool(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                                      SyncBatchNormImplBase& norm) {
-  const bool track = norm.options.track_running_stats();
-  const double factor = track ? norm.count_batch() : 0.0;
-  return ConvBatchNormReluPool::apply(x, weight, bias_or_zeros(bias, weight), norm.weight, norm.bias,
-                                      track ? norm.running_mean : at::Tensor(),
-                                      track ? norm.running_var : at::Tensor(), factor, norm.options.eps());
+  const block_tail::RunningUpdate running = block_tail::running_update(norm);
+  return ConvBatchNormReluPool::apply(x, weight, bias_or_zeros(bias, weight), norm.weight, norm.bias, running.mean,
+                                      running.var, running.factor, norm.options.eps());
 }
 
 }  // namespace ssdd::models
