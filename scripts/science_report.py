@@ -9,10 +9,14 @@ typed by hand: every number comes from the grids' results.json.
 
 Usage: scripts/science_report.py RUN_DIR [RUN_DIR ...] [--out docs/science.md]
 A RUN_DIR is an `ssdd run` folder (its evaluate/ grids) or one grid's folder (`ssdd evaluate --out`).
+Grid folders joined by '+' (A+B) are pooled into one table: grids evaluated at different times
+under one protocol (same pretraining, probes, seeds, teacher, source and student), their rows'
+cells pooled (a row in both grids gets the values of both).
 """
 import argparse
 import json
 import os
+import statistics
 import sys
 
 # The paper's claims as chains "a > b > c" and pairs; rows missing from a grid are skipped.
@@ -24,6 +28,47 @@ CONTROLS = [("ours", "random"), ("ours", "random-rot"), ("ours", "krrst-eq"), ("
 def load(path):
     with open(path) as f:
         return json.load(f)
+
+
+# What grids must share to be pooled into one table.
+POOL_KEYS = ("protocol", "source", "archs", "probes")
+
+
+def pooled(grids):
+    """One results dict from several grids of one protocol: rows in first-seen order, each
+    row's summary recomputed (mean, sample std, n) from the cells of every grid."""
+    first = grids[0]
+    for g in grids[1:]:
+        for key in POOL_KEYS:
+            if g[key] != first[key]:
+                raise SystemExit(f"science_report: cannot pool grids with different {key}: {g[key]} vs {first[key]}")
+        if g["teacher"]["id"] != first["teacher"]["id"]:
+            raise SystemExit("science_report: cannot pool grids of different teachers")
+    rows, kinds, stored, files = [], {}, {}, {}
+    for g in grids:
+        for row, kind, st in zip(g["rows"], g["row_kinds"], g.get("row_stored", [None] * len(g["rows"]))):
+            if row not in kinds:
+                rows.append(row)
+                kinds[row], stored[row] = kind, st
+        for r in g["records"]:
+            files.setdefault(r["row"], set()).add(r.get("file"))
+    summary = []
+    for row in rows:
+        cells = [r for g in grids for r in g["records"] if r["row"] == row and r["target"] == first["source"]
+                 and (kinds[row] == "teacher" or r["arch"] == first["archs"][0])]
+        if not cells:
+            continue
+        probes = {}
+        for probe in first.get("probes", ["standardized"]):
+            values = [r["probes"][probe]["test_accuracy"] if "probes" in r else r["probe_test_accuracy"]
+                      for r in cells]
+            probes[probe] = {"mean": statistics.fmean(values), "n": len(values),
+                             "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+        head = probes[first.get("probes", ["standardized"])[0]]
+        summary.append({"row": row, "kind": kinds[row], "target": first["source"], "arch": cells[0]["arch"],
+                        "probe_mean": head["mean"], "probe_std": head["std"], "n": head["n"], "probes": probes})
+    return dict(first, rows=rows, row_kinds=[kinds[r] for r in rows], row_stored=[stored[r] for r in rows],
+                row_sets=[len(files.get(r, set()) - {None}) for r in rows], summary=summary)
 
 
 def summary_of(results, row, probe):
@@ -138,11 +183,13 @@ def main():
            "not a significance test.", ""]
     found = 0
     for run in args.runs:
-        name = os.path.basename(os.path.normpath(run))
-        if os.path.exists(os.path.join(run, "results.json")):  # one grid, from `ssdd evaluate`
+        parts = run.split("+")
+        name = " + ".join(os.path.basename(os.path.normpath(p)) for p in parts)
+        if all(os.path.exists(os.path.join(p, "results.json")) for p in parts):  # grids, from `ssdd evaluate`
+            grids = [load(os.path.join(p, "results.json")) for p in parts]
             out.append(f"## {name}")
             out.append("")
-            out.extend(grid_section(name, name, load(os.path.join(run, "results.json")), None))
+            out.extend(grid_section(name, name, pooled(grids) if len(grids) > 1 else grids[0], None))
             found += 1
             continue
         evaluate = os.path.join(run, "evaluate")
