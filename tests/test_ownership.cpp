@@ -299,6 +299,10 @@ TEST_F(HostileRun, TwoRunsIntoOneFolderCannotInterleave) {
   ASSERT_EQ(std::system(first.c_str()), 0);
   for (int i = 0; i < 600 && !fs::exists(out + "/distill/krrst/stage.json"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Held still (SIGSTOP) while the others try: on a loaded machine the krrst stage could finish,
+  // and free its folder, before they start. A stopped process still holds what it holds.
+  const std::string first_pid = "$(cat " + pid_file + ")";
+  ASSERT_EQ(std::system(("kill -STOP " + first_pid).c_str()), 0);
   const auto o = run_ssdd("run " + cfg + " --out " + out);
   EXPECT_EQ(o.code, 1) << o.output;
   EXPECT_NE(o.output.find("in use by another ssdd process (pid "), std::string::npos) << o.output;
@@ -307,7 +311,8 @@ TEST_F(HostileRun, TwoRunsIntoOneFolderCannotInterleave) {
                           data_.path() + " --out " + out + "/distill/krrst");
   EXPECT_EQ(s.code, 1) << s.output;
   EXPECT_NE(s.output.find("in use by another ssdd process"), std::string::npos) << s.output;
-  ASSERT_EQ(std::system(("while kill -0 $(cat " + pid_file + ") 2>/dev/null; do sleep 0.2; done").c_str()), 0);
+  ASSERT_EQ(std::system(("kill -CONT " + first_pid).c_str()), 0);
+  ASSERT_EQ(std::system(("while kill -0 " + first_pid + " 2>/dev/null; do sleep 0.2; done").c_str()), 0);
   EXPECT_NE(io::read_file(log).find("run: done"), std::string::npos) << io::read_file(log);
   // The first run was untouched: every grid cell once.
   const std::string cells = io::read_file(out + "/evaluate/main/cells.jsonl");
