@@ -15,6 +15,7 @@ cells pooled (a row in both grids gets the values of both).
 """
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -22,7 +23,9 @@ import sys
 # The paper's claims as chains "a > b > c" and pairs; rows missing from a grid are skipped.
 ORDER_CLAIM = ["ours", "krrst", "random", "none"]
 ABLATIONS = ["ours-no-param", "ours-random-aug", "ours-stored-targets"]
-CONTROLS = [("ours", "random"), ("ours", "random-rot"), ("ours", "krrst-eq"), ("random-rot", "random")]
+CONTROLS = [("ours", "random"), ("ours", "random-rot"), ("ours", "random-rot-eq"), ("ours", "krrst-eq"),
+            ("random-rot", "random"), ("random-rot-eq", "random-eq"), ("krrst-eq", "random-eq"),
+            ("kmeans-eq", "random-eq")]
 
 
 def load(path):
@@ -143,6 +146,8 @@ def grid_section(run_name, grid_name, results, budget):
         out.append("| row | top-1 % | n | sets | stored (image-equivalents) | over random at equal storage |")
         out.append("|---|---|---|---|---|---|")
         base = summary_of(results, "random-eq", probe)
+        if budget is None and "random-eq" in stored and stored["random-eq"] is not None:
+            budget = math.ceil(stored["random-eq"] - 1e-6)  # a grid folder: random-eq fills the budget
         for row in results["rows"]:
             s = summary_of(results, row, probe)
             if not s:
@@ -180,7 +185,9 @@ def main():
            "`ours`); `random-rot` stores random's images with every rotation's teacher target; `sets` is the "
            "number of distillation seeds pooled into a row's mean ± std. A verdict compares a gap with the larger "
            "sample std of the two rows: with n = 2 or 3 values a row, \"holds\" is a consistency check, "
-           "not a significance test.", ""]
+           "not a significance test. A section named `A + B` pools grids evaluated at different times under one "
+           "protocol: their cells, not their means. \"Over random at equal storage\" is a row's mean minus "
+           "random-eq's, for rows that store at most the budget.", ""]
     found = 0
     for run in args.runs:
         parts = run.split("+")
