@@ -91,6 +91,17 @@ TEST_F(MessagesCli, AStringBudgetOnTheCommandLineNamesTheOption) {
   EXPECT_TRUE(has(o.output, "--budget")) << o.output;
 }
 
+TEST_F(MessagesCli, AnEmptyDistilledEntryIsRefusedBeforeAnyFileIsRead) {
+  TempDir dir;
+  for (const std::string list : {"\"\"", "ours="}) {  // (CLI11 drops the empty item of "a,,b")
+    const auto o =
+        run_ssdd("evaluate --distilled " + list + " --teacher " + dir.path() + " --out " + dir.path() + "/e");
+    EXPECT_EQ(o.code, 1) << list << ": " << o.output;
+    EXPECT_TRUE(has(o.output, "an entry without a file")) << list << ": " << o.output;
+    EXPECT_FALSE(fs::exists(dir.path() + "/e")) << list;
+  }
+}
+
 TEST(Messages, FitRefusesZeroEpochs) {
   torch::nn::Linear model(2, 1);
   torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(0.1));

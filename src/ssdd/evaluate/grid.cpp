@@ -53,6 +53,10 @@ void GridConfig::validate(const std::string& where) const {
                        {"probe_max_train", probe.max_train, 0},
                        {"probe_steps", probe.steps, 0},
                        {"finetune_epochs", finetune.epochs, finetune.enabled ? 1 : 0}});
+  for (const auto& entry : distilled)  // `--distilled ""` or "LABEL="
+    if (entry.empty() || entry.back() == '=')
+      throw ConfigError(where, "'distilled' has an entry without a file ('" + entry +
+                                   "'): give FILE or LABEL=FILE, or leave the option out for no sets");
   if (probe.protocols.empty())
     throw ConfigError(where, "'probes' must name at least one protocol (standardized, krrst)");
   std::set<std::string> seen;
