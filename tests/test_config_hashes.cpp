@@ -186,6 +186,7 @@ TEST(ConfigHashes, BuiltInExperimentsKeepTheirStageHashes) {
       {"distill ours-stored-targets-seed1", "1a98d786151f7c3a"},
       {"distill ours-stored-targets-seed2", "8462e526796d1f33"},
       {"evaluate main", "c34cba10ef7d21f8"},
+      {"evaluate steps-1500", "46e060b528ce7eb9"},
       {"teacher", "0b5974b69764d99b"},
   }},
   {"fashion-to-mnist", {
