@@ -58,6 +58,17 @@ TEST(ConfigHashes, PresetsKeepTheirHashes) {
 
 TEST(ConfigHashes, BuiltInExperimentsKeepTheirStageHashes) {
   const std::map<std::string, std::map<std::string, std::string>> pinned = {
+  {"cifar10-convergence", {
+      {"baseline random", "1fa94552574c2da5"},
+      {"distill krrst", "2ad12fdbd0f0eb49"},
+      {"distill krrst-10k", "366883d8a649c405"},
+      {"distill krrst-3k", "7aa7ad9fcd3a0373"},
+      {"distill ours", "9cbe4ed305d56c78"},
+      {"distill ours-10k", "9340a2f82b670884"},
+      {"distill ours-3k", "12f43a4f3c6d65fa"},
+      {"evaluate main", "f57edf6e08cb9e8a"},
+      {"teacher", "b94ba04c00093847"},
+  }},
   {"cifar10-cpu", {
       {"baseline kmeans", "228fc148af2b0ddf"},
       {"baseline random", "1fa94552574c2da5"},
