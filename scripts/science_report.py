@@ -12,6 +12,9 @@ A RUN_DIR is an `ssdd run` folder (its evaluate/ grids) or one grid's folder (`s
 Grid folders joined by '+' (A+B) are pooled into one table: grids evaluated at different times
 under one protocol (same pretraining, probes, seeds, teacher, source and student), their rows'
 cells pooled (a row in both grids gets the values of both).
+A run whose distilled sets differ only in their outer iterations (configs/cifar10-convergence.toml)
+also gets a convergence table per method and a figure of the outer loss against iterations
+(an SVG beside --out).
 """
 import argparse
 import json
@@ -174,6 +177,125 @@ def grid_section(run_name, grid_name, results, budget):
     return out
 
 
+# Settings that do not change what a distilled set is: left out when grouping sets that differ
+# only in their outer iterations.
+NOT_SETTINGS = {"iterations", "checkpoint_every", "threads", "device", "data_dir", "teacher"}
+
+
+LOSS_WINDOW = 10  # iterations a plotted point averages: one step's loss is one real batch's
+
+
+def loss_curve(metrics):
+    """(window, means) of a set's outer loss: published metrics keep window means
+    (loss_windows, written by window_means), a run folder's keep every iteration's loss."""
+    if "loss_windows" in metrics:
+        return metrics["loss_windows"]["window"], metrics["loss_windows"]["mean"]
+    if metrics.get("loss"):
+        return LOSS_WINDOW, window_means(metrics["loss"])
+    return None
+
+
+def window_means(losses, window=LOSS_WINDOW):
+    return [statistics.fmean(losses[i:i + window]) for i in range(0, len(losses) - window + 1, window)]
+
+
+def convergence_groups(run):
+    """{settings key: [(name, iterations, metrics)]} for the run's distilled sets that share every
+    setting but their iterations, when at least two lengths exist."""
+    distill = os.path.join(run, "distill")
+    groups = {}
+    if not os.path.isdir(distill):
+        return groups
+    for name in sorted(os.listdir(distill)):
+        config_path, metrics_path = (os.path.join(distill, name, f) for f in ("config.json", "metrics.json"))
+        if not (os.path.exists(config_path) and os.path.exists(metrics_path)):
+            continue
+        config = load(config_path)
+        key = json.dumps({k: v for k, v in config.items() if k not in NOT_SETTINGS}, sort_keys=True)
+        groups.setdefault(key, []).append((name, config["iterations"], load(metrics_path)))
+    return {k: sorted(v, key=lambda e: e[1]) for k, v in groups.items() if len({e[1] for e in v}) > 1}
+
+
+def svg_curves(series, title, width=640, height=300):
+    """A line chart of (label, xs, ys) series as SVG text: x = outer iteration, y = outer loss."""
+    pad_left, pad_bottom, pad = 60, 40, 15
+    x_max = max(max(xs) for _, xs, _ in series)
+    ys_all = [y for _, _, ys in series for y in ys]
+    y_min, y_max = min(ys_all), max(ys_all)
+    y_span = (y_max - y_min) or 1.0
+    def px(x):
+        return pad_left + (width - pad_left - pad) * x / x_max
+    def py(y):
+        return pad + (height - pad - pad_bottom) * (1 - (y - y_min) / y_span)
+    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+           f'font-size="11">', f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{width / 2}" y="12" text-anchor="middle">{title}</text>',
+           f'<line x1="{pad_left}" y1="{py(y_min)}" x2="{px(x_max)}" y2="{py(y_min)}" stroke="black"/>',
+           f'<line x1="{pad_left}" y1="{py(y_min)}" x2="{pad_left}" y2="{py(y_max)}" stroke="black"/>']
+    for i in range(5):
+        x, y = x_max * i / 4, y_min + y_span * i / 4
+        out.append(f'<text x="{px(x):.1f}" y="{height - pad_bottom + 15}" text-anchor="middle">{x:,.0f}</text>')
+        out.append(f'<text x="{pad_left - 5}" y="{py(y) + 4:.1f}" text-anchor="end">{y:.3g}</text>')
+    out.append(f'<text x="{(pad_left + width) / 2}" y="{height - 5}" text-anchor="middle">outer iteration</text>')
+    for i, (label, xs, ys) in enumerate(series):
+        colour = colours[i % len(colours)]
+        points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(xs, ys))
+        out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.2" points="{points}"/>')
+        out.append(f'<text x="{width - pad - 120}" y="{pad + 20 + 14 * i}" fill="{colour}">{label}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def alignment_of(results, row):
+    for s in results["summary"]:
+        if s["row"] == row and s["target"] == results["source"] and s.get("alignment"):
+            return s["alignment"]
+    return None
+
+
+def convergence_section(run, out_path):
+    """Per group of sets that differ only in iterations: a table of each length's distilling
+    time, final outer loss, probes and alignment (first grid), and an SVG of the loss curves."""
+    groups = convergence_groups(run)
+    if not groups:
+        return []
+    evaluate = os.path.join(run, "evaluate")
+    grids = sorted(g for g in os.listdir(evaluate) if os.path.exists(os.path.join(evaluate, g, "results.json")))
+    grid = "main" if "main" in grids else grids[0]
+    results = load(os.path.join(evaluate, grid, "results.json"))
+    probes = results.get("probes", ["standardized"])
+    run_name = os.path.basename(os.path.normpath(run))
+    out = [f"### {run_name}: distillation length (grid `{grid}`)\n"]
+    for sets in groups.values():
+        method = load(os.path.join(run, "distill", sets[0][0], "config.json"))["method"]
+        header = " | ".join(f"{'KRR-ST probe' if p == 'krrst' else 'standardised probe'} %" for p in probes)
+        out.append(f"| row | outer iterations | distilling min | final outer loss | {header} | R^2 | CKA |")
+        out.append("|---|---|---|---|" + "---|" * len(probes) + "---|---|")
+        series = []
+        for name, iterations, metrics in sets:
+            cells = []
+            for p in probes:
+                s = summary_of(results, name, p)
+                cells.append(f"{100 * s[0]:.2f} ± {100 * s[1]:.2f}" if s else "")
+            a = alignment_of(results, name)
+            r2 = f"{a['r2_mean']:.3f}" if a else ""
+            cka = f"{a['cka_mean']:.3f}" if a else ""
+            out.append(f"| {name} | {iterations:,} | {metrics.get('seconds', 0) / 60:.1f} | "
+                       f"{metrics.get('final_loss', float('nan')):.4f} | {' | '.join(cells)} | {r2} | {cka} |")
+            curve = loss_curve(metrics)
+            if curve:
+                window, means = curve
+                series.append((f"{name} ({iterations:,})", [window * (i + 1) for i in range(len(means))], means))
+        out.append("")
+        if series:
+            figure = f"{os.path.splitext(out_path)[0]}-{run_name}-{method}.svg"
+            with open(figure, "w") as f:
+                f.write(svg_curves(series, f"{run_name}: {method}'s outer loss (means over windows)"))
+            out.append(f"![{method}'s outer loss against iterations]({os.path.basename(figure)})\n")
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="run folders of `ssdd run`, or grid folders of `ssdd evaluate`")
@@ -218,6 +340,7 @@ def main():
                 out.extend(grid_section(os.path.basename(os.path.normpath(run)), grid, load(results_path),
                                         run_budget(run)))
                 found += 1
+        out.extend(convergence_section(run, args.out))
     if not found:
         print("science_report: no grid has a results.json yet", file=sys.stderr)
         return 1
