@@ -129,8 +129,10 @@ def run_budget(run):
     return None
 
 
-def grid_section(run_name, grid_name, results, budget):
-    out = []
+def grid_section(run_name, grid_name, results, budget, figure=None):
+    """The grid's tables and claim lines per probe; with `figure`, also an SVG of each row's gain
+    over random at equal storage (written there, linked from the section)."""
+    out, gains = [], {}
     p = results["protocol"]
     steps = p.get("pretrain_steps", 0)
     protocol = (f"equal compute: {steps} SGD steps for every set" if steps
@@ -159,6 +161,8 @@ def grid_section(run_name, grid_name, results, budget):
             over = ""
             if base and st is not None and (budget is None or st <= budget + 1e-9):
                 over = f"{100 * (s[0] - base[0]):+.2f}"
+                if row != "random-eq":
+                    gains.setdefault(row, {})[probe] = 100 * (s[0] - base[0])
             elif base and st is not None:
                 over = f"(stores over {budget})"
             out.append(f"| {row} | {100 * s[0]:.2f} ± {100 * s[1]:.2f} | {s[2]} | {sets.get(row) or ''} | "
@@ -174,7 +178,50 @@ def grid_section(run_name, grid_name, results, budget):
             lines.append(claim_line(results, probe, pair))
         out.extend(line for line in lines if line)
         out.append("")
+    if figure and gains:
+        probes = results.get("probes", ["standardized"])
+        with open(figure, "w") as f:
+            where = run_name if run_name == grid_name else f"{run_name} / {grid_name}"
+            f.write(svg_bars(gains, probes, f"{where}: points over random-eq (equal storage)"))
+        out.append(f"![gain over random at equal storage]({os.path.basename(figure)})\n")
     return out
+
+
+def svg_bars(gains, probes, title, width=640):
+    """Horizontal bars: one group per row, one bar per probe, from a zero line (SVG text)."""
+    names = {"standardized": "standardised probe", "krrst": "KRR-ST's probe"}
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c"]
+    bar, gap, top, left, right = 9, 8, 40, 150, 60
+    rows = list(gains)
+    height = top + len(rows) * (len(probes) * bar + gap) + 30
+    values = [v for g in gains.values() for v in g.values()] + [0.0]
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or 1.0
+    def px(v):  # 40 px kept free left of the bars for a negative bar's value
+        return left + 40 + (width - left - 40 - right) * (v - lo) / span
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+           f'font-size="11">', f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{width / 2}" y="14" text-anchor="middle">{title}</text>']
+    for k, probe in enumerate(probes):
+        out.append(f'<rect x="{left + 170 * k}" y="22" width="10" height="10" fill="{colours[k % 3]}"/>')
+        out.append(f'<text x="{left + 14 + 170 * k}" y="31">{names.get(probe, probe)}</text>')
+    y = top
+    for row in rows:
+        out.append(f'<text x="{left - 6}" y="{y + len(probes) * bar / 2 + 4}" text-anchor="end">{row}</text>')
+        for k, probe in enumerate(probes):
+            v = gains[row].get(probe)
+            if v is not None:
+                x0, x1 = sorted((px(0.0), px(v)))
+                out.append(f'<rect x="{x0:.1f}" y="{y}" width="{max(x1 - x0, 0.5):.1f}" height="{bar - 1}" '
+                           f'fill="{colours[k % 3]}"/>')
+                out.append(f'<text x="{(x1 + 3) if v >= 0 else (x0 - 3):.1f}" y="{y + bar - 1}" '
+                           f'text-anchor="{"start" if v >= 0 else "end"}" font-size="9">{v:+.2f}</text>')
+            y += bar
+        y += gap
+    out.append(f'<line x1="{px(0.0):.1f}" y1="{top - 4}" x2="{px(0.0):.1f}" y2="{y}" stroke="black"/>')
+    out.append(f'<text x="{px(0.0):.1f}" y="{y + 14}" text-anchor="middle">0 (random-eq)</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
 
 
 # Settings that do not change what a distilled set is: left out when grouping sets that differ
@@ -254,6 +301,12 @@ def alignment_of(results, row):
     return None
 
 
+def figure_path(out_path, name, kind):
+    """docs/science.md + "cifar10 + b", "gain" -> docs/science-cifar10-b-gain.svg"""
+    slug = "-".join(part for part in "".join(c if c.isalnum() else " " for c in name).split())
+    return f"{os.path.splitext(out_path)[0]}-{slug}-{kind}.svg"
+
+
 def convergence_section(run, out_path):
     """Per group of sets that differ only in iterations: a table of each length's distilling
     time, final outer loss, probes and alignment (first grid), and an SVG of the loss curves."""
@@ -262,6 +315,8 @@ def convergence_section(run, out_path):
         return []
     evaluate = os.path.join(run, "evaluate")
     grids = sorted(g for g in os.listdir(evaluate) if os.path.exists(os.path.join(evaluate, g, "results.json")))
+    if not grids:
+        return []
     grid = "main" if "main" in grids else grids[0]
     results = load(os.path.join(evaluate, grid, "results.json"))
     probes = results.get("probes", ["standardized"])
@@ -289,7 +344,7 @@ def convergence_section(run, out_path):
                 series.append((f"{name} ({iterations:,})", [window * (i + 1) for i in range(len(means))], means))
         out.append("")
         if series:
-            figure = f"{os.path.splitext(out_path)[0]}-{run_name}-{method}.svg"
+            figure = figure_path(out_path, f"{run_name}-{method}", "loss")
             with open(figure, "w") as f:
                 f.write(svg_curves(series, f"{run_name}: {method}'s outer loss (means over windows)"))
             out.append(f"![{method}'s outer loss against iterations]({os.path.basename(figure)})\n")
@@ -309,7 +364,8 @@ def main():
            "sample std of the two rows: with n = 2 or 3 values a row, \"holds\" is a consistency check, "
            "not a significance test. A section named `A + B` pools grids evaluated at different times under one "
            "protocol: their cells, not their means. \"Over random at equal storage\" is a row's mean minus "
-           "random-eq's, for rows that store at most the budget.", ""]
+           "random-eq's, for rows that store at most the budget; its figure per grid is an SVG beside this file.", "",
+           "Command: `scripts/science_report.py " + " ".join(sys.argv[1:]) + "`", ""]
     found = 0
     for run in args.runs:
         parts = run.split("+")
@@ -318,7 +374,8 @@ def main():
             grids = [load(os.path.join(p, "results.json")) for p in parts]
             out.append(f"## {name}")
             out.append("")
-            out.extend(grid_section(name, name, pooled(grids) if len(grids) > 1 else grids[0], None))
+            out.extend(grid_section(name, name, pooled(grids) if len(grids) > 1 else grids[0], None,
+                                    figure_path(args.out, name, "gain")))
             found += 1
             continue
         evaluate = os.path.join(run, "evaluate")
@@ -337,8 +394,9 @@ def main():
         for grid in sorted(os.listdir(evaluate)):
             results_path = os.path.join(evaluate, grid, "results.json")
             if os.path.exists(results_path):
-                out.extend(grid_section(os.path.basename(os.path.normpath(run)), grid, load(results_path),
-                                        run_budget(run)))
+                run_name = os.path.basename(os.path.normpath(run))
+                out.extend(grid_section(run_name, grid, load(results_path), run_budget(run),
+                                        figure_path(args.out, f"{run_name}-{grid}", "gain")))
                 found += 1
         out.extend(convergence_section(run, args.out))
     if not found:
