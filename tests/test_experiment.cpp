@@ -86,6 +86,30 @@ archs = ["convnet:8-8"]
   EXPECT_EQ(c.grids[1].config.archs, std::vector<std::string>{"convnet:8-8"});
 }
 
+TEST(ExperimentConfig, TheCpuPresetPretrainsForEqualStepsUnlessATableNamesEpochs) {
+  const auto c = parse(R"(
+name = "x"
+preset = "cpu"
+[evaluate]
+seeds = 1
+[evaluate.epochs]
+pretrain_epochs = 50
+[evaluate.both]
+pretrain_epochs = 50
+pretrain_steps = 20
+)");
+  ASSERT_EQ(c.grids.size(), 3u);
+  EXPECT_EQ(c.grids[0].config.pretrain.steps, 1500);  // the preset: equal compute for every set
+  EXPECT_EQ(c.grids[1].name, "both");
+  EXPECT_EQ(c.grids[1].config.pretrain.steps, 20);   // steps named: they win
+  EXPECT_EQ(c.grids[2].name, "epochs");
+  EXPECT_EQ(c.grids[2].config.pretrain.steps, 0);    // epochs alone: the epochs protocol
+  EXPECT_EQ(c.grids[2].config.pretrain.epochs, 50);
+  const auto shared = parse("name = \"x\"\npreset = \"cpu\"\n[evaluate]\npretrain_epochs = 40\n[evaluate.sub]\nseeds = 1\n");
+  EXPECT_EQ(shared.grids[1].config.pretrain.steps, 0);  // inherited from [evaluate]
+  EXPECT_EQ(shared.grids[1].config.pretrain.epochs, 40);
+}
+
 TEST(ExperimentConfig, BaselineSubTablesAddLabelledVariants) {
   const auto c = parse(R"(
 preset = "quick"

@@ -126,6 +126,39 @@ TEST(Report, MarkdownAndSelfContainedHtmlFromARunFolder) {
   EXPECT_EQ(html.find(".svg"), std::string::npos);                // no link out of the page
 }
 
+TEST(Report, OursRunLongerIsAConvergenceCheckNotAnAblation) {
+  TempDir run;
+  write_fixture(run.path());
+  const std::string dir = run.path();
+  auto results = fixture_results(0.90, 0.89);
+  results["rows"].push_back("ours-3k");
+  results["summary"].push_back(summary_row("ours-3k", "convnet:64-64-64:batch", 0.905, 0.001));
+  io::write_json_file(dir + "/evaluate/main/results.json", results);
+  const nlohmann::json ours = {{"iterations", 1000}, {"lr", 0.001}, {"parameterize", true}};
+  auto longer = ours, no_param = ours;
+  longer["iterations"] = 3000;
+  no_param["parameterize"] = false;
+  io::write_json_file(dir + "/distill/ours/config.json", ours);
+  for (const auto& [label, config] : {std::pair{"ours-3k", longer}, std::pair{"ours-no-param", no_param}}) {
+    io::make_dirs(dir + "/distill/" + label);
+    io::write_json_file(dir + "/distill/" + label + "/config.json", config);
+  }
+  auto record = io::parse_json_file(dir + "/run.json");
+  for (const char* label : {"ours-3k", "ours-no-param"})
+    record["stages"].push_back({{"name", std::string("distill ") + label}, {"dir", std::string("distill/") + label},
+                                {"action", "ran"}, {"seconds", 1.0}});
+  io::write_json_file(dir + "/run.json", record);
+  report::write_report(dir);
+  const std::string md = io::read_file(dir + "/report.md");
+  const size_t ablations = md.find("### The ablations"), lengths = md.find("### Distillation length");
+  ASSERT_NE(ablations, std::string::npos) << md;
+  ASSERT_NE(lengths, std::string::npos) << md;
+  EXPECT_NE(md.find("**ours > ours-no-param**"), std::string::npos) << md;
+  // The longer run comes first in its claim, and is not listed among the ablations.
+  EXPECT_GT(md.find("**ours-3k > ours** (convnet:64-64-64:batch, fashion-mnist): holds"), lengths) << md;
+  EXPECT_EQ(md.find("ours > ours-3k"), std::string::npos) << md;
+}
+
 TEST(Report, FoldersFromBeforeSvgChartsShowTheirPng) {
   TempDir run;
   write_fixture(run.path());

@@ -112,12 +112,15 @@ void add_evaluate_command(CLI::App& app, Action& action) {
               "\nSeveral ranks (`ssdd launch -n N -- evaluate ...`, torchrun, srun) share the cells out: each takes the\n"
               "next set x arch x seed when it is free; rank 0 writes the results. Give each rank its share of the\n"
               "cores (--threads).");
-  cmd->callback([s, &action] {
-    action = [s] {
+  cmd->callback([s, cmd, &action] {
+    // --pretrain-epochs alone asks for the epochs protocol, whatever steps the preset set.
+    const bool epochs_protocol = cmd->count("--pretrain-epochs") > 0 && cmd->count("--pretrain-steps") == 0;
+    action = [s, epochs_protocol] {
       evaluate::GridConfig config = s->config_file.empty()
                                         ? evaluate::grid_preset(s->preset)
                                         : evaluate::GridConfig::from_json(read_stage_config(s->config_file));
       s->overrides.apply(config);
+      if (epochs_protocol) config.pretrain.steps = 0;
       config.validate("command line");
       if (train::job_world().rank == 0) claim_if_forced(s->out, "evaluate", s->force);  // rank 0 owns the folder
       const auto r = evaluate::run_grid(config, s->out);

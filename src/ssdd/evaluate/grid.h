@@ -75,8 +75,12 @@ struct GridConfig {
 struct FinetuneOptions;
 FinetuneOptions finetune_protocol_options(const GridConfig& config);
 
-// "cpu" (Fashion-MNIST scale, 2 cores), "quick" (smoke test), "paper" (GPU, 1000 epochs).
+// "cpu" (Fashion-MNIST scale, 2 cores, equal steps), "quick" (smoke test), "paper" (GPU, 1000 epochs).
 GridConfig grid_preset(const std::string& name);
+// A settings layer over a preset (a config file's table) that names pretrain_epochs but not
+// pretrain_steps asks for the epochs protocol: returned with pretrain_steps = 0, so that the cpu
+// preset's step count does not silently override the epochs it names.
+nlohmann::json with_epochs_protocol(nlohmann::json layer);
 std::vector<std::string> grid_presets();
 // The footer text describing the presets (their settings and timings), for --help.
 std::string grid_presets_help();

@@ -226,7 +226,7 @@ void parse_evaluate_section(const nlohmann::json& file, const std::string& sourc
                             ExperimentConfig& c) {
   const auto section = section_of(file, "evaluate", source);
   const std::string main_preset = string_key(section, "preset", preset, source + ": [evaluate]");
-  const auto shared = settings_of(section, {"preset"});
+  const auto shared = evaluate::with_epochs_protocol(settings_of(section, {"preset"}));
   GridStage main;
   main.name = "main";
   main.config = layered<evaluate::GridConfig>(evaluate::grid_preset, evaluate::GridConfig::from_json, main_preset,
@@ -240,7 +240,7 @@ void parse_evaluate_section(const nlohmann::json& file, const std::string& sourc
     stage.name = name;
     stage.config = layered<evaluate::GridConfig>(
         evaluate::grid_preset, evaluate::GridConfig::from_json, string_key(sub, "preset", main_preset, where),
-        {pick(file, kGridShared), shared, settings_of(sub, {"preset"})}, where);
+        {pick(file, kGridShared), shared, evaluate::with_epochs_protocol(settings_of(sub, {"preset"}))}, where);
     c.grids.push_back(std::move(stage));
   }
 }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "ssdd/core/error.h"
@@ -71,9 +72,56 @@ std::string ordering_check(const io::GridResults& results, const std::vector<std
 
 namespace {
 
+// The outer iterations of a distilled set, from its config.json; -1 where it has none.
+long iterations_of(const std::string& dir) {
+  if (!io::file_exists(dir + "/config.json")) return -1;
+  const auto config = io::parse_json_file(dir + "/config.json");
+  return config.contains("iterations") ? config["iterations"].get<long>() : -1;
+}
+
+// True when two distilled sets' configs are equal but for their outer iterations.
+bool same_but_length(const std::string& dir_a, const std::string& dir_b) {
+  if (!io::file_exists(dir_a + "/config.json") || !io::file_exists(dir_b + "/config.json")) return false;
+  auto a = io::parse_json_file(dir_a + "/config.json");
+  auto b = io::parse_json_file(dir_b + "/config.json");
+  a.erase("iterations");
+  b.erase("iterations");
+  return a == b && iterations_of(dir_a) != iterations_of(dir_b);
+}
+
+// Rows labelled ours-<something> are ablations, and the full method should beat each; a row that is
+// ours' own distillation run for another number of outer iterations is a convergence check instead:
+// there the longer run should not lose to the shorter.
+void ablation_sections(std::ostringstream& md, const io::GridResults& results,
+                       const std::map<std::string, std::string>& distill_dirs) {
+  std::string ablations, lengths;
+  const auto ours = distill_dirs.find("ours");
+  for (const auto& row : results.rows) {
+    if (row.rfind("ours-", 0) != 0) continue;
+    const auto variant = distill_dirs.find(row);
+    if (ours != distill_dirs.end() && variant != distill_dirs.end() && same_but_length(ours->second, variant->second)) {
+      const bool longer = iterations_of(variant->second) > iterations_of(ours->second);
+      lengths += ordering_check(results, longer ? std::vector<std::string>{row, "ours"}
+                                                : std::vector<std::string>{"ours", row});
+    } else {
+      ablations += ordering_check(results, {"ours", row});
+    }
+  }
+  if (!ablations.empty())
+    md << "### The ablations\n\nThe paper reports that each addition helps: the full method above every row that "
+          "removes one. Here:\n\n"
+       << ablations << "\n";
+  if (!lengths.empty())
+    md << "### Distillation length\n\nThe same distillation run for more outer iterations (each length its own "
+          "run): the longer above the shorter means the shorter had not converged. Here:\n\n"
+       << lengths << "\n";
+}
+
 // Every grid: its tables and chart, then the check of the paper's ordering.
 void grid_sections(std::ostringstream& md, const std::string& run_dir, const io::RunRecord& run,
                    Pictures& pictures) {
+  const auto distilled = stages_of(run_dir, run, "distill ");
+  const std::map<std::string, std::string> distill_dirs(distilled.begin(), distilled.end());
   for (const auto& [grid, dir] : stages_of(run_dir, run, "evaluate ")) {
     if (!io::file_exists(dir + "/results.json")) continue;
     const io::GridResults results = io::read_grid_results(dir + "/results.json");
@@ -84,14 +132,7 @@ void grid_sections(std::ostringstream& md, const std::string& run_dir, const io:
     if (!check.empty())
       md << "### The paper's claim\n\nThe paper reports ours > krrst > random > none on the linear probe. Here:\n\n"
          << check << "\n";
-    // Rows labelled ours-<something> are ablations: the full method should beat each.
-    std::string ablations;
-    for (const auto& row : results.rows)
-      if (row.rfind("ours-", 0) == 0) ablations += ordering_check(results, {"ours", row});
-    if (!ablations.empty())
-      md << "### The ablations\n\nThe paper reports that each addition helps: the full method above every row that "
-            "removes one. Here:\n\n"
-         << ablations << "\n";
+    ablation_sections(md, results, distill_dirs);
   }
 }
 
