@@ -157,6 +157,7 @@ TEST(Report, OursRunLongerIsAConvergenceCheckNotAnAblation) {
   // The longer run comes first in its claim, and is not listed among the ablations.
   EXPECT_GT(md.find("**ours-3k > ours** (convnet:64-64-64:batch, fashion-mnist): holds"), lengths) << md;
   EXPECT_EQ(md.find("ours > ours-3k"), std::string::npos) << md;
+  EXPECT_EQ(md.find("ours-3k > ours-no-param"), std::string::npos) << md;  // not a length of one another
 }
 
 TEST(Report, FoldersFromBeforeSvgChartsShowTheirPng) {

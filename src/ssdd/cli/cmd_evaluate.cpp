@@ -47,6 +47,51 @@ void add_baseline_command(CLI::App& app, Action& action) {
   });
 }
 
+// The grid's settings as options over the preset or --config (every one recorded in config.json).
+void add_grid_options(CLI::App& cmd, Overrides<evaluate::GridConfig>& o) {
+  using C = evaluate::GridConfig;
+  using Pretrain = evaluate::PretrainSchedule;
+  using Probe = evaluate::GridProbeOptions;
+  using Finetune = evaluate::GridFinetuneOptions;
+  o.add(cmd, "--distilled", &C::distilled, "Distilled sets, comma-separated, each FILE or LABEL=FILE")
+      ->delimiter(',');
+  o.add(cmd, "--teacher", &C::teacher, "Teacher folder (teacher row and alignment diagnostics)");
+  o.add(cmd, "--arch", &C::archs, "Architectures, comma-separated zoo specs (first one: the main table)")
+      ->delimiter(',');
+  o.add(cmd, "--targets", &C::targets, "Target data sets, comma-separated: source, registry names, NAME=DIR")
+      ->delimiter(',');
+  o.add(cmd, "--seeds", &C::seeds,
+        "Seeds per cell (seed .. seed + S - 1; --seed is the first): mean and std over them");
+  o.add(cmd, "--pretrain-epochs", &C::pretrain, &Pretrain::epochs, "Pretraining epochs (paper: 1000)");
+  o.add(cmd, "--pretrain-steps", &C::pretrain, &Pretrain::steps,
+        "Pretrain every set for exactly this many SGD steps instead (equal compute; 0: epochs)");
+  o.add(cmd, "--pretrain-batch", &C::pretrain, &Pretrain::batch_size, "Pretraining mini-batch");
+  o.add(cmd, "--pretrain-lr", &C::pretrain, &Pretrain::lr, "Pretraining SGD learning rate (constant)");
+  o.add(cmd, "--weight-decay", &C::pretrain, &Pretrain::weight_decay, "Pretraining weight decay");
+  o.add(cmd, "--probe-epochs", &C::probe, &Probe::epochs, "Linear-probe epochs");
+  o.add(cmd, "--probe-max-train", &C::probe, &Probe::max_train, "Fit probes on this many train images (0: all)");
+  o.add(cmd, "--probes", &C::probe, &Probe::protocols,
+        "Probe protocols, comma-separated: standardized, krrst (KRR-ST's); first: headline")
+      ->delimiter(',');
+  o.add(cmd, "--probe-steps", &C::probe, &Probe::steps,
+        "Every probe trains this many SGD steps (0: each protocol's own)");
+  o.add(cmd, "--finetune", &C::finetune, &Finetune::enabled,
+        "Also fine-tune every network fully on each target, own table (true/false)");
+  o.add(cmd, "--finetune-protocol", &C::finetune, &Finetune::protocol,
+        "ssdd (finetune-epochs, no augmentation) or krrst (10,000 steps, crop + flip)");
+  o.add(cmd, "--finetune-epochs", &C::finetune, &Finetune::epochs, "Fine-tuning epochs over the target's train split");
+  o.add(cmd, "--finetune-lr", &C::finetune, &Finetune::lr, "Fine-tuning SGD learning rate (cosine; KRR-ST: 0.01)");
+  o.add(cmd, "--teacher-row", &C::teacher_row, "Include the teacher row (true/false)");
+  o.add(cmd, "--none-row", &C::none_row, "Include the random-weights row (true/false)");
+  o.add(cmd, "--alignment", &C::alignment, "Teacher-alignment diagnostics on the source (true/false)");
+  o.add(cmd, "--data-dir", &C::data_dir, "Folder holding the source data set's files");
+  o.add(cmd, "--resolution", &C::resolution,
+        "Square side the source is read at (0: its own, or the sets'); other targets follow the sets' size")
+      ->check(CLI::Range(0, 16384));
+  o.add_runtime(cmd, "The first seed (the grid runs seeds seed .. seed + seeds - 1)");
+  o.add(cmd, "--verbose", &C::verbose, "Show pretraining progress (true/false)");
+}
+
 void add_evaluate_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand(
       "evaluate", "Pretrain fresh networks on distilled sets and linear-probe them, beside teacher and none");
@@ -65,48 +110,7 @@ void add_evaluate_command(CLI::App& app, Action& action) {
   add_force_flag(*cmd, s->force);
   cmd->add_option("--config", s->config_file, "A JSON config (e.g. a run's config.json) instead of a preset")
       ->check(CLI::ExistingFile);
-  using C = evaluate::GridConfig;
-  using Pretrain = evaluate::PretrainSchedule;
-  using Probe = evaluate::GridProbeOptions;
-  using Finetune = evaluate::GridFinetuneOptions;
-  auto& o = s->overrides;
-  o.add(*cmd, "--distilled", &C::distilled, "Distilled sets, comma-separated, each FILE or LABEL=FILE")
-      ->delimiter(',');
-  o.add(*cmd, "--teacher", &C::teacher, "Teacher folder (teacher row and alignment diagnostics)");
-  o.add(*cmd, "--arch", &C::archs, "Architectures, comma-separated zoo specs (first one: the main table)")
-      ->delimiter(',');
-  o.add(*cmd, "--targets", &C::targets, "Target data sets, comma-separated: source, registry names, NAME=DIR")
-      ->delimiter(',');
-  o.add(*cmd, "--seeds", &C::seeds,
-        "Seeds per cell (seed .. seed + S - 1; --seed is the first): mean and std over them");
-  o.add(*cmd, "--pretrain-epochs", &C::pretrain, &Pretrain::epochs, "Pretraining epochs (paper: 1000)");
-  o.add(*cmd, "--pretrain-steps", &C::pretrain, &Pretrain::steps,
-        "Pretrain every set for exactly this many SGD steps instead (equal compute; 0: epochs)");
-  o.add(*cmd, "--pretrain-batch", &C::pretrain, &Pretrain::batch_size, "Pretraining mini-batch");
-  o.add(*cmd, "--pretrain-lr", &C::pretrain, &Pretrain::lr, "Pretraining SGD learning rate (constant)");
-  o.add(*cmd, "--weight-decay", &C::pretrain, &Pretrain::weight_decay, "Pretraining weight decay");
-  o.add(*cmd, "--probe-epochs", &C::probe, &Probe::epochs, "Linear-probe epochs");
-  o.add(*cmd, "--probe-max-train", &C::probe, &Probe::max_train, "Fit probes on this many train images (0: all)");
-  o.add(*cmd, "--probes", &C::probe, &Probe::protocols,
-        "Probe protocols, comma-separated: standardized, krrst (KRR-ST's); first: headline")
-      ->delimiter(',');
-  o.add(*cmd, "--probe-steps", &C::probe, &Probe::steps,
-        "Every probe trains this many SGD steps (0: each protocol's own)");
-  o.add(*cmd, "--finetune", &C::finetune, &Finetune::enabled,
-        "Also fine-tune every network fully on each target, own table (true/false)");
-  o.add(*cmd, "--finetune-protocol", &C::finetune, &Finetune::protocol,
-        "ssdd (finetune-epochs, no augmentation) or krrst (10,000 steps, crop + flip)");
-  o.add(*cmd, "--finetune-epochs", &C::finetune, &Finetune::epochs, "Fine-tuning epochs over the target's train split");
-  o.add(*cmd, "--finetune-lr", &C::finetune, &Finetune::lr, "Fine-tuning SGD learning rate (cosine; KRR-ST: 0.01)");
-  o.add(*cmd, "--teacher-row", &C::teacher_row, "Include the teacher row (true/false)");
-  o.add(*cmd, "--none-row", &C::none_row, "Include the random-weights row (true/false)");
-  o.add(*cmd, "--alignment", &C::alignment, "Teacher-alignment diagnostics on the source (true/false)");
-  o.add(*cmd, "--data-dir", &C::data_dir, "Folder holding the source data set's files");
-  o.add(*cmd, "--resolution", &C::resolution,
-        "Square side the source is read at (0: its own, or the sets'); other targets follow the sets' size")
-      ->check(CLI::Range(0, 16384));
-  o.add_runtime(*cmd, "The first seed (the grid runs seeds seed .. seed + seeds - 1)");
-  o.add(*cmd, "--verbose", &C::verbose, "Show pretraining progress (true/false)");
+  add_grid_options(*cmd, s->overrides);
   add_job_options(*cmd);
   cmd->footer(evaluate::grid_presets_help() +
               "\nSeveral ranks (`ssdd launch -n N -- evaluate ...`, torchrun, srun) share the cells out: each takes the\n"

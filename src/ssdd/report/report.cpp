@@ -89,23 +89,24 @@ bool same_but_length(const std::string& dir_a, const std::string& dir_b) {
   return a == b && iterations_of(dir_a) != iterations_of(dir_b);
 }
 
-// Rows labelled ours-<something> are ablations, and the full method should beat each; a row that is
-// ours' own distillation run for another number of outer iterations is a convergence check instead:
-// there the longer run should not lose to the shorter.
+// Rows labelled ours-<something> are ablations, and the full method should beat each. A row
+// <base>-<something> that is <base>'s own distillation run for another number of outer
+// iterations (krrst-3k, ours-10k) is a convergence check instead: the longer should not lose.
 void ablation_sections(std::ostringstream& md, const io::GridResults& results,
                        const std::map<std::string, std::string>& distill_dirs) {
   std::string ablations, lengths;
-  const auto ours = distill_dirs.find("ours");
   for (const auto& row : results.rows) {
-    if (row.rfind("ours-", 0) != 0) continue;
     const auto variant = distill_dirs.find(row);
-    if (ours != distill_dirs.end() && variant != distill_dirs.end() && same_but_length(ours->second, variant->second)) {
-      const bool longer = iterations_of(variant->second) > iterations_of(ours->second);
-      lengths += ordering_check(results, longer ? std::vector<std::string>{row, "ours"}
-                                                : std::vector<std::string>{"ours", row});
-    } else {
-      ablations += ordering_check(results, {"ours", row});
+    bool is_length = false;
+    for (const auto& [base, base_dir] : distill_dirs) {
+      if (variant == distill_dirs.end() || row.rfind(base + "-", 0) != 0) continue;
+      if (!same_but_length(base_dir, variant->second)) continue;
+      is_length = true;
+      const bool longer = iterations_of(variant->second) > iterations_of(base_dir);
+      lengths += ordering_check(results, longer ? std::vector<std::string>{row, base}
+                                                : std::vector<std::string>{base, row});
     }
+    if (!is_length && row.rfind("ours-", 0) == 0) ablations += ordering_check(results, {"ours", row});
   }
   if (!ablations.empty())
     md << "### The ablations\n\nThe paper reports that each addition helps: the full method above every row that "
