@@ -58,6 +58,16 @@ TEST(ConfigHashes, PresetsKeepTheirHashes) {
 
 TEST(ConfigHashes, BuiltInExperimentsKeepTheirStageHashes) {
   const std::map<std::string, std::map<std::string, std::string>> pinned = {
+  {"cifar10-budget-split", {
+      {"baseline random-eq", "37838c6bc4539b59"},
+      {"distill kx192", "d091dabe980b2b4f"},
+      {"distill kx320", "de562bbe9e442136"},
+      {"distill ky16", "cc532648fbfc9b52"},
+      {"distill ky64", "2e20675c0c476e15"},
+      {"distill ours", "9cbe4ed305d56c78"},
+      {"evaluate main", "f57edf6e08cb9e8a"},
+      {"teacher", "b94ba04c00093847"},
+  }},
   {"cifar10-convergence", {
       {"baseline random", "1fa94552574c2da5"},
       {"distill krrst", "2ad12fdbd0f0eb49"},
