@@ -72,40 +72,41 @@ std::string ordering_check(const io::GridResults& results, const std::vector<std
 
 namespace {
 
-// The outer iterations of a distilled set, from its config.json; -1 where it has none.
-long iterations_of(const std::string& dir) {
-  if (!io::file_exists(dir + "/config.json")) return -1;
-  const auto config = io::parse_json_file(dir + "/config.json");
-  return config.contains("iterations") ? config["iterations"].get<long>() : -1;
+// Each distilled set's config.json by label, read once for every grid of the report; sets
+// without one (folders from before config.json) are left out.
+std::map<std::string, nlohmann::json> distill_configs(const std::string& run_dir, const io::RunRecord& run) {
+  std::map<std::string, nlohmann::json> configs;
+  for (const auto& [label, dir] : stages_of(run_dir, run, "distill "))
+    if (io::file_exists(dir + "/config.json")) configs[label] = io::parse_json_file(dir + "/config.json");
+  return configs;
 }
 
-// True when two distilled sets' configs are equal but for their outer iterations.
-bool same_but_length(const std::string& dir_a, const std::string& dir_b) {
-  if (!io::file_exists(dir_a + "/config.json") || !io::file_exists(dir_b + "/config.json")) return false;
-  auto a = io::parse_json_file(dir_a + "/config.json");
-  auto b = io::parse_json_file(dir_b + "/config.json");
+long iterations_of(const nlohmann::json& config) { return config.value("iterations", -1L); }
+
+// True when two distilled sets' configs are equal but for their outer iterations, which differ.
+bool same_but_length(nlohmann::json a, nlohmann::json b) {
+  if (iterations_of(a) == iterations_of(b)) return false;
   a.erase("iterations");
   b.erase("iterations");
-  return a == b && iterations_of(dir_a) != iterations_of(dir_b);
+  return a == b;
 }
 
 // Rows labelled ours-<something> are ablations, and the full method should beat each. A row
 // <base>-<something> that is <base>'s own distillation run for another number of outer
 // iterations (krrst-3k, ours-10k) is a convergence check instead: the longer should not lose.
 void ablation_sections(std::ostringstream& md, const io::GridResults& results,
-                       const std::map<std::string, std::string>& distill_dirs) {
+                       const std::map<std::string, nlohmann::json>& configs) {
   std::string ablations, lengths;
   for (const auto& row : results.rows) {
-    const auto variant = distill_dirs.find(row);
     bool is_length = false;
-    for (const auto& [base, base_dir] : distill_dirs) {
-      if (variant == distill_dirs.end() || row.rfind(base + "-", 0) != 0) continue;
-      if (!same_but_length(base_dir, variant->second)) continue;
-      is_length = true;
-      const bool longer = iterations_of(variant->second) > iterations_of(base_dir);
-      lengths += ordering_check(results, longer ? std::vector<std::string>{row, base}
-                                                : std::vector<std::string>{base, row});
-    }
+    if (const auto variant = configs.find(row); variant != configs.end())
+      for (const auto& [base, base_config] : configs) {
+        if (row.rfind(base + "-", 0) != 0 || !same_but_length(base_config, variant->second)) continue;
+        is_length = true;
+        const bool longer = iterations_of(variant->second) > iterations_of(base_config);
+        lengths += ordering_check(results, longer ? std::vector<std::string>{row, base}
+                                                  : std::vector<std::string>{base, row});
+      }
     if (!is_length && row.rfind("ours-", 0) == 0) ablations += ordering_check(results, {"ours", row});
   }
   if (!ablations.empty())
@@ -121,8 +122,7 @@ void ablation_sections(std::ostringstream& md, const io::GridResults& results,
 // Every grid: its tables and chart, then the check of the paper's ordering.
 void grid_sections(std::ostringstream& md, const std::string& run_dir, const io::RunRecord& run,
                    Pictures& pictures) {
-  const auto distilled = stages_of(run_dir, run, "distill ");
-  const std::map<std::string, std::string> distill_dirs(distilled.begin(), distilled.end());
+  const auto configs = distill_configs(run_dir, run);
   for (const auto& [grid, dir] : stages_of(run_dir, run, "evaluate ")) {
     if (!io::file_exists(dir + "/results.json")) continue;
     const io::GridResults results = io::read_grid_results(dir + "/results.json");
@@ -133,7 +133,7 @@ void grid_sections(std::ostringstream& md, const std::string& run_dir, const io:
     if (!check.empty())
       md << "### The paper's claim\n\nThe paper reports ours > krrst > random > none on the linear probe. Here:\n\n"
          << check << "\n";
-    ablation_sections(md, results, distill_dirs);
+    ablation_sections(md, results, configs);
   }
 }
 
