@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev libopenblas0-pthread        # tensor + autograd engine (CPU), fast BLAS
+  libdnnl-dev                              # oneDNN's headers: Winograd convolutions (models/winograd_conv.h)
   libcli11-dev                             # command-line parsing
   nlohmann-json3-dev                       # JSON (metrics, results, metadata)
   libtomlplusplus-dev                      # experiment configs (TOML)

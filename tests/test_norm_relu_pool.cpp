@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "convnet_twins.h"
 #include "ssdd/models/batch_norm.h"
 #include "ssdd/models/channels_last.h"
 #include "ssdd/models/convnet.h"
@@ -108,27 +109,8 @@ TEST(NormReluPool, AConvNetTrainsTheSameWithTheFusedTail) {
   ConvNetOptions fused_options, plain_options;
   fused_options.widths = plain_options.widths = {8, 6, 4};
   plain_options.fused_tail = false;
-  torch::manual_seed(4);
-  ConvNet fused(fused_options, ImageShape{1, 14, 14});
-  torch::manual_seed(4);
-  ConvNet plain(plain_options, ImageShape{1, 14, 14});
+  auto [fused, plain] = convnet_twins(fused_options, plain_options, ImageShape{1, 14, 14}, 4);
   const at::Tensor x = torch::randn({10, 1, 14, 14});
   ASSERT_TRUE(fusable_block_tail(fused->conv(0)->forward(to_channels_last(x))));  // the fused path is taken
-  for (auto* net : {&fused, &plain}) {
-    (*net)->train();
-    const at::Tensor y = (*net)->features(x);
-    (y * uneven_like(y)).sum().backward();
-  }
-  const auto fp = fused->named_parameters(), pp = plain->named_parameters();
-  for (const auto& p : fp) {
-    EXPECT_TRUE(torch::allclose(p.value().grad(), pp[p.key()].grad(), 1e-4, 1e-5)) << p.key();
-  }
-  const auto fb = fused->named_buffers(), pb = plain->named_buffers();
-  for (const auto& b : fb) {
-    EXPECT_TRUE(torch::allclose(b.value().to(torch::kDouble), pb[b.key()].to(torch::kDouble), 1e-5, 1e-6)) << b.key();
-  }
-  fused->eval();
-  plain->eval();
-  torch::NoGradGuard no_grad;
-  EXPECT_TRUE(torch::allclose(fused->features(x), plain->features(x), 1e-5, 1e-5));
+  expect_twins_train_alike(fused, plain, x);
 }

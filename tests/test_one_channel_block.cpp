@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "convnet_twins.h"
 #include "ssdd/models/batch_norm.h"
 #include "ssdd/models/convnet.h"
 #include "ssdd/models/one_channel_block.h"
@@ -164,10 +165,7 @@ TEST(OneChannelBlock, AnEvaluationModeConvNetAgreesWithLibTorchs) {
   ConvNetOptions fused_options, plain_options;
   fused_options.widths = plain_options.widths = {12, 6};
   plain_options.fused_tail = false;
-  torch::manual_seed(5);
-  ConvNet fused(fused_options, ImageShape{1, 10, 10});
-  torch::manual_seed(5);
-  ConvNet plain(plain_options, ImageShape{1, 10, 10});
+  auto [fused, plain] = convnet_twins(fused_options, plain_options, ImageShape{1, 10, 10}, 5);
   {
     torch::NoGradGuard no_grad;
     for (auto* net : {&fused, &plain}) {

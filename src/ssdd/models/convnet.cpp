@@ -6,6 +6,7 @@
 #include "ssdd/models/channels_last.h"
 #include "ssdd/models/norm_relu_pool.h"
 #include "ssdd/models/one_channel_block.h"
+#include "ssdd/models/winograd_conv.h"
 
 namespace ssdd::models {
 
@@ -76,7 +77,7 @@ torch::Tensor ConvNetImpl::block(int64_t i, const torch::Tensor& x) {
   const bool fused = options_.fused_tail;
   if (fused && options_.norm != Norm::instance && fusable_one_channel_block(x, weight))
     return conv_relu_pool(x, weight, bias);
-  at::Tensor y = torch::conv2d(x, weight, bias, 1, 1);
+  at::Tensor y = conv3x3(x, weight, bias, options_.winograd);
   if (options_.norm == Norm::instance) y = group_norms_[k]->forward(y);
   if (fused && fusable_block_tail(y)) return relu_pool(y);
   // In place: neither the convolution nor the norms keep their output for backward.
@@ -88,7 +89,7 @@ torch::Tensor ConvNetImpl::training_batch_norm_block(size_t k, const torch::Tens
   auto& bn = *batch_norms_[k];
   const bool fused = options_.fused_tail && !bn.sum_across_ranks && bn.options.affine();
   if (fused && fusable_one_channel_block(x, conv->weight)) return conv_batch_norm_relu_pool(x, conv->weight, conv->bias, bn);
-  at::Tensor y = conv->forward(x);
+  at::Tensor y = conv3x3(x, conv->weight, conv->bias, options_.winograd);
   if (fused && fusable_block_tail(y)) return batch_norm_relu_pool(y, bn);
   y = bn.forward(y);
   return torch::avg_pool2d(torch::relu_(y), {2, 2}, {2, 2});

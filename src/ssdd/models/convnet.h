@@ -30,6 +30,9 @@ struct ConvNetOptions {
   // channels-last; batch norm of one process), the convolution too over one-channel images
   // (models/one_channel_block.h). false: LibTorch's ops, for comparisons.
   bool fused_tail = true;
+  // 3x3 convolutions by Winograd where models/winograd_conv.h says it pays (wide layers, CPU,
+  // AVX-512). false: LibTorch's direct convolutions, for comparisons.
+  bool winograd = true;
 };
 
 class ConvNetImpl : public EncoderImpl {
