@@ -114,6 +114,12 @@ if [ "$write" = 1 ]; then
     echo "page-faulted them back every step; their ratios (0.44 at the cpu shape) measured that, not the"
     echo "step (issue 28), and are withdrawn."
     echo
+    echo "ssdd's GFLOP/s counts the direct convolution's multiply-adds. Its wide 3x3 convolutions (64+"
+    echo "channels in, 128+ out, maps of 8x8+: the paper shapes' blocks 2 and 3) run Winograd's F(4x4, 3x3)"
+    echo "on AVX-512 CPUs (models/winograd_conv.h), which does about 2.25x fewer, so there the rate can"
+    echo "exceed the matrix product's; the reference runs LibTorch's direct convolutions, the only kind"
+    echo "PyTorch asks oneDNN for."
+    echo
     echo "$table"
   } > "$target"
   echo "compare: wrote $target" >&2
