@@ -20,6 +20,7 @@ import argparse
 import json
 import math
 import os
+import re
 import statistics
 import sys
 
@@ -29,6 +30,8 @@ ABLATIONS = ["ours-no-param", "ours-random-aug", "ours-stored-targets"]
 CONTROLS = [("ours", "random"), ("ours", "random-rot"), ("ours", "random-rot-eq"), ("ours", "krrst-eq"),
             ("random-rot", "random"), ("random-rot-eq", "random-eq"), ("krrst-eq", "random-eq"),
             ("kmeans-eq", "random-eq")]
+# The budget-split sweep's rows (configs/cifar10-budget-split.toml: k_x or k_y changed from ours').
+SPLIT_ROW = re.compile(r"^k[xy][0-9]+$")
 
 
 def load(path):
@@ -168,7 +171,6 @@ def grid_section(run_name, grid_name, results, budget, figure=None):
             out.append(f"| {row} | {100 * s[0]:.2f} ± {100 * s[1]:.2f} | {s[2]} | {sets.get(row) or ''} | "
                        f"{'' if st is None else f'{st:.1f}'} | {over} |")
         out.append("")
-        out.append("Claims (holds: the gap exceeds the larger std; does not hold: the other way round):\n")
         lines = []
         for i in range(len(ORDER_CLAIM) - 1):
             lines.append(claim_line(results, probe, (ORDER_CLAIM[i], ORDER_CLAIM[i + 1])))
@@ -176,7 +178,16 @@ def grid_section(run_name, grid_name, results, budget, figure=None):
             lines.append(claim_line(results, probe, ("ours", ablation)))
         for pair in CONTROLS:
             lines.append(claim_line(results, probe, pair))
-        out.extend(line for line in lines if line)
+        lines = [line for line in lines if line]
+        if lines:
+            out.append("Claims (holds: the gap exceeds the larger std; does not hold: the other way round):\n")
+            out.extend(lines)
+        else:
+            out.append("No claim of the paper has both of its rows in this grid.")
+        splits = [claim_line(results, probe, (row, "ours")) for row in results["rows"] if SPLIT_ROW.match(row)]
+        if any(splits):
+            out.append("\nBudget splits against `ours` (k_x 256, k_y 32, the split the sweep started from), the same rule:\n")
+            out.extend(line for line in splits if line)
         out.append("")
     if figure and gains:
         probes = results.get("probes", ["standardized"])

@@ -46,7 +46,7 @@ TEST(ConfigHashes, PresetsKeepTheirHashes) {
   };
   const std::map<std::string, std::string> distill = {
       {"cpu", "b0039d6df464a054"},
-      {"paper", "9cad83bf261edfd2"},
+      {"paper", "112b62fd29535185"},
       {"quick", "1f5a5130192d32c1"},
   };
   std::map<std::string, std::string> found_teacher, found_distill;
@@ -83,15 +83,15 @@ TEST(ConfigHashes, BuiltInExperimentsKeepTheirStageHashes) {
       {"baseline kmeans", "61d6e08df310fcbb"},
       {"baseline random", "37838c6bc4539b59"},
       {"distill krrst", "435060e1c157ab1d"},
-      {"distill ours", "9cbe4ed305d56c78"},
+      {"distill ours", "d091dabe980b2b4f"},
       {"evaluate main", "4a7641e052434968"},
       {"teacher", "b94ba04c00093847"},
   }},
   {"cifar10-paper", {
       {"baseline kmeans", "228fc148af2b0ddf"},
       {"baseline random", "1fa94552574c2da5"},
-      {"distill krrst", "1fc8b51a43e703ef"},
-      {"distill ours", "9cad83bf261edfd2"},
+      {"distill krrst", "0e427dbd83ca835e"},
+      {"distill ours", "112b62fd29535185"},
       {"evaluate main", "b478cdae67e8c07f"},
       {"teacher", "1a0b36123881c63c"},
   }},
@@ -139,8 +139,8 @@ TEST(ConfigHashes, BuiltInExperimentsKeepTheirStageHashes) {
   {"cifar100-paper", {
       {"baseline kmeans", "228fc148af2b0ddf"},
       {"baseline random", "1fa94552574c2da5"},
-      {"distill krrst", "1fc8b51a43e703ef"},
-      {"distill ours", "9cad83bf261edfd2"},
+      {"distill krrst", "0e427dbd83ca835e"},
+      {"distill ours", "112b62fd29535185"},
       {"evaluate main", "6c7b57e3024dc12d"},
       {"teacher", "290ab2663b4e1fa6"},
   }},
