@@ -185,9 +185,11 @@ class WinogradConv3x3 : public torch::autograd::Function<WinogradConv3x3> {
     const auto p = primitives_for(shape_of(x, weight));
     dnnl::stream stream(cpu_engine());
     at::Tensor dx, dw, db, copies[4];
+    // Both passes usually want the incoming gradient in the same blocked layout: reordered once.
+    dnnl::memory dy = nhwc(g);
     if (ctx->needs_input_grad(0)) {
       dx = at::empty_like(x, at::MemoryFormat::ChannelsLast);
-      const auto dy = in_layout(nhwc(g), p->data_pd.diff_dst_desc(), copies[0], stream);
+      dy = in_layout(dy, p->data_pd.diff_dst_desc(), copies[0], stream);
       const auto w = in_layout(oihw(weight), p->data_pd.weights_desc(), copies[1], stream);
       run_into(p->data, {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, w}}, DNNL_ARG_DIFF_SRC, p->data_pd.diff_src_desc(),
                nhwc(dx), p->data_pd.scratchpad_desc(), stream);
@@ -195,9 +197,9 @@ class WinogradConv3x3 : public torch::autograd::Function<WinogradConv3x3> {
     if (ctx->needs_input_grad(1) || ctx->needs_input_grad(2)) {
       dw = at::empty_like(weight, at::MemoryFormat::Contiguous);
       db = at::empty({weight.size(0)}, weight.options());
-      const auto dy = in_layout(nhwc(g), p->weights_pd.diff_dst_desc(), copies[2], stream);
+      const auto dy_weights = in_layout(dy, p->weights_pd.diff_dst_desc(), copies[2], stream);
       const auto src = in_layout(nhwc(x), p->weights_pd.src_desc(), copies[3], stream);
-      run_into(p->weights, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_BIAS, vector_of(db)}},
+      run_into(p->weights, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, dy_weights}, {DNNL_ARG_DIFF_BIAS, vector_of(db)}},
                DNNL_ARG_DIFF_WEIGHTS, p->weights_pd.diff_weights_desc(), oihw(dw), p->weights_pd.scratchpad_desc(),
                stream);
     }
@@ -205,6 +207,11 @@ class WinogradConv3x3 : public torch::autograd::Function<WinogradConv3x3> {
     return {dx, dw, db};
   }
 };
+
+// LibTorch's custom functions take no undefined inputs: no bias is a zero one.
+at::Tensor apply_winograd(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  return WinogradConv3x3::apply(x, weight, bias.defined() ? bias : at::zeros({weight.size(0)}, weight.options()));
+}
 
 #endif  // SSDD_WINOGRAD
 
@@ -223,8 +230,7 @@ bool winograd_pays(const at::Tensor& x, const at::Tensor& weight) {
 at::Tensor winograd_conv3x3(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
 #if defined(SSDD_WINOGRAD)
   TORCH_CHECK(winograd_pays(x, weight), "winograd_conv3x3: the Winograd path does not take this input or weight");
-  // LibTorch's custom functions take no undefined inputs: no bias is a zero one.
-  return WinogradConv3x3::apply(x, weight, bias.defined() ? bias : at::zeros({weight.size(0)}, weight.options()));
+  return apply_winograd(x, weight, bias);
 #else
   (void)x;
   (void)weight;
@@ -234,7 +240,11 @@ at::Tensor winograd_conv3x3(const at::Tensor& x, const at::Tensor& weight, const
 }
 
 at::Tensor conv3x3(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, bool allow_winograd) {
-  if (allow_winograd && winograd_pays(x, weight)) return winograd_conv3x3(x, weight, bias);
+#if defined(SSDD_WINOGRAD)
+  if (allow_winograd && winograd_pays(x, weight)) return apply_winograd(x, weight, bias);
+#else
+  (void)allow_winograd;
+#endif
   return torch::conv2d(x, weight, bias, 1, 1);
 }
 
