@@ -5,6 +5,7 @@
 
 #include "ssdd/models/batch_norm.h"
 #include "ssdd/models/block_tail_kernels.h"
+#include "ssdd/models/cpu_float.h"
 
 namespace ssdd::models {
 
@@ -118,8 +119,7 @@ class BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
 }  // namespace
 
 bool fusable_block_tail(const at::Tensor& x) {
-  return x.defined() && x.device().is_cpu() && x.scalar_type() == at::kFloat && x.dim() == 4 && x.size(2) >= 2 &&
-         x.size(3) >= 2 && x.is_contiguous(kChannelsLast);
+  return is_cpu_float(x) && x.dim() == 4 && x.size(2) >= 2 && x.size(3) >= 2 && x.is_contiguous(kChannelsLast);
 }
 
 at::Tensor relu_pool(const at::Tensor& x) { return ReluPool::apply(x); }

@@ -7,6 +7,7 @@
 
 #include "ssdd/models/batch_norm.h"
 #include "ssdd/models/block_tail_kernels.h"
+#include "ssdd/models/cpu_float.h"
 
 namespace ssdd::models {
 
@@ -335,11 +336,8 @@ class ConvBatchNormReluPool : public torch::autograd::Function<ConvBatchNormRelu
 }  // namespace
 
 bool fusable_one_channel_block(const at::Tensor& x, const at::Tensor& weight) {
-  const auto cpu_float = [](const at::Tensor& t) {
-    return t.defined() && t.device().is_cpu() && t.scalar_type() == at::kFloat;
-  };
-  return cpu_float(x) && cpu_float(weight) && x.dim() == 4 && x.size(1) == 1 && x.size(2) >= 2 && x.size(3) >= 2 &&
-         x.is_contiguous() && weight.dim() == 4 && weight.size(1) == 1 && weight.size(2) == 3 && weight.size(3) == 3;
+  return is_cpu_float(x) && is_cpu_float(weight) && x.dim() == 4 && x.size(1) == 1 && x.size(2) >= 2 &&
+         x.size(3) >= 2 && x.is_contiguous() && weight.dim() == 4 && weight.size(1) == 1 && weight.size(2) == 3 && weight.size(3) == 3;
 }
 
 at::Tensor conv_relu_pool(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {

@@ -9,6 +9,8 @@
 #include <torch/autograd.h>
 #include <torch/torch.h>
 
+#include "ssdd/models/cpu_float.h"
+
 #if defined(SSDD_HAVE_ONEDNN)
 #include <oneapi/dnnl/dnnl.hpp>
 // oneDNN 3 dropped the operation descriptors this file builds its primitives from.
@@ -22,8 +24,6 @@ namespace ssdd::models {
 namespace {
 
 #if defined(SSDD_WINOGRAD)
-
-bool cpu_float(const at::Tensor& t) { return t.defined() && t.device().is_cpu() && t.scalar_type() == at::kFloat; }
 
 // The rule of the header: wide layers only (docs/performance-log.md section 14 has the timings
 // behind the bounds), maps of at least two of the algorithm's 4x4 output tiles a side.
@@ -219,7 +219,8 @@ at::Tensor apply_winograd(const at::Tensor& x, const at::Tensor& weight, const a
 
 bool winograd_pays(const at::Tensor& x, const at::Tensor& weight) {
 #if defined(SSDD_WINOGRAD)
-  return cpu_float(x) && cpu_float(weight) && wide_enough(x, weight) && primitives_for(shape_of(x, weight)) != nullptr;
+  return is_cpu_float(x) && is_cpu_float(weight) && wide_enough(x, weight) &&
+         primitives_for(shape_of(x, weight)) != nullptr;
 #else
   (void)x;
   (void)weight;
