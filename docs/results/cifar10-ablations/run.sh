@@ -5,7 +5,7 @@
 # in the same budget), random augmentation instead of the predefined rotations, every view's
 # targets stored instead of approximation networks. Evaluated beside that `ours` and random-eq (both
 # seeds: the budget-split sweep's and its seed-1 run's) in one grid of the sweep's protocol (300 SGD
-# steps, one student seed, both probes; a method's two seeds pool); eval starts as a copy of the
+# steps, three student seeds, both probes; a method's two seeds pool); eval starts as a copy of the
 # sweep's evaluate folder so those cells are reused by key. Rerun to resume.
 set -euo pipefail
 S=/work/runs/cifar10-budget-split
@@ -31,7 +31,7 @@ sets="$sets,random-eq=$S/run/baselines/random-eq/distilled.pt,random-eq=$S1/rand
 for set in ours-no-param ours-random-aug ours-stored-targets; do
   for seed in 0 1; do sets="$sets,$set=$(dir_of $set $seed)/distilled.pt"; done
 done
-$BIN evaluate --config $S/run/evaluate/main/config.json --distilled "$sets" --targets source --seeds 1 \
+$BIN evaluate --config $S/run/evaluate/main/config.json --distilled "$sets" --targets source --seeds 3 \
   --pretrain-steps 300 --probes standardized,krrst --finetune false --teacher-row true --none-row true \
   --threads 2 --out $R/eval --force
 echo ALL DONE
