@@ -337,7 +337,8 @@ class ConvBatchNormReluPool : public torch::autograd::Function<ConvBatchNormRelu
 
 bool fusable_one_channel_block(const at::Tensor& x, const at::Tensor& weight) {
   return is_cpu_float(x) && is_cpu_float(weight) && x.dim() == 4 && x.size(1) == 1 && x.size(2) >= 2 &&
-         x.size(3) >= 2 && x.is_contiguous() && weight.dim() == 4 && weight.size(1) == 1 && weight.size(2) == 3 && weight.size(3) == 3;
+         x.size(3) >= 2 && x.is_contiguous() && weight.dim() == 4 && weight.size(1) == 1 && weight.size(2) == 3 &&
+         weight.size(3) == 3;
 }
 
 at::Tensor conv_relu_pool(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
