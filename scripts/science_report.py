@@ -4,8 +4,10 @@
 For every grid of every run (`main`: the paper's epochs; `equal-steps`: the same SGD steps
 for every set) and every probe protocol it prints the table (mean ± sample std over student
 seeds x distillation seeds, n, stored image-equivalents), the improvement over random at equal
-storage, and one line per claim of the paper: holds / does not hold / not resolved. Nothing is
-typed by hand: every number comes from the grids' results.json.
+storage, one line per claim of the paper (holds / does not hold / not resolved; the ranking both
+as the paper states it and with every row storage-equal), and, for rows with several sets and
+student seeds, how much of the spread lies between sets and how much within. Nothing is typed by
+hand: every number comes from the grids' results.json.
 
 Usage: scripts/science_report.py RUN_DIR [RUN_DIR ...] [--out docs/science.md]
 A RUN_DIR is an `ssdd run` folder (its evaluate/ grids) or one grid's folder (`ssdd evaluate --out`).
@@ -26,6 +28,7 @@ import sys
 
 # The paper's claims as chains "a > b > c" and pairs; rows missing from a grid are skipped.
 ORDER_CLAIM = ["ours", "krrst", "random", "none"]
+ORDER_CLAIM_EQ = ["ours", "krrst-eq", "random-eq", "none"]  # the same ranking at equal storage
 ABLATIONS = ["ours-no-param", "ours-random-aug", "ours-stored-targets"]
 CONTROLS = [("ours", "random"), ("ours", "random-rot"), ("ours", "random-rot-eq"), ("ours", "krrst-eq"),
             ("random-rot", "random"), ("random-rot-eq", "random-eq"), ("krrst-eq", "random-eq"),
@@ -119,6 +122,31 @@ def claim_line(results, probe, pair):
             f"n = {a[2]}, {b[2]})")
 
 
+def spread_table(results, probe):
+    """For rows with several distilled sets and several student seeds a set: the std of the set
+    means (what the distillation seed moves) beside the pooled within-set std (what the student
+    seed moves), from the grid's cells. Empty when no row has both."""
+    arch, source = results["archs"][0], results["source"]
+    out = []
+    for row in results["rows"]:
+        by_set = {}
+        for r in results["records"]:
+            if r["row"] == row and r["target"] == source and r["arch"] == arch and r.get("file"):
+                value = r["probes"][probe]["test_accuracy"] if "probes" in r else r["probe_test_accuracy"]
+                by_set.setdefault(r["file"], []).append(100 * value)
+        sets = [v for v in by_set.values() if len(v) > 1]
+        if len(sets) < 2 or len(sets) != len(by_set):
+            continue
+        between = statistics.stdev(statistics.fmean(v) for v in sets)
+        within = math.sqrt(statistics.fmean(statistics.variance(v) for v in sets))
+        out.append(f"| {row} | {len(sets)} x {len(sets[0])} | {between:.2f} | {within:.2f} |")
+    if not out:
+        return []
+    return ["\nWhere the spread comes from: the std of a row's set means (distillation seeds) and the pooled "
+            "std within a set (student seeds), in points:\n",
+            "| row | sets x student seeds | between sets | within a set |", "|---|---|---|---|"] + out
+
+
 def run_budget(run):
     """The budget N of a run's sets, from its config.json (every set of a run shares it)."""
     path = os.path.join(run, "config.json")
@@ -171,19 +199,16 @@ def grid_section(run_name, grid_name, results, budget, figure=None):
             out.append(f"| {row} | {100 * s[0]:.2f} ± {100 * s[1]:.2f} | {s[2]} | {sets.get(row) or ''} | "
                        f"{'' if st is None else f'{st:.1f}'} | {over} |")
         out.append("")
-        lines = []
-        for i in range(len(ORDER_CLAIM) - 1):
-            lines.append(claim_line(results, probe, (ORDER_CLAIM[i], ORDER_CLAIM[i + 1])))
-        for ablation in ABLATIONS:
-            lines.append(claim_line(results, probe, ("ours", ablation)))
-        for pair in CONTROLS:
-            lines.append(claim_line(results, probe, pair))
+        pairs = [(chain[i], chain[i + 1]) for chain in (ORDER_CLAIM, ORDER_CLAIM_EQ) for i in range(len(chain) - 1)]
+        pairs += [("ours", ablation) for ablation in ABLATIONS] + CONTROLS
+        lines = [claim_line(results, probe, pair) for pair in dict.fromkeys(pairs)]
         lines = [line for line in lines if line]
         if lines:
             out.append("Claims (holds: the gap exceeds the larger std; does not hold: the other way round):\n")
             out.extend(lines)
         else:
             out.append("No claim of the paper has both of its rows in this grid.")
+        out.extend(spread_table(results, probe))
         splits = [claim_line(results, probe, (row, "ours")) for row in results["rows"] if SPLIT_ROW.match(row)]
         if any(splits):
             out.append("\nBudget splits against `ours` (k_x 256, k_y 32, the split the sweep started from), the same rule:\n")
