@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The hand-vectorised kernels (models/block_tail_kernels.h, one_channel_block.cpp) are compiled
-# three times, for AVX-512, AVX2 + FMA and baseline SSE2, and the loader runs the one the CPU
-# supports: the suite on one machine tests one of the three. This script tests the other two:
+# The hand-vectorised kernels (models/block_tail_kernels.h, one_channel_block.cpp,
+# measure/gathered_linear.cpp) are compiled three times, for AVX-512, AVX2 + FMA and baseline
+# SSE2, and the loader runs the one the CPU supports: the suite on one machine tests one of the three. This script tests the other two:
 # it builds the kernels' tests once per level with that level as the whole build's -march and
 # the clones off (SSDD_NO_CPU_CLONES), checks the kernels' code uses no wider registers than the
 # level has, and runs the tests. Not part of CI (two library builds: about 25 minutes on 2 cores).
@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 levels=("$@"); [ ${#levels[@]} -gt 0 ] || levels=(x86-64-v3 x86-64)
-tests='test_one_channel_block|test_norm_relu_pool'
+tests='test_one_channel_block|test_norm_relu_pool|test_gathered_linear'
 for level in "${levels[@]}"; do
   case $level in
     x86-64) wide='%[yz]mm' ;;      # SSE2: xmm only
@@ -30,6 +30,7 @@ for level in "${levels[@]}"; do
   # The kernels' own instructions (the functions named below that the compiler kept out of line;
   # the ones it inlined live in callers built at the same -march), not LibTorch's code around them.
   names='convolve_row|add_weight_gradients|add_row_gradients|moments_row|pool_row|gradient_sums_row|gradient_row'
+  names="$names|scale_row|lane_dot|lane_dot_block|add_block_gradients"
   listing=$(objdump -d --no-show-raw-insn -C "$dir/ssdd_tests")
   kernels=$(grep -c -E "^[0-9a-f]+ <[^>]*($names)\(" <<<"$listing" || true)
   used=$(awk -v re="^[0-9a-f]+ <[^>]*($names)\\(" '$0 ~ re {on=1; next} /^[0-9a-f]+ </ {on=0} on' <<<"$listing" \

@@ -11,6 +11,7 @@
 #include "ssdd/core/error.h"
 #include "ssdd/core/stop.h"
 #include "ssdd/data/registry.h"
+#include "ssdd/measure/gathered_linear.h"
 #include "ssdd/train/classifier_fit.h"
 #include "ssdd/train/progress.h"
 
@@ -70,9 +71,10 @@ at::Tensor standardized(const at::Tensor& x, const at::Tensor& mean, const at::T
   return out.div_(std);
 }
 
-// ATen's OpenMP threads for one scope. The probe's step is a row gather, two thin matrix
-// products (OpenBLAS's own threads) and a few 256 x 10 operations; with ATen's threads awake
-// too, the two pools spun against each other for the 2 cores. It changes nothing where there
+// ATen's OpenMP threads for one scope. A probe step is a batch of 256 or 512 rows read at
+// random and a few batch x classes operations, bound by the memory's latency: a second thread
+// made it slower on 2 cores, whether the products ran in OpenBLAS's pool beside ATen's (the plain
+// step: the two pools spun against each other) or in ATen's (the gathered one). It changes nothing where there
 // is one pool: MKL computes on ATen's OpenMP threads (and ATen's count is MKL's), and ATen's
 // native pool cannot change size once started.
 class AtenThreads {
@@ -102,29 +104,42 @@ ProbeResult linear_probe(const at::Tensor& train_features, const at::Tensor& tra
     throw Error("linear probe: train and test features differ in dimension");
   const auto start = std::chrono::steady_clock::now();
   torch::manual_seed(options.seed);  // the classifier's initial weights
-  auto train_x = train_features.to(options.device, torch::kFloat);
-  auto test_x = test_features.to(options.device, torch::kFloat);
+  auto train_x = train_features.to(options.device, torch::kFloat).contiguous();
+  auto test_x = test_features.to(options.device, torch::kFloat).contiguous();
+  // On the CPU the classifier reads the rows it needs, standardised as they are read
+  // (measure/gathered_linear.h); elsewhere the features are standardised copies.
+  const bool gathered = gathered_linear_applies(train_x) && gathered_linear_applies(test_x);
+  ColumnScaling scaling;
   if (options.standardize) {
     const auto [mean, std] = column_mean_std(train_x);
-    train_x = standardized(train_x, mean, std);
-    test_x = standardized(test_x, mean, std);
+    if (gathered) {
+      scaling = {mean, std.reciprocal()};
+    } else {
+      train_x = standardized(train_x, mean, std);
+      test_x = standardized(test_x, mean, std);
+    }
   }
   const auto train_y = train_labels.to(options.device, torch::kLong);
   const auto test_y = test_labels.to(options.device, torch::kLong);
 
   torch::nn::Linear classifier(train_x.size(1), num_classes);
   classifier->to(options.device);
+  auto logits = [&](const at::Tensor& x, const at::Tensor& idx) {
+    if (gathered) return gathered_linear(x, idx, classifier->weight, classifier->bias, scaling);
+    return classifier(idx.defined() ? x.index_select(0, idx) : x);
+  };
   {
     const AtenThreads one_thread(options.device.is_cpu() ? 1 : at::get_num_threads());
     train::fit_classifier(classifier->parameters(), train_y,
-                          [&](const at::Tensor& idx) { return classifier(train_x.index_select(0, idx)); },
+                          [&](const at::Tensor& idx) { return logits(train_x, idx); },
                           train::fit_options_of(options, "linear probe"));
   }
 
   torch::NoGradGuard no_grad;
   ProbeResult result;
-  result.train_accuracy = train::top1_accuracy(classifier(train_x), train_y);
-  result.test_accuracy = train::top1_accuracy(classifier(test_x), test_y);
+  auto every_row = [&](const at::Tensor& x) { return gathered ? torch::arange(x.size(0)) : at::Tensor(); };
+  result.train_accuracy = train::top1_accuracy(logits(train_x, every_row(train_x)), train_y);
+  result.test_accuracy = train::top1_accuracy(logits(test_x, every_row(test_x)), test_y);
   result.feature_dim = train_x.size(1);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
