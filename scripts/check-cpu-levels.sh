@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The hand-vectorised kernels (models/block_tail_kernels.h, one_channel_block.cpp,
 # measure/gathered_linear.cpp) are compiled three times, for AVX-512, AVX2 + FMA and baseline
-# SSE2, and the loader runs the one the CPU supports: the suite on one machine tests one of the three. This script tests the other two:
-# it builds the kernels' tests once per level with that level as the whole build's -march and
-# the clones off (SSDD_NO_CPU_CLONES), checks the kernels' code uses no wider registers than the
-# level has, and runs the tests. Not part of CI (two library builds: about 25 minutes on 2 cores).
+# SSE2, and the loader runs the one the CPU supports: the suite on one machine tests one of the
+# three. This script tests the other two: it builds the kernels' tests once per level with that
+# level as the whole build's -march and the clones off (SSDD_NO_CPU_CLONES), checks the kernels'
+# code uses no wider registers than the level has, and runs the tests. Not part of CI (two library
+# builds: about 25 minutes on 2 cores).
 #   scripts/check-cpu-levels.sh [LEVEL...]     LEVEL: x86-64-v3 (AVX2), x86-64 (SSE2), x86-64-v4
 # Build folders: build-cpu-LEVEL/. A level the CPU cannot run is refused before building.
 set -euo pipefail

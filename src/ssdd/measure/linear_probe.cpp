@@ -73,10 +73,10 @@ at::Tensor standardized(const at::Tensor& x, const at::Tensor& mean, const at::T
 
 // ATen's OpenMP threads for one scope. A probe step is a batch of 256 or 512 rows read at
 // random and a few batch x classes operations, bound by the memory's latency: a second thread
-// made it slower on 2 cores, whether the products ran in OpenBLAS's pool beside ATen's (the plain
-// step: the two pools spun against each other) or in ATen's (the gathered one). It changes nothing where there
-// is one pool: MKL computes on ATen's OpenMP threads (and ATen's count is MKL's), and ATen's
-// native pool cannot change size once started.
+// made it slower on 2 cores, whether the products ran in OpenBLAS's pool beside ATen's (the
+// plain step: the two pools spun against each other) or in ATen's (the gathered one). It
+// changes nothing where there is one pool: MKL computes on ATen's OpenMP threads (and ATen's
+// count is MKL's), and ATen's native pool cannot change size once started.
 class AtenThreads {
  public:
   explicit AtenThreads(int threads) : saved_(at::get_num_threads()) {
