@@ -81,7 +81,8 @@ for name in names:
         arith = "memory-bound"
     print(f'| {name} | {shape} | {s["seconds"]:.2f} | {plain["seconds"]:.2f} / {flushed["seconds"]:.2f} | {s["seconds"] / r["seconds"]:.2f} | {per[0]} | {per[1]} | {arith} | {check} |')
 print()
-print(f"Measured fp32 matrix-product rate: {rate:.1f} GFLOP/s (ssdd, 4096 x 4096, before the first cell)." if rate else "")
+print(f"Measured fp32 matrix-product rate: {rate:.1f} GFLOP/s (ssdd, 4096 x 4096, before the first cell; "
+      "the faster of LibTorch's BLAS and oneDNN's sgemm)." if rate else "")
 PY
 )
 echo "$table"

@@ -75,7 +75,8 @@ for name in names:
 torch = json.load(open(f"{work}/{names[0]}.ref-plain.json"))["torch"]
 print()
 print(f"Threads {json.load(open(f'{work}/{names[0]}.ssdd.json'))['settings']['threads']}; "
-      f"measured fp32 matrix-product rate {rate:.1f} GFLOP/s (ssdd, 4096x4096); PyTorch {torch}; "
+      f"measured fp32 matrix-product rate {rate:.1f} GFLOP/s (ssdd, 4096x4096, the faster of LibTorch's BLAS and "
+      f"oneDNN's sgemm); PyTorch {torch}; "
       "target (issue 28): ssdd's step with augmentation <= 0.7x the reference's step without.")
 PY
 )

@@ -1,3 +1,5 @@
+#include <dlfcn.h>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -11,6 +13,15 @@ TEST(Runtime, SetThreadsZeroMeansAllCores) {
   EXPECT_EQ(ssdd::set_threads(1), 1);
   EXPECT_EQ(torch::get_num_threads(), 1);
   EXPECT_THROW(ssdd::set_threads(-2), ssdd::ConfigError);
+}
+
+TEST(Runtime, SetThreadsKeepsOpenBlasAtOneThread) {
+  using GetBlasThreads = int (*)();
+  auto get_blas = reinterpret_cast<GetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  if (!get_blas) GTEST_SKIP() << "LibTorch's BLAS here is not OpenBLAS";
+  ssdd::set_threads(2);
+  EXPECT_EQ(torch::get_num_threads(), 2);
+  EXPECT_EQ(get_blas(), 1);  // its own pool would spin on the cores of LibTorch's threads
 }
 
 TEST(Runtime, ParseDevice) {

@@ -21,6 +21,14 @@ int set_threads(int threads) {
   check_threads("--threads", threads);  // before LibTorch starts one OpenMP thread each
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   torch::set_num_threads(threads);
+  // OpenBLAS's pthread build keeps workers of its own that spin (sched_yield) for a while after
+  // each product, on the cores LibTorch's OpenMP threads are computing on: at the distillation
+  // step's cpu shape a third of the samples of a 2-core profile were waiting threads. With one
+  // OpenBLAS thread they never start; the large products (distill/krr.cpp) run on oneDNN's sgemm
+  // with the OpenMP threads. [decision: docs/decisions.md, "OpenBLAS at one thread"]
+  using SetBlasThreads = void (*)(int);
+  auto set_blas = reinterpret_cast<SetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (set_blas) set_blas(1);
   return threads;
 }
 

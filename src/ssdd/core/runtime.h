@@ -7,8 +7,9 @@
 
 namespace ssdd {
 
-// Sets LibTorch's intra-op thread count. Debian's LibTorch starts with one thread,
-// so every command calls this; 0 means all hardware cores.
+// Sets LibTorch's intra-op thread count, and OpenBLAS's own pool to one thread (runtime.cpp says
+// why). Debian's LibTorch starts with one thread, so every command calls this; 0 means all
+// hardware cores.
 int set_threads(int threads);
 
 // "cpu", "cuda" or "cuda:N"; throws ConfigError when CUDA is asked for but absent.

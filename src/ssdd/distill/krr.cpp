@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "ssdd/core/error.h"
+#include "ssdd/models/onednn_sgemm.h"
 
 namespace ssdd::distill {
 
@@ -25,11 +26,18 @@ at::Tensor condition_estimate(const at::Tensor& kernel, const at::Tensor& factor
 
 namespace {
 
+// The products below by oneDNN's sgemm where it takes them (float CPU, oneDNN linked): LibTorch's
+// BLAS may run AVX2 kernels on an AVX-512 CPU (models/onednn_sgemm.h), and its pthread pool
+// is kept at one thread (core/runtime.h, set_threads). Transposed operands are read in place.
+at::Tensor product(const at::Tensor& a, const at::Tensor& b) {
+  return models::onednn_mm_takes(a, b) ? models::onednn_mm(a, b) : a.matmul(b);
+}
+
 // Steps 4-5's factorisation, without a graph (lambda and the factor are constants of the
 // closed-form gradient below): L with L L^T = K_ss + lambda I, lambda = ridge * trace(K_ss).
 at::Tensor kernel_factor(const at::Tensor& fs, const KrrOptions& options) {
   torch::NoGradGuard no_grad;
-  at::Tensor a = fs.matmul(fs.t());                                 // step 4: K_ss
+  at::Tensor a = product(fs, fs.t());                               // step 4: K_ss
   a.diagonal().add_(options.ridge * a.trace());                     // + lambda I
   auto [factor, info] = torch::linalg_cholesky_ex(a);              // step 5: one factorisation
   if (factor.is_cuda()) {
@@ -61,7 +69,7 @@ class KrrFunction : public torch::autograd::Function<KrrFunction> {
     const at::Tensor alpha = torch::cholesky_solve(ys, factor);
     // K_ts alpha, in the cheaper order: (F_t F_s^T) alpha or F_t (F_s^T alpha).
     const bool kernel_first = r * s * (p + d) < p * d * (s + r);
-    at::Tensor prediction = kernel_first ? ft.matmul(fs.t()).matmul(alpha) : ft.matmul(fs.t().matmul(alpha));
+    at::Tensor prediction = kernel_first ? product(product(ft, fs.t()), alpha) : product(ft, product(fs.t(), alpha));
     ctx->save_for_backward({fs, ft, factor, alpha});
     ctx->saved_data["ft_grad"] = ft.requires_grad();
     return prediction;
@@ -72,11 +80,11 @@ class KrrFunction : public torch::autograd::Function<KrrFunction> {
     const auto saved = ctx->get_saved_variables();
     const at::Tensor &fs = saved[0], &ft = saved[1], &factor = saved[2], &alpha = saved[3];
     const at::Tensor& g = grad_outputs[0];
-    const at::Tensor m = g.t().matmul(ft);                              // d x p
-    const at::Tensor d_ys = torch::cholesky_solve(fs.matmul(m.t()), factor);
-    const at::Tensor alpha_fs = alpha.t().matmul(fs);                  // d x p
-    const at::Tensor d_fs = alpha.matmul(m - d_ys.t().matmul(fs)) - d_ys.matmul(alpha_fs);
-    const at::Tensor d_ft = ctx->saved_data["ft_grad"].toBool() ? g.matmul(alpha_fs) : at::Tensor();
+    const at::Tensor m = product(g.t(), ft);                            // d x p
+    const at::Tensor d_ys = torch::cholesky_solve(product(fs, m.t()), factor);
+    const at::Tensor alpha_fs = product(alpha.t(), fs);                 // d x p
+    const at::Tensor d_fs = product(alpha, m - product(d_ys.t(), fs)) - product(d_ys, alpha_fs);
+    const at::Tensor d_ft = ctx->saved_data["ft_grad"].toBool() ? product(g, alpha_fs) : at::Tensor();
     return {d_fs, d_ft, d_ys, at::Tensor()};
   }
 };

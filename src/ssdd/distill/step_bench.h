@@ -43,7 +43,8 @@ struct StepBenchResult {
 
 StepBenchResult run_step_bench(const StepBenchOptions& options);
 
-// FP32 matrix-product rate: the best of a few timed n x n products (GFLOP/s).
+// FP32 matrix-product rate: the best of a few timed n x n products (GFLOP/s); on a CPU the faster
+// of LibTorch's BLAS and oneDNN's sgemm where the build links oneDNN (models/onednn_sgemm.h).
 double measure_matmul_gflops(const std::string& device, int64_t n);
 
 }  // namespace ssdd::distill
