@@ -53,6 +53,9 @@ for cell in "${cells[@]}"; do
   echo "compare-grid: $what $name: PyTorch, subnormals flushed" >&2
   "$python" bench/pytorch_grid_cell.py "$what" "${ref[@]}" --threads "$threads" --flush-denormals \
     > "$work/$what-$name.ref-flushed.json"
+  echo "compare-grid: $what $name: PyTorch, subnormals flushed, OpenBLAS at one thread" >&2
+  OPENBLAS_NUM_THREADS=1 "$python" bench/pytorch_grid_cell.py "$what" "${ref[@]}" --threads "$threads" \
+    --flush-denormals > "$work/$what-$name.ref-blas1.json"
   echo "$what-$name" >> "$work/names"
 done
 
@@ -61,12 +64,13 @@ import json, sys
 work = sys.argv[1]
 names = open(f"{work}/names").read().split()
 rate = max([json.load(open(f"{work}/{n}.ssdd.json")).get("matmul_gflops", 0) for n in names] + [0])
-print("| cell | shape | ssdd s | PyTorch s, plain / subnormals flushed | ssdd / faster PyTorch | ssdd per step or epoch | PyTorch per step or epoch (faster) | ssdd GFLOP/s (share of the matrix product's) | check (ssdd / faster PyTorch) |")
+print("| cell | shape | ssdd s | PyTorch s, plain / subnormals flushed / flushed + OpenBLAS 1 thread | ssdd / fastest PyTorch | ssdd per step or epoch | PyTorch per step or epoch (fastest) | ssdd GFLOP/s (share of the matrix product's) | check (ssdd / fastest PyTorch) |")
 print("|---|---|---|---|---|---|---|---|---|")
 for name in names:
     s, plain = json.load(open(f"{work}/{name}.ssdd.json")), json.load(open(f"{work}/{name}.ref.json"))
     flushed = json.load(open(f"{work}/{name}.ref-flushed.json"))
-    r = min(plain, flushed, key=lambda ref: ref["seconds"])
+    blas1 = json.load(open(f"{work}/{name}.ref-blas1.json"))
+    r = min(plain, flushed, blas1, key=lambda ref: ref["seconds"])
     st = s["settings"]
     if name.startswith("pretrain"):
         shape = f'{st["arch"]}, {st["pairs"]} pairs of {st["size"]}x{st["size"]}x{st["channels"]}, d {st["dim"]}, {s["steps"]} steps'
@@ -79,7 +83,7 @@ for name in names:
         per = (f'{s["s_per_epoch"]:.3f} s/epoch', f'{r["s_per_epoch"]:.3f} s/epoch')
         check = f'test top-1 {100 * s["test_accuracy"]:.1f}% / {100 * r["test_accuracy"]:.1f}%'
         arith = "memory-bound"
-    print(f'| {name} | {shape} | {s["seconds"]:.2f} | {plain["seconds"]:.2f} / {flushed["seconds"]:.2f} | {s["seconds"] / r["seconds"]:.2f} | {per[0]} | {per[1]} | {arith} | {check} |')
+    print(f'| {name} | {shape} | {s["seconds"]:.2f} | {plain["seconds"]:.2f} / {flushed["seconds"]:.2f} / {blas1["seconds"]:.2f} | {s["seconds"] / r["seconds"]:.2f} | {per[0]} | {per[1]} | {arith} | {check} |')
 print()
 print(f"Measured fp32 matrix-product rate: {rate:.1f} GFLOP/s (ssdd, 4096 x 4096, before the first cell; "
       "the faster of LibTorch's BLAS and oneDNN's sgemm)." if rate else "")
@@ -93,8 +97,9 @@ if [ "$write" = 1 ]; then
     echo "Written by \`bench/compare-grid.sh --write --threads $threads\` on $(date -u +%Y-%m-%d), $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores,"
     echo "PyTorch $("$python" -c 'import torch; print(torch.__version__)'). Each figure is one timed run of the whole cell"
     echo "(network creation excluded); the last column shows both sides learn the same task."
-    echo "The reference runs twice, as written and with torch.set_flush_denormal(True) (ssdd flushes"
-    echo "subnormal floats to zero in all its threads: core/runtime.h); ratios are to the faster of the two."
+    echo "The reference runs three times: as written, with torch.set_flush_denormal(True) (ssdd flushes"
+    echo "subnormal floats to zero in all its threads: core/runtime.h), and flushed with OPENBLAS_NUM_THREADS=1"
+    echo "(ssdd keeps OpenBLAS at one thread: docs/decisions.md); ratios are to the fastest of the three."
     echo "Target (issue 28): a pretraining cell and a probe at most 0.5x their references."
     echo "ssdd's GFLOP/s counts the direct convolution's multiply-adds; on AVX-512 CPUs the CIFAR-10 cell's"
     echo "blocks 2 and 3 run Winograd's F(4x4, 3x3) with about 2.25x fewer (models/winograd_conv.h), so"

@@ -3,8 +3,9 @@
 # allocator settings, same machine, one run (issue 28). For each shape it runs `ssdd bench
 # teacher` (the production step: two augmented views, forward, Barlow Twins loss, backward,
 # LARS, SGD) and ../shared/bench/pytorch_teacher_step.py (a plain PyTorch step, views
-# pre-made, plain SGD: a lower bound on a PyTorch user's time), the latter with and without
-# channels-last, and prints a markdown table. The ratio is against the faster reference.
+# pre-made, plain SGD: a lower bound on a PyTorch user's time), the latter as written, channels-last,
+# and channels-last with OPENBLAS_NUM_THREADS=1, and prints a markdown table. The ratio is against
+# the fastest reference.
 #   bench/compare-teacher.sh [--threads N] [--iters N] [--only NAME] [--write]
 # --write puts the table into docs/performance-teacher.md with the date and the machine.
 # Shapes (batch 256, projector 1024-1024-1024):
@@ -44,11 +45,13 @@ for shape in "${shapes[@]}"; do
     --res "$res" --channels "$ch" --iters "$iters" --warmup 2 --threads "$threads" --matmul-size "$matmul" \
     --json "$work/$name.ssdd.json" >&2
   matmul=0  # measured once
-  for layout in plain channels-last; do
+  for layout in plain channels-last blas1; do  # blas1: channels-last with OpenBLAS at one thread, as ssdd keeps it
     echo "compare-teacher: $name: PyTorch reference ($layout)" >&2
-    flag=(); [ "$layout" = channels-last ] && flag=(--channels-last)
-    "$python" "$reference" --width "$width" --channels "$ch" --size "$res" --batch 256 --projector 1024,1024,1024 \
-      --threads "$threads" --steps "$iters" "${flag[@]}" > "$work/$name.ref-$layout.json"
+    flag=(); [ "$layout" != plain ] && flag=(--channels-last)
+    blas=(); [ "$layout" = blas1 ] && blas=(OPENBLAS_NUM_THREADS=1)
+    env "${blas[@]}" "$python" "$reference" --width "$width" --channels "$ch" --size "$res" \
+      --batch 256 --projector 1024,1024,1024 --threads "$threads" --steps "$iters" "${flag[@]}" \
+      > "$work/$name.ref-$layout.json"
   done
   echo "$name" >> "$work/names"
 done
@@ -58,19 +61,21 @@ import json, sys
 work = sys.argv[1]
 names = open(f"{work}/names").read().split()
 rate = None
-print("| shape | ssdd step s | ssdd augmentation s | ssdd step + augmentation s (images/s) | PyTorch step s, plain / channels-last (images/s of the faster) | ssdd step / PyTorch | ssdd with augmentation / PyTorch | peak RSS MiB |")
+print("| shape | ssdd step s | ssdd augmentation s | ssdd step + augmentation s (images/s) | PyTorch step s, plain / channels-last / channels-last + OpenBLAS 1 thread (images/s of the fastest) | ssdd step / PyTorch | ssdd with augmentation / PyTorch | peak RSS MiB |")
 print("|---|---|---|---|---|---|---|---|")
 for name in names:
     s = json.load(open(f"{work}/{name}.ssdd.json"))
     plain = json.load(open(f"{work}/{name}.ref-plain.json"))
     last = json.load(open(f"{work}/{name}.ref-channels-last.json"))
+    blas1 = json.load(open(f"{work}/{name}.ref-blas1.json"))
     rate = s.get("matmul_gflops", rate)
     st = s["settings"]
-    ref = min(plain["median_s_per_step"], last["median_s_per_step"])
+    ref = min(plain["median_s_per_step"], last["median_s_per_step"], blas1["median_s_per_step"])
     shape = f'{name}: {st["arch"]}, {st["size"]}x{st["size"]}x{st["channels"]}, batch {st["batch"]}'
     print(f'| {shape} | {s["median_s_per_step"]:.3f} | {s["median_s_augment"]:.3f} | '
           f'{s["median_s_per_step_with_augmentation"]:.3f} ({s["images_per_s_with_augmentation"]:.0f}) | '
-          f'{plain["median_s_per_step"]:.3f} / {last["median_s_per_step"]:.3f} ({st["batch"] / ref:.0f}) | '
+          f'{plain["median_s_per_step"]:.3f} / {last["median_s_per_step"]:.3f} / {blas1["median_s_per_step"]:.3f} '
+          f'({st["batch"] / ref:.0f}) | '
           f'{s["median_s_per_step"] / ref:.2f} | {s["median_s_per_step_with_augmentation"] / ref:.2f} | {s["peak_rss_mib"]:.0f} |')
 torch = json.load(open(f"{work}/{names[0]}.ref-plain.json"))["torch"]
 print()

@@ -2,9 +2,9 @@
 # ssdd's distillation iteration beside the PyTorch yardstick, same shapes, same threads,
 # same machine, one run (issue 9). For each shape it runs `ssdd bench` and
 # pytorch_reference_step.py --tuned (Debian's python3-torch; scripts/setup-bench.sh
-# installs it) twice: as written (NCHW) and with its ConvNet channels-last
-# (bench/pytorch_reference_step_channels_last.py), and prints a markdown table with the ratio
-# of ssdd's median to the faster reference's. With --write
+# installs it) three times: as written (NCHW), with its ConvNet channels-last
+# (bench/pytorch_reference_step_channels_last.py) and channels-last with OPENBLAS_NUM_THREADS=1,
+# and prints a markdown table with the ratio of ssdd's median to the fastest reference's. With --write
 # the table goes to docs/performance.md (docs/performance-gpu.md for --device cuda) with the
 # date and the machine.
 #   bench/compare.sh [--write] [--threads N] [--device cpu|cuda] [--only NAME] [--iters N]
@@ -56,6 +56,9 @@ for shape in "${shapes[@]}"; do
   echo "compare: $name: PyTorch reference (--tuned), channels-last" >&2
   SSDD_REFERENCE_STEP="$reference" "$python" bench/pytorch_reference_step_channels_last.py "${common[@]}" --tuned \
     > "$work/$name.ref-channels-last.json"
+  echo "compare: $name: PyTorch reference (--tuned), channels-last, OpenBLAS at one thread" >&2
+  OPENBLAS_NUM_THREADS=1 SSDD_REFERENCE_STEP="$reference" "$python" bench/pytorch_reference_step_channels_last.py \
+    "${common[@]}" --tuned > "$work/$name.ref-blas1.json"
   echo "$name" >> "$work/names"
 done
 
@@ -63,17 +66,18 @@ table=$("$python" - "$work" <<'PY'
 import json, sys, os
 work = sys.argv[1]
 names = open(f"{work}/names").read().split()
-print("| shape | m, n, image, widths, T, d | ssdd s/iter | PyTorch tuned s/iter, NCHW / channels-last | ssdd / faster PyTorch | GFLOP/iter | ssdd GFLOP/s | matmul GFLOP/s | share of matmul | peak RSS MiB |")
+print("| shape | m, n, image, widths, T, d | ssdd s/iter | PyTorch tuned s/iter, NCHW / channels-last / channels-last + OpenBLAS 1 thread | ssdd / fastest PyTorch | GFLOP/iter | ssdd GFLOP/s | matmul GFLOP/s | share of matmul | peak RSS MiB |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 phases = []
 for name in names:
     s = json.load(open(f"{work}/{name}.ssdd.json"))
     plain = json.load(open(f"{work}/{name}.ref.json"))["median_s_per_iter"]
     last = json.load(open(f"{work}/{name}.ref-channels-last.json"))["median_s_per_iter"]
+    blas1 = json.load(open(f"{work}/{name}.ref-blas1.json"))["median_s_per_iter"]
     st = s["settings"]
     shape = f'{st["m"]}, {st["batch"]}, {st["height"]}x{st["width"]}x{st["channels"]}, {"-".join(map(str, st["widths"]))}, {st["rotations"]}, {st["dim"]}'
-    ours, ref = s["median_s_per_iter"], min(plain, last)
-    print(f'| {name} | {shape} | {ours:.4f} | {plain:.4f} / {last:.4f} | {ours / ref:.2f} | {s["gflop_per_iter"]["total"]:.1f} | '
+    ours, ref = s["median_s_per_iter"], min(plain, last, blas1)
+    print(f'| {name} | {shape} | {ours:.4f} | {plain:.4f} / {last:.4f} / {blas1:.4f} | {ours / ref:.2f} | {s["gflop_per_iter"]["total"]:.1f} | '
           f'{s["gflops"]:.1f} | {s["matmul_gflops"]:.1f} | {100 * s["share_of_matmul"]:.0f}% | {s["peak_rss_mib"]:.0f} |')
     p = s["phases_s"]
     phases.append(f'| {name} | {p["real_forward"]:.4f} | {p["distilled_forward"]:.4f} | {p["regression"]:.4f} | '
@@ -107,8 +111,9 @@ if [ "$write" = 1 ]; then
     echo "The default \`ssdd run\` end to end, by stage and phase, before and after issue 28's changes:"
     echo "docs/performance-run.md."
     echo
-    echo "The reference runs twice, as written (NCHW) and with its ConvNet channels-last as ssdd runs it"
-    echo "(bench/pytorch_reference_step_channels_last.py); the ratio is to the faster of the two."
+    echo "The reference runs three times: as written (NCHW), with its ConvNet channels-last as ssdd runs it"
+    echo "(bench/pytorch_reference_step_channels_last.py), and channels-last with OPENBLAS_NUM_THREADS=1 (ssdd"
+    echo "keeps OpenBLAS at one thread: docs/decisions.md); the ratio is to the fastest of the three."
     echo
     echo "Both sides keep freed memory (glibc tunables on the reference, \`mallopt\` in ssdd). Tables before"
     echo "2026-11-30 compared with a reference whose allocator returned large buffers to the kernel and"
