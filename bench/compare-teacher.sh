@@ -5,7 +5,7 @@
 # LARS, SGD) and ../shared/bench/pytorch_teacher_step.py (a plain PyTorch step, views
 # pre-made, plain SGD: a lower bound on a PyTorch user's time), the latter as written, channels-last,
 # and channels-last with OPENBLAS_NUM_THREADS=1, and prints a markdown table. The ratio is against
-# the fastest reference.
+# the fastest reference. A second table splits ssdd's step into its phases (`--phases`).
 #   bench/compare-teacher.sh [--threads N] [--iters N] [--only NAME] [--write]
 # --write puts the table into docs/performance-teacher.md with the date and the machine.
 # Shapes (batch 256, projector 1024-1024-1024):
@@ -42,7 +42,7 @@ for shape in "${shapes[@]}"; do
   [ -n "$only" ] && [ "$only" != "$name" ] && continue
   echo "compare-teacher: $name: ssdd bench teacher" >&2
   "$ssdd" bench teacher --preset cpu --arch "resnet18:$width" --projector 1024,1024,1024 --batch 256 \
-    --res "$res" --channels "$ch" --iters "$iters" --warmup 2 --threads "$threads" --matmul-size "$matmul" \
+    --res "$res" --channels "$ch" --iters "$iters" --warmup 2 --phases --threads "$threads" --matmul-size "$matmul" \
     --json "$work/$name.ssdd.json" >&2
   matmul=0  # measured once
   for layout in plain channels-last blas1; do  # blas1: channels-last with OpenBLAS at one thread, as ssdd keeps it
@@ -83,6 +83,16 @@ print(f"Threads {json.load(open(f'{work}/{names[0]}.ssdd.json'))['settings']['th
       f"measured fp32 matrix-product rate {rate:.1f} GFLOP/s (ssdd, 4096x4096, the faster of LibTorch's BLAS and "
       f"oneDNN's sgemm); PyTorch {torch}; "
       "target (issue 28): ssdd's step with augmentation <= 0.7x the reference's step without.")
+print()
+print("Where ssdd's time goes (median seconds per phase, a second pass of the same run; share of their sum):")
+print()
+phases = ["augmentation", "forward", "loss", "backward", "update"]
+print("| shape | " + " | ".join(phases) + " |")
+print("|---|" + "---|" * len(phases))
+for name in names:
+    p = json.load(open(f"{work}/{name}.ssdd.json"))["phases"]
+    total = sum(p[k] for k in phases)
+    print(f"| {name} | " + " | ".join(f"{p[k]:.3f} ({100 * p[k] / total:.0f}%)" for k in phases) + " |")
 PY
 )
 echo "$table"

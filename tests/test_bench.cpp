@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "ssdd/core/bench_stats.h"
 #include "ssdd/core/error.h"
@@ -58,15 +59,37 @@ TEST(StepBench, TimesTheProductionStepAndReportsEveryFigure) {
   EXPECT_THROW(distill::run_step_bench(o), ConfigError);
 }
 
-TEST(TeacherStepBench, TimesTheViewsAndTheStepApartAndReportsEveryFigure) {
+namespace {
+
+// The quick preset's step on a batch of 6 images of 12x12, one thread.
+teacher::TeacherBenchOptions tiny_teacher_bench(int64_t channels, int64_t iterations, int64_t warmup) {
   teacher::TeacherBenchOptions o;
   o.config = teacher::teacher_preset("quick");
   o.config.batch_size = 6;
-  o.channels = 3;
+  o.channels = channels;
   o.size = 12;
-  o.iterations = 3;
-  o.warmup = 1;
+  o.iterations = iterations;
+  o.warmup = warmup;
   o.runtime.threads = 1;
+  return o;
+}
+
+}  // namespace
+
+TEST(TeacherStepBench, PhasesTimeEveryPieceOfTheStep) {
+  auto o = tiny_teacher_bench(1, 2, 0);
+  o.phases = true;
+  const auto r = teacher::run_teacher_bench(o);
+  const auto j = r.to_json();
+  ASSERT_TRUE(j.contains("phases"));
+  for (const char* name : teacher::TeacherBenchResult::kPhaseNames)
+    EXPECT_GT(j["phases"].at(name).get<double>(), 0) << name;
+  EXPECT_EQ(j["phases"].size(), std::size(teacher::TeacherBenchResult::kPhaseNames));
+  EXPECT_EQ(r.step_seconds.size(), 2u);  // the phase pass adds none to the step's figures
+}
+
+TEST(TeacherStepBench, TimesTheViewsAndTheStepApartAndReportsEveryFigure) {
+  auto o = tiny_teacher_bench(3, 3, 1);
   const auto r = teacher::run_teacher_bench(o);
   ASSERT_EQ(r.step_seconds.size(), 3u);
   ASSERT_EQ(r.augment_seconds.size(), 3u);
@@ -83,6 +106,7 @@ TEST(TeacherStepBench, TimesTheViewsAndTheStepApartAndReportsEveryFigure) {
   EXPECT_EQ(j["settings"]["channels"], 3);
   EXPECT_EQ(j["step_seconds"].size(), 3u);
   EXPECT_DOUBLE_EQ(j["images_per_s_with_augmentation"].get<double>(), 6 / r.median_total);
+  EXPECT_FALSE(j.contains("phases"));  // a second pass only when asked for
   o.channels = 2;
   EXPECT_THROW(teacher::run_teacher_bench(o), ConfigError);
   o.channels = 1;

@@ -35,6 +35,7 @@ void add_bench_teacher_command(CLI::App& bench, Action& action) {
   cmd->add_option("--res", o.size, "Image side (square images)")->capture_default_str();
   cmd->add_option("--iters", o.iterations, "Timed steps (the median is reported)")->capture_default_str();
   cmd->add_option("--warmup", o.warmup, "Untimed steps first")->capture_default_str();
+  cmd->add_flag("--phases", o.phases, "Also time each phase in a second pass (synchronises the device after each)");
   add_runtime_options(*cmd, o.runtime, "Seed of the synthetic images, the model and the views");
   cmd->add_option("--matmul-size", s->matmul_size, "Side of the matrix product that measures the rate (0: skip)")
       ->capture_default_str();
@@ -56,6 +57,12 @@ void add_bench_teacher_command(CLI::App& bench, Action& action) {
                   static_cast<long long>(o.size), static_cast<long long>(o.size), r.threads, r.median_step,
                   r.images_per_second(r.median_step), r.median_augment, r.median_total,
                   r.images_per_second(r.median_total));
+      if (o.phases) {
+        std::printf("phases (median s):");
+        for (const char* name : teacher::TeacherBenchResult::kPhaseNames)
+          std::printf(" %s %.4f", name, r.phases.at(name).get<double>());
+        std::printf("\n");
+      }
       if (!s->json.empty()) io::write_file_atomic(s->json, j.dump(2) + "\n");
     };
   });

@@ -1,6 +1,7 @@
 #include "ssdd/teacher/step_bench.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -12,6 +13,7 @@
 #include "ssdd/core/limits.h"
 #include "ssdd/core/runtime.h"
 #include "ssdd/models/zoo.h"
+#include "ssdd/teacher/barlow_twins.h"
 #include "ssdd/teacher/teacher_step.h"
 
 namespace ssdd::teacher {
@@ -19,11 +21,55 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The clock is read after the device has finished (CUDA runs asynchronously).
-double seconds_since(Clock::time_point start, const c10::Device& device) {
-  if (device.is_cuda()) torch::cuda::synchronize();
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+// Seconds between calls; the clock is read after the device has finished (CUDA runs
+// asynchronously) where the caller asks, and always where `sync_each` is set.
+class Laps {
+ public:
+  Laps(const c10::Device& device, bool sync_each) : device_(device), sync_each_(sync_each) {}
+  double lap(bool sync = false) {
+    if ((sync || sync_each_) && device_.is_cuda()) torch::cuda::synchronize();
+    const auto now = Clock::now();
+    const double seconds = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return seconds;
+  }
+
+ private:
+  c10::Device device_;
+  bool sync_each_;
+  Clock::time_point last_ = Clock::now();
+};
+
+// One training step as `ssdd teacher` takes it (teacher_step.h), timed by phase: augmentation,
+// forward, loss, backward, update. Without `sync_each`, only the augmentation's and the last
+// phase's ends are synchronised: the middle phases then read as launch times on a GPU.
+struct Step {
+  BarlowTwins& model;
+  const std::vector<at::Tensor>& params;
+  torch::optim::SGD& optimizer;
+  const data::SslAugment& augment;
+  const data::Normalization& norm;
+  const TeacherConfig& config;
+
+  std::array<double, 5> run(const at::Tensor& batch, at::Generator& gen, const c10::Device& device,
+                            bool sync_each) {
+    std::array<double, 5> t{};
+    Laps laps(device, sync_each);
+    const auto [v1, v2] = teacher_views(batch, augment, gen);
+    t[0] = laps.lap(true);
+    optimizer.zero_grad();
+    const auto [z1, z2] = teacher_embeddings(model, v1, v2, norm);
+    t[1] = laps.lap();
+    const auto loss = barlow_twins_loss(z1, z2, config.lambda, config.loss_scale);
+    t[2] = laps.lap();
+    loss.backward();
+    t[3] = laps.lap();
+    teacher_after_backward(params, config);
+    optimizer.step();
+    t[4] = laps.lap(true);
+    return t;
+  }
+};
 
 void check(const TeacherBenchOptions& o) {
   check_counts("bench teacher", {{"--batch", o.config.batch_size, 2},
@@ -64,19 +110,22 @@ TeacherBenchResult run_teacher_bench(const TeacherBenchOptions& options) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options.runtime.seed);
   const auto batch_shape = std::vector<int64_t>{config.batch_size, options.channels, options.size, options.size};
   const at::Tensor batch = torch::randint(0, 256, batch_shape, gen, torch::kUInt8).to(device);
+  Step step{model, params, *optimizer, augment, norm, config};
   for (int64_t i = 0; i < options.warmup + options.iterations; ++i) {
-    const auto start = Clock::now();
-    const auto [v1, v2] = teacher_views(batch, augment, gen);
-    const double augment_seconds = seconds_since(start, device);
-    const auto step_start = Clock::now();
-    optimizer->zero_grad();
-    teacher_views_loss(model, v1, v2, norm, config).backward();
-    teacher_after_backward(params, config);
-    optimizer->step();
-    const double step_seconds = seconds_since(step_start, device);
+    const auto t = step.run(batch, gen, device, false);
     if (i < options.warmup) continue;
-    result.augment_seconds.push_back(augment_seconds);
-    result.step_seconds.push_back(step_seconds);
+    result.augment_seconds.push_back(t[0]);
+    result.step_seconds.push_back(t[1] + t[2] + t[3] + t[4]);
+  }
+  if (options.phases) {
+    std::vector<std::vector<double>> per_phase(5);
+    for (int64_t i = 0; i < options.iterations; ++i) {
+      const auto t = step.run(batch, gen, device, true);
+      for (size_t p = 0; p < t.size(); ++p) per_phase[p].push_back(t[p]);
+    }
+    result.phases = nlohmann::json::object();
+    for (size_t p = 0; p < per_phase.size(); ++p)
+      result.phases[TeacherBenchResult::kPhaseNames[p]] = median(per_phase[p]);
   }
   std::vector<double> totals(result.step_seconds.size());
   for (size_t i = 0; i < totals.size(); ++i) totals[i] = result.augment_seconds[i] + result.step_seconds[i];
@@ -89,7 +138,7 @@ TeacherBenchResult run_teacher_bench(const TeacherBenchOptions& options) {
 
 nlohmann::json TeacherBenchResult::to_json() const {
   const TeacherConfig& c = options.config;
-  return {{"settings",
+  nlohmann::json j = {{"settings",
            {{"arch", c.arch}, {"projector", c.projector}, {"optimizer", c.optimizer}, {"batch", c.batch_size},
             {"channels", options.channels}, {"size", options.size}, {"crop_scale_min", c.crop_scale_min},
             {"iterations", options.iterations}, {"warmup", options.warmup}, {"threads", threads},
@@ -102,6 +151,8 @@ nlohmann::json TeacherBenchResult::to_json() const {
           {"step_seconds", step_seconds},
           {"augment_seconds", augment_seconds},
           {"peak_rss_mib", peak_rss_mib}};
+  if (!phases.is_null()) j["phases"] = phases;
+  return j;
 }
 
 }  // namespace ssdd::teacher

@@ -2,7 +2,8 @@
 // uint8 images of a given shape, the way ../shared/bench/pytorch_teacher_step.py times a
 // plain PyTorch Barlow Twins step: the augmentation (two views of the batch) and the step
 // proper (forward of both views, loss, backward, LARS, SGD) are timed apart, so the step
-// can be set beside the reference's, which makes no views.
+// can be set beside the reference's, which makes no views. With `phases`, a second pass times
+// the step's pieces apart (forward of both views, loss, backward, LARS + SGD).
 #pragma once
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@ struct TeacherBenchOptions {
   int64_t size = 28;     // square images
   int64_t iterations = 8;
   int64_t warmup = 2;
+  bool phases = false;   // also time each phase, in a second pass (a device sync after each)
   RuntimeOptions runtime;  // seed of the synthetic data and the model; threads; device
 };
 
@@ -32,7 +34,9 @@ struct TeacherBenchResult {
   double median_step = 0;
   double median_total = 0;              // median over iterations of augment + step
   double peak_rss_mib = 0;
+  nlohmann::json phases;                // median seconds per phase (when asked for): kPhaseNames
 
+  static constexpr const char* kPhaseNames[] = {"augmentation", "forward", "loss", "backward", "update"};
   double images_per_second(double seconds) const;
   nlohmann::json to_json() const;
 };

@@ -12,15 +12,22 @@ std::pair<at::Tensor, at::Tensor> teacher_views(const at::Tensor& batch_uint8, c
   return augment.two_views(batch_uint8.to(at::kFloat).div_(255.0), gen);
 }
 
-at::Tensor teacher_views_loss(BarlowTwins& model, const at::Tensor& view1, const at::Tensor& view2,
-                              const data::Normalization& norm, const TeacherConfig& config,
-                              train::ProcessGroup* group) {
+std::pair<at::Tensor, at::Tensor> teacher_embeddings(BarlowTwins& model, const at::Tensor& view1,
+                                                     const at::Tensor& view2, const data::Normalization& norm,
+                                                     train::ProcessGroup* group) {
   auto z1 = model->forward(data::normalize(view1, norm));
   auto z2 = model->forward(data::normalize(view2, norm));
   if (group) {
     z1 = train::gather_rows(*group, z1);
     z2 = train::gather_rows(*group, z2);
   }
+  return {z1, z2};
+}
+
+at::Tensor teacher_views_loss(BarlowTwins& model, const at::Tensor& view1, const at::Tensor& view2,
+                              const data::Normalization& norm, const TeacherConfig& config,
+                              train::ProcessGroup* group) {
+  const auto [z1, z2] = teacher_embeddings(model, view1, view2, norm, group);
   return barlow_twins_loss(z1, z2, config.lambda, config.loss_scale);
 }
 
