@@ -3,7 +3,8 @@
 // plain PyTorch Barlow Twins step: the augmentation (two views of the batch) and the step
 // proper (forward of both views, loss, backward, LARS, SGD) are timed apart, so the step
 // can be set beside the reference's, which makes no views. With `phases`, a second pass times
-// the step's pieces apart (forward of both views, loss, backward, LARS + SGD).
+// the step's pieces apart (the gradients' reset and the forward of both views, loss, backward,
+// LARS + SGD).
 #pragma once
 #include <string>
 #include <vector>
