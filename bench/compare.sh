@@ -7,9 +7,11 @@
 # and prints a markdown table with the ratio of ssdd's median to the fastest reference's. With --write
 # the table goes to docs/performance.md (docs/performance-gpu.md for --device cuda) with the
 # date and the machine.
-#   bench/compare.sh [--write] [--threads N] [--device cpu|cuda] [--only NAME] [--iters N]
+#   bench/compare.sh [--write] [--threads N] [--device cpu|cuda] [--only NAME] [--iters N] [--rounds K]
 # Timed iterations per side: 30 at the small shapes (their medians are noisy), 10 at the
-# paper's; --iters sets one count for all.
+# paper's; --iters sets one count for all. --rounds K (default 1) repeats every measurement K
+# times, the rounds one after another, so a drift of the machine's speed reaches both sides
+# alike: the table gives medians over rounds and the per-round ratios' median and range.
 # Environment: SSDD_BIN (default build/ssdd), SSDD_REFERENCE_STEP (default
 # ../shared/bench/pytorch_reference_step.py), PYTHON (default /usr/bin/python3).
 # Shapes (m, real batch n, image, ConvNet widths, rotations T, teacher dimension d):
@@ -22,7 +24,7 @@ cd "$(dirname "$0")/.."
 ssdd=${SSDD_BIN:-build/ssdd}
 reference=${SSDD_REFERENCE_STEP:-../shared/bench/pytorch_reference_step.py}
 python=${PYTHON:-/usr/bin/python3}
-threads=$(nproc); device=cpu; write=0; only=""; iters=""
+threads=$(nproc); device=cpu; write=0; only=""; iters=""; rounds=1
 while [ $# -gt 0 ]; do
   case $1 in
     --write) write=1 ;;
@@ -30,11 +32,13 @@ while [ $# -gt 0 ]; do
     --device) device=$2; shift ;;
     --only) only=$2; shift ;;
     --iters) iters=$2; shift ;;
-    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
+    --rounds) rounds=$2; shift ;;
+    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
     *) echo "compare.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: --rounds expects a positive count, got '$rounds'" >&2; exit 2; }
 [ -x "$ssdd" ] || { echo "compare.sh: $ssdd is not built (scripts/build.sh, or set SSDD_BIN)" >&2; exit 1; }
 [ -f "$reference" ] || { echo "compare.sh: the reference step $reference is absent (set SSDD_REFERENCE_STEP)" >&2; exit 1; }
 "$python" -c 'import torch' 2>/dev/null || { echo "compare.sh: $python has no torch (run scripts/setup-bench.sh)" >&2; exit 1; }
@@ -43,43 +47,53 @@ shapes=("small 100 256 28 1 64,64,64 1 512 30" "cpu 285 256 28 1 32,32,32 4 128 
         "paper-cpu 100 256 32 3 128,256,512 4 512 10")
 [ "$device" != cpu ] && shapes=("paper-gpu 100 1024 32 3 128,256,512 4 512 30" "${shapes[@]}")
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+for round in $(seq "$rounds"); do
 for shape in "${shapes[@]}"; do
   read -r name m n res ch widths rot dim shape_iters <<<"$shape"
   [ -n "$only" ] && [ "$only" != "$name" ] && continue
   [ "$device" = cpu ] && [ "$name" = paper-gpu ] && continue
   common=(--m "$m" --batch "$n" --res "$res" --channels "$ch" --widths "$widths" --rotations "$rot" --dim "$dim"
           --iters "${iters:-$shape_iters}" --warmup 3 --threads "$threads" --device "$device")
-  echo "compare: $name: ssdd bench" >&2
-  "$ssdd" bench "${common[@]}" --phases --json "$work/$name.ssdd.json" >/dev/null
-  echo "compare: $name: PyTorch reference (--tuned), NCHW as written" >&2
-  "$python" "$reference" "${common[@]}" --tuned > "$work/$name.ref.json"
-  echo "compare: $name: PyTorch reference (--tuned), channels-last" >&2
+  out="$work/$name.r$round"
+  echo "compare: round $round of $rounds: $name: ssdd bench" >&2
+  "$ssdd" bench "${common[@]}" --phases --json "$out.ssdd.json" >/dev/null
+  echo "compare: round $round of $rounds: $name: PyTorch reference (--tuned), NCHW as written" >&2
+  "$python" "$reference" "${common[@]}" --tuned > "$out.ref.json"
+  echo "compare: round $round of $rounds: $name: PyTorch reference (--tuned), channels-last" >&2
   SSDD_REFERENCE_STEP="$reference" "$python" bench/pytorch_reference_step_channels_last.py "${common[@]}" --tuned \
-    > "$work/$name.ref-channels-last.json"
-  echo "compare: $name: PyTorch reference (--tuned), channels-last, OpenBLAS at one thread" >&2
+    > "$out.ref-channels-last.json"
+  echo "compare: round $round of $rounds: $name: PyTorch reference (--tuned), channels-last, OpenBLAS at one thread" >&2
   OPENBLAS_NUM_THREADS=1 SSDD_REFERENCE_STEP="$reference" "$python" bench/pytorch_reference_step_channels_last.py \
-    "${common[@]}" --tuned > "$work/$name.ref-blas1.json"
-  echo "$name" >> "$work/names"
+    "${common[@]}" --tuned > "$out.ref-blas1.json"
+  [ "$round" = 1 ] && echo "$name" >> "$work/names"
+done
 done
 
-table=$("$python" - "$work" <<'PY'
-import json, sys, os
-work = sys.argv[1]
+table=$("$python" - "$work" "$rounds" <<'PY'
+import json, statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
 names = open(f"{work}/names").read().split()
+def runs(name, kind):  # one JSON per round
+    return [json.load(open(f"{work}/{name}.r{r}.{kind}.json")) for r in range(1, rounds + 1)]
+def med(values):
+    return statistics.median(values)
 print("| shape | m, n, image, widths, T, d | ssdd s/iter | PyTorch tuned s/iter, NCHW / channels-last / channels-last + OpenBLAS 1 thread | ssdd / fastest PyTorch | GFLOP/iter | ssdd GFLOP/s | matmul GFLOP/s | share of matmul | peak RSS MiB |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 phases = []
 for name in names:
-    s = json.load(open(f"{work}/{name}.ssdd.json"))
-    plain = json.load(open(f"{work}/{name}.ref.json"))["median_s_per_iter"]
-    last = json.load(open(f"{work}/{name}.ref-channels-last.json"))["median_s_per_iter"]
-    blas1 = json.load(open(f"{work}/{name}.ref-blas1.json"))["median_s_per_iter"]
-    st = s["settings"]
+    ssdd = runs(name, "ssdd")
+    refs = [[r["median_s_per_iter"] for r in runs(name, kind)] for kind in ("ref", "ref-channels-last", "ref-blas1")]
+    ours_by_round = [s["median_s_per_iter"] for s in ssdd]
+    ratios = [o / min(ref[r] for ref in refs) for r, o in enumerate(ours_by_round)]
+    ratio = f"{med(ratios):.2f}" + (f" ({min(ratios):.2f}-{max(ratios):.2f})" if rounds > 1 else "")
+    s, st = ssdd[0], ssdd[0]["settings"]
+    ours, matmul = med(ours_by_round), med([x["matmul_gflops"] for x in ssdd])
+    gflop = s["gflop_per_iter"]["total"]
+    plain, last, blas1 = (med(ref) for ref in refs)
     shape = f'{st["m"]}, {st["batch"]}, {st["height"]}x{st["width"]}x{st["channels"]}, {"-".join(map(str, st["widths"]))}, {st["rotations"]}, {st["dim"]}'
-    ours, ref = s["median_s_per_iter"], min(plain, last, blas1)
-    print(f'| {name} | {shape} | {ours:.4f} | {plain:.4f} / {last:.4f} / {blas1:.4f} | {ours / ref:.2f} | {s["gflop_per_iter"]["total"]:.1f} | '
-          f'{s["gflops"]:.1f} | {s["matmul_gflops"]:.1f} | {100 * s["share_of_matmul"]:.0f}% | {s["peak_rss_mib"]:.0f} |')
-    p = s["phases_s"]
+    print(f'| {name} | {shape} | {ours:.4f} | {plain:.4f} / {last:.4f} / {blas1:.4f} | {ratio} | {gflop:.1f} | '
+          f'{gflop / ours:.1f} | {matmul:.1f} | {100 * gflop / ours / matmul:.0f}% | {max(x["peak_rss_mib"] for x in ssdd):.0f} |')
+    p = {k: med([x["phases_s"][k] for x in ssdd]) for k in ssdd[0]["phases_s"]}
     phases.append(f'| {name} | {p["real_forward"]:.4f} | {p["distilled_forward"]:.4f} | {p["regression"]:.4f} | '
                   f'{p["backward_update"]:.4f} | {p["inner_step"]:.4f} |')
 print()
@@ -104,6 +118,7 @@ if [ "$write" = 1 ]; then
     echo "$(nproc) hardware threads, $threads threads used; $("$ssdd" --version 2>/dev/null | head -1), PyTorch $torch_version."
     echo "One iteration = outer step + one inner step. Both sides run the same shapes on synthetic tensors;"
     echo "each figure is the median of ${iters:-30 (small shapes) or 10 (paper shapes)} iterations after 3 of warm-up. The FLOP count is the formula in"
+    [ "$rounds" -gt 1 ] && echo "Every measurement ran $rounds times, in rounds one after another; a figure is the median over rounds, and the ratio is the median of the rounds' ratios with their range."
     echo "src/ssdd/distill/step_cost.h; the matrix-product rate is the faster of a large FP32 \`torch::mm\` and oneDNN's"
     echo "sgemm in the same process (LibTorch's BLAS may run AVX2 kernels on an AVX-512 CPU: models/onednn_sgemm.h)."
     echo "The phase table comes from \`ssdd bench --phases\` (a device sync after each phase, so its sum can exceed the"
