@@ -57,7 +57,7 @@ TEST(Choices, AnUnknownNameIsRefusedWithTheKeyTheValidNamesAndTheValue) {
   };
   for (const auto& c : cases) {
     const std::string what = c.error(c.key, "nonesuch");
-    for (const std::string part : {std::string("exp.toml [stage]"), "'" + c.key + "'", c.valid, std::string("nonesuch")})
+    for (const std::string& part : {std::string("exp.toml [stage]"), "'" + c.key + "'", c.valid, std::string("nonesuch")})
       EXPECT_NE(what.find(part), std::string::npos) << part << " not in: " << what;
   }
   const std::string number = [] {  // not a name at all

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <iterator>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/cuda.h>
@@ -20,6 +21,7 @@ namespace ssdd::teacher {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr size_t kPhaseCount = std::size(TeacherBenchResult::kPhaseNames);
 
 // Seconds between calls; the clock is read after the device has finished (CUDA runs
 // asynchronously) where the caller asks, and always where `sync_each` is set.
@@ -51,9 +53,9 @@ struct Step {
   const data::Normalization& norm;
   const TeacherConfig& config;
 
-  std::array<double, 5> run(const at::Tensor& batch, at::Generator& gen, const c10::Device& device,
+  std::array<double, kPhaseCount> run(const at::Tensor& batch, at::Generator& gen, const c10::Device& device,
                             bool sync_each) {
-    std::array<double, 5> t{};
+    std::array<double, kPhaseCount> t{};
     Laps laps(device, sync_each);
     const auto [v1, v2] = teacher_views(batch, augment, gen);
     t[0] = laps.lap(true);
@@ -118,7 +120,7 @@ TeacherBenchResult run_teacher_bench(const TeacherBenchOptions& options) {
     result.step_seconds.push_back(t[1] + t[2] + t[3] + t[4]);
   }
   if (options.phases) {
-    std::vector<std::vector<double>> per_phase(5);
+    std::vector<std::vector<double>> per_phase(kPhaseCount);
     for (int64_t i = 0; i < options.iterations; ++i) {
       const auto t = step.run(batch, gen, device, true);
       for (size_t p = 0; p < t.size(); ++p) per_phase[p].push_back(t[p]);
