@@ -3,8 +3,8 @@
 
 #include <chrono>
 
-#include <torch/cuda.h>
 
+#include "ssdd/core/lap_clock.h"
 #include "ssdd/core/upload.h"
 #include "ssdd/data/crop_flip.h"
 
@@ -29,20 +29,14 @@ class FrozenParameters {
 // Adds the time since the last lap to a phase; a no-op unless phases are asked for.
 class PhaseClock {
  public:
-  PhaseClock(StepPhases* phases, c10::Device device) : phases_(phases), cuda_(device.is_cuda()) { last_ = now(); }
+  PhaseClock(StepPhases* phases, c10::Device device) : phases_(phases), clock_(device) {}
   void lap(double StepPhases::*phase) {
-    if (!phases_) return;
-    if (cuda_) torch::cuda::synchronize();
-    const auto t = now();
-    phases_->*phase += std::chrono::duration<double>(t - last_).count();
-    last_ = t;
+    if (phases_) phases_->*phase += clock_.lap(/*synchronise=*/true);
   }
 
  private:
-  static std::chrono::steady_clock::time_point now() { return std::chrono::steady_clock::now(); }
   StepPhases* phases_;
-  bool cuda_;
-  std::chrono::steady_clock::time_point last_;
+  LapClock clock_;
 };
 
 }  // namespace

@@ -2,15 +2,14 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <iterator>
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include "ssdd/core/bench_stats.h"
 #include "ssdd/core/error.h"
+#include "ssdd/core/lap_clock.h"
 #include "ssdd/core/limits.h"
 #include "ssdd/core/runtime.h"
 #include "ssdd/models/zoo.h"
@@ -20,27 +19,7 @@
 namespace ssdd::teacher {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 constexpr size_t kPhaseCount = std::size(TeacherBenchResult::kPhaseNames);
-
-// Seconds between calls; the clock is read after the device has finished (CUDA runs
-// asynchronously) where the caller asks, and always where `sync_each` is set.
-class Laps {
- public:
-  Laps(const c10::Device& device, bool sync_each) : device_(device), sync_each_(sync_each) {}
-  double lap(bool sync = false) {
-    if ((sync || sync_each_) && device_.is_cuda()) torch::cuda::synchronize();
-    const auto now = Clock::now();
-    const double seconds = std::chrono::duration<double>(now - last_).count();
-    last_ = now;
-    return seconds;
-  }
-
- private:
-  c10::Device device_;
-  bool sync_each_;
-  Clock::time_point last_ = Clock::now();
-};
 
 // One training step as `ssdd teacher` takes it (teacher_step.h), timed by phase: augmentation,
 // forward, loss, backward, update. Without `sync_each`, only the augmentation's and the last
@@ -54,21 +33,21 @@ struct Step {
   const TeacherConfig& config;
 
   std::array<double, kPhaseCount> run(const at::Tensor& batch, at::Generator& gen, const c10::Device& device,
-                            bool sync_each) {
+                                       bool sync_each) {
     std::array<double, kPhaseCount> t{};
-    Laps laps(device, sync_each);
+    LapClock clock(device);
     const auto [v1, v2] = teacher_views(batch, augment, gen);
-    t[0] = laps.lap(true);
+    t[0] = clock.lap(true);
     optimizer.zero_grad();
     const auto [z1, z2] = teacher_embeddings(model, v1, v2, norm);
-    t[1] = laps.lap();
+    t[1] = clock.lap(sync_each);
     const auto loss = barlow_twins_loss(z1, z2, config.lambda, config.loss_scale);
-    t[2] = laps.lap();
+    t[2] = clock.lap(sync_each);
     loss.backward();
-    t[3] = laps.lap();
+    t[3] = clock.lap(sync_each);
     teacher_after_backward(params, config);
     optimizer.step();
-    t[4] = laps.lap(true);
+    t[4] = clock.lap(true);
     return t;
   }
 };
