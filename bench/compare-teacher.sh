@@ -6,8 +6,11 @@
 # pre-made, plain SGD: a lower bound on a PyTorch user's time), the latter as written, channels-last,
 # and channels-last with OPENBLAS_NUM_THREADS=1, and prints a markdown table. The ratio is against
 # the fastest reference. A second table splits ssdd's step into its phases (`--phases`).
-#   bench/compare-teacher.sh [--threads N] [--iters N] [--only NAME] [--write]
-# --write puts the table into docs/performance-teacher.md with the date and the machine.
+#   bench/compare-teacher.sh [--threads N] [--iters N] [--only NAME] [--rounds K] [--write]
+# --write puts the table into docs/performance-teacher.md with the date and the machine. --rounds K
+# (default 1) repeats every measurement K times, the rounds one after another, so a drift of the
+# machine's speed reaches both sides alike: the table gives medians over rounds and the rounds'
+# ratios' median and range.
 # Shapes (batch 256, projector 1024-1024-1024):
 #   fashion-mnist  28x28x1, resnet18:32  (the cpu preset's teacher)
 #   cifar10        32x32x3, resnet18:16  (configs/cifar10-cpu.toml's teacher)
@@ -18,18 +21,20 @@ cd "$(dirname "$0")/.."
 ssdd=${SSDD_BIN:-build/ssdd}
 reference=${SSDD_REFERENCE_TEACHER:-../shared/bench/pytorch_teacher_step.py}
 python=${PYTHON:-/usr/bin/python3}
-threads=$(nproc); iters=8; only=""; write=0
+threads=$(nproc); iters=8; only=""; write=0; rounds=1
 while [ $# -gt 0 ]; do
   case $1 in
     --threads) threads=$2; shift ;;
     --iters) iters=$2; shift ;;
     --only) only=$2; shift ;;
     --write) write=1 ;;
-    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
+    --rounds) rounds=$2; shift ;;
+    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
     *) echo "compare-teacher.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "compare-teacher.sh: --rounds expects a positive count, got '$rounds'" >&2; exit 2; }
 [ -x "$ssdd" ] || { echo "compare-teacher.sh: $ssdd is not built (scripts/build.sh, or set SSDD_BIN)" >&2; exit 1; }
 [ -f "$reference" ] || { echo "compare-teacher.sh: the reference $reference is absent (set SSDD_REFERENCE_TEACHER)" >&2; exit 1; }
 "$python" -c 'import torch' 2>/dev/null || { echo "compare-teacher.sh: $python has no torch (run scripts/setup-bench.sh)" >&2; exit 1; }
@@ -37,61 +42,70 @@ done
 shapes=("fashion-mnist 28 1 32" "cifar10 32 3 16")
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 matmul=4096
+for round in $(seq "$rounds"); do
 for shape in "${shapes[@]}"; do
   read -r name res ch width <<<"$shape"
   [ -n "$only" ] && [ "$only" != "$name" ] && continue
-  echo "compare-teacher: $name: ssdd bench teacher" >&2
+  out="$work/$name.r$round"
+  echo "compare-teacher: round $round of $rounds: $name: ssdd bench teacher" >&2
   "$ssdd" bench teacher --preset cpu --arch "resnet18:$width" --projector 1024,1024,1024 --batch 256 \
     --res "$res" --channels "$ch" --iters "$iters" --warmup 2 --phases --threads "$threads" --matmul-size "$matmul" \
-    --json "$work/$name.ssdd.json" >&2
+    --json "$out.ssdd.json" >&2
   matmul=0  # measured once
   for layout in plain channels-last blas1; do  # blas1: channels-last with OpenBLAS at one thread, as ssdd keeps it
-    echo "compare-teacher: $name: PyTorch reference ($layout)" >&2
+    echo "compare-teacher: round $round of $rounds: $name: PyTorch reference ($layout)" >&2
     flag=(); [ "$layout" != plain ] && flag=(--channels-last)
     blas=(); [ "$layout" = blas1 ] && blas=(OPENBLAS_NUM_THREADS=1)
     env "${blas[@]}" "$python" "$reference" --width "$width" --channels "$ch" --size "$res" \
       --batch 256 --projector 1024,1024,1024 --threads "$threads" --steps "$iters" "${flag[@]}" \
-      > "$work/$name.ref-$layout.json"
+      > "$out.ref-$layout.json"
   done
-  echo "$name" >> "$work/names"
+  [ "$round" = 1 ] && echo "$name" >> "$work/names"
+done
 done
 
-table=$("$python" - "$work" <<'PY'
-import json, sys
-work = sys.argv[1]
+table=$("$python" - "$work" "$rounds" <<'PY'
+import json, statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
 names = open(f"{work}/names").read().split()
-rate = None
+def runs(name, kind):  # one JSON per round
+    return [json.load(open(f"{work}/{name}.r{r}.{kind}.json")) for r in range(1, rounds + 1)]
+def med(values):
+    return statistics.median(values)
+def ranged(values):
+    return f"{med(values):.2f}" + (f" ({min(values):.2f}-{max(values):.2f})" if rounds > 1 else "")
+rate = max([x.get("matmul_gflops", 0) for n in names for x in runs(n, "ssdd")] + [0])
 print("| shape | ssdd step s | ssdd augmentation s | ssdd step + augmentation s (images/s) | PyTorch step s, plain / channels-last / channels-last + OpenBLAS 1 thread (images/s of the fastest) | ssdd step / PyTorch | ssdd with augmentation / PyTorch | peak RSS MiB |")
 print("|---|---|---|---|---|---|---|---|")
 for name in names:
-    s = json.load(open(f"{work}/{name}.ssdd.json"))
-    plain = json.load(open(f"{work}/{name}.ref-plain.json"))
-    last = json.load(open(f"{work}/{name}.ref-channels-last.json"))
-    blas1 = json.load(open(f"{work}/{name}.ref-blas1.json"))
-    rate = s.get("matmul_gflops", rate)
-    st = s["settings"]
-    ref = min(plain["median_s_per_step"], last["median_s_per_step"], blas1["median_s_per_step"])
+    ssdd = runs(name, "ssdd")
+    refs = [[x["median_s_per_step"] for x in runs(name, f"ref-{layout}")] for layout in ("plain", "channels-last", "blas1")]
+    fastest = [min(ref[r] for ref in refs) for r in range(rounds)]
+    step = [x["median_s_per_step"] for x in ssdd]
+    with_aug = [x["median_s_per_step_with_augmentation"] for x in ssdd]
+    st = ssdd[0]["settings"]
+    plain, last, blas1 = (med(ref) for ref in refs)
     shape = f'{name}: {st["arch"]}, {st["size"]}x{st["size"]}x{st["channels"]}, batch {st["batch"]}'
-    print(f'| {shape} | {s["median_s_per_step"]:.3f} | {s["median_s_augment"]:.3f} | '
-          f'{s["median_s_per_step_with_augmentation"]:.3f} ({s["images_per_s_with_augmentation"]:.0f}) | '
-          f'{plain["median_s_per_step"]:.3f} / {last["median_s_per_step"]:.3f} / {blas1["median_s_per_step"]:.3f} '
-          f'({st["batch"] / ref:.0f}) | '
-          f'{s["median_s_per_step"] / ref:.2f} | {s["median_s_per_step_with_augmentation"] / ref:.2f} | {s["peak_rss_mib"]:.0f} |')
-torch = json.load(open(f"{work}/{names[0]}.ref-plain.json"))["torch"]
+    print(f'| {shape} | {med(step):.3f} | {med([x["median_s_augment"] for x in ssdd]):.3f} | '
+          f'{med(with_aug):.3f} ({st["batch"] / med(with_aug):.0f}) | '
+          f'{plain:.3f} / {last:.3f} / {blas1:.3f} ({st["batch"] / med(fastest):.0f}) | '
+          f'{ranged([a / b for a, b in zip(step, fastest)])} | {ranged([a / b for a, b in zip(with_aug, fastest)])} | '
+          f'{max(x["peak_rss_mib"] for x in ssdd):.0f} |')
+torch = runs(names[0], "ref-plain")[0]["torch"]
 print()
-print(f"Threads {json.load(open(f'{work}/{names[0]}.ssdd.json'))['settings']['threads']}; "
+print(f"Threads {runs(names[0], 'ssdd')[0]['settings']['threads']}; "
       f"measured fp32 matrix-product rate {rate:.1f} GFLOP/s (ssdd, 4096x4096, the faster of LibTorch's BLAS and "
       f"oneDNN's sgemm); PyTorch {torch}; "
       "target (issue 28): ssdd's step with augmentation <= 0.7x the reference's step without.")
 print()
-print("Where ssdd's time goes (median seconds per phase, a second pass of the same run; share of their sum):")
+print("Where ssdd's time goes (median seconds per phase over rounds, a second pass of the same run; share of their sum):")
 print()
 phases = ["augmentation", "forward", "loss", "backward", "update"]
 print("| shape | " + " | ".join(phases) + " |")
 print("|---|" + "---|" * len(phases))
 for name in names:
-    p = json.load(open(f"{work}/{name}.ssdd.json"))["phases"]
-    total = sum(p[k] for k in phases)
+    p = {k: med([x["phases"][k] for x in runs(name, "ssdd")]) for k in phases}
+    total = sum(p.values())
     print(f"| {name} | " + " | ".join(f"{p[k]:.3f} ({100 * p[k] / total:.0f}%)" for k in phases) + " |")
 PY
 )
@@ -100,8 +114,12 @@ if [ "$write" = 1 ]; then
   {
     echo "# The teacher step against PyTorch"
     echo
-    echo "Written by \`bench/compare-teacher.sh --write --threads $threads\` on $(date -u +%Y-%m-%d), $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores."
+    echo "Written by \`bench/compare-teacher.sh --write --threads $threads --rounds $rounds\` on $(date -u +%Y-%m-%d), $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores."
     echo "Medians of $iters timed steps after 2 untimed ones, both sides with ssdd's allocator settings."
+    if [ "$rounds" -gt 1 ]; then
+      echo "Every measurement ran $rounds times, in rounds one after another; a figure is the median over rounds,"
+      echo "a ratio the median of the rounds' ratios (each round's ssdd over its fastest reference) with their range."
+    fi
     echo
     echo "$table"
   } > docs/performance-teacher.md
