@@ -4,7 +4,9 @@
 # grid's `ours` (k_x 256, m 355, seed 0: its config.json) with --iterations 10000 (the lr decays
 # over the run's own length), evaluated in the claims grid's protocol (300 SGD steps, 3 student
 # seeds, both probes) beside the grid's seed-0 sets, whose cells are reused by key (eval starts
-# as a copy of the claims grid). Rerun to resume.
+# as a copy of the claims grid). Rerun to resume. Published here as a run folder (evaluate/main,
+# distill/ours-10k with its loss as window means, distill/ours a link to the claims grid's set) so
+# that scripts/science_report.py tables both lengths and draws their loss curves.
 set -euo pipefail
 C=/work/runs/cifar10-claims                # the claims grid's run (docs/results/cifar10-claims/run.sh)
 R=/work/runs/cifar10-ours-10k
