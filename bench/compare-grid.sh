@@ -31,7 +31,8 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "compare-grid.sh: --rounds expects a positive count, got '$rounds'" >&2; exit 2; }
+source bench/rounds.sh
+rounds_check "$rounds" compare-grid.sh
 [ -x "$ssdd" ] || { echo "compare-grid.sh: $ssdd is not built (scripts/build.sh, or set SSDD_BIN)" >&2; exit 1; }
 "$python" -c 'import torch' 2>/dev/null || { echo "compare-grid.sh: $python has no torch (run scripts/setup-bench.sh)" >&2; exit 1; }
 
@@ -68,13 +69,13 @@ done
 done
 
 table=$("$python" - "$work" "$rounds" <<'PY'
-import json, statistics, sys
+import sys
 work, rounds = sys.argv[1], int(sys.argv[2])
 names = open(f"{work}/names").read().split()
+sys.path.insert(0, "bench")
+from rounds import med, ranged, runs as round_runs
 def runs(name, kind):  # one JSON per round
-    return [json.load(open(f"{work}/{name}.r{r}.{kind}.json")) for r in range(1, rounds + 1)]
-def med(values):
-    return statistics.median(values)
+    return round_runs(work, name, kind, rounds)
 rate = max([x.get("matmul_gflops", 0) for n in names for x in runs(n, "ssdd")] + [0])
 print("| cell | shape | ssdd s | PyTorch s, plain / subnormals flushed / flushed + OpenBLAS 1 thread | ssdd / fastest PyTorch | ssdd per step or epoch | PyTorch per step or epoch (fastest) | ssdd GFLOP/s (share of the matrix product's) | check (ssdd / fastest PyTorch) |")
 print("|---|---|---|---|---|---|---|---|---|")
@@ -83,7 +84,7 @@ for name in names:
     refs = [runs(name, kind) for kind in ("ref", "ref-flushed", "ref-blas1")]
     fastest = [min((ref[r] for ref in refs), key=lambda x: x["seconds"]) for r in range(rounds)]
     ratios = [s["seconds"] / f["seconds"] for s, f in zip(ssdd, fastest)]
-    ratio = f"{med(ratios):.2f}" + (f" ({min(ratios):.2f}-{max(ratios):.2f})" if rounds > 1 else "")
+    ratio = ranged(ratios)
     seconds = med([s["seconds"] for s in ssdd])
     plain, flushed, blas1 = (med([x["seconds"] for x in ref]) for ref in refs)
     s, r, st = ssdd[0], fastest[0], ssdd[0]["settings"]
@@ -112,10 +113,7 @@ if [ "$write" = 1 ]; then
     echo "Written by \`bench/compare-grid.sh --write --threads $threads --rounds $rounds\` on $(date -u +%Y-%m-%d), $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores,"
     echo "PyTorch $("$python" -c 'import torch; print(torch.__version__)'). Each figure is one timed run of the whole cell"
     echo "(network creation excluded); the last column shows both sides learn the same task."
-    if [ "$rounds" -gt 1 ]; then
-      echo "Every measurement ran $rounds times, in rounds one after another; a figure is the median over rounds,"
-      echo "the ratio the median of the rounds' ratios (each round's ssdd over its fastest reference) with their range."
-    fi
+    rounds_note "$rounds"
     echo "The reference runs three times: as written, with torch.set_flush_denormal(True) (ssdd flushes"
     echo "subnormal floats to zero in all its threads: core/runtime.h), and flushed with OPENBLAS_NUM_THREADS=1"
     echo "(ssdd keeps OpenBLAS at one thread: docs/decisions.md); ratios are to the fastest of the three."

@@ -34,7 +34,8 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "compare-teacher.sh: --rounds expects a positive count, got '$rounds'" >&2; exit 2; }
+source bench/rounds.sh
+rounds_check "$rounds" compare-teacher.sh
 [ -x "$ssdd" ] || { echo "compare-teacher.sh: $ssdd is not built (scripts/build.sh, or set SSDD_BIN)" >&2; exit 1; }
 [ -f "$reference" ] || { echo "compare-teacher.sh: the reference $reference is absent (set SSDD_REFERENCE_TEACHER)" >&2; exit 1; }
 "$python" -c 'import torch' 2>/dev/null || { echo "compare-teacher.sh: $python has no torch (run scripts/setup-bench.sh)" >&2; exit 1; }
@@ -65,15 +66,13 @@ done
 done
 
 table=$("$python" - "$work" "$rounds" <<'PY'
-import json, statistics, sys
+import sys
 work, rounds = sys.argv[1], int(sys.argv[2])
 names = open(f"{work}/names").read().split()
+sys.path.insert(0, "bench")
+from rounds import med, ranged, runs as round_runs
 def runs(name, kind):  # one JSON per round
-    return [json.load(open(f"{work}/{name}.r{r}.{kind}.json")) for r in range(1, rounds + 1)]
-def med(values):
-    return statistics.median(values)
-def ranged(values):
-    return f"{med(values):.2f}" + (f" ({min(values):.2f}-{max(values):.2f})" if rounds > 1 else "")
+    return round_runs(work, name, kind, rounds)
 rate = max([x.get("matmul_gflops", 0) for n in names for x in runs(n, "ssdd")] + [0])
 print("| shape | ssdd step s | ssdd augmentation s | ssdd step + augmentation s (images/s) | PyTorch step s, plain / channels-last / channels-last + OpenBLAS 1 thread (images/s of the fastest) | ssdd step / PyTorch | ssdd with augmentation / PyTorch | peak RSS MiB |")
 print("|---|---|---|---|---|---|---|---|")
@@ -116,10 +115,7 @@ if [ "$write" = 1 ]; then
     echo
     echo "Written by \`bench/compare-teacher.sh --write --threads $threads --rounds $rounds\` on $(date -u +%Y-%m-%d), $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores."
     echo "Medians of $iters timed steps after 2 untimed ones, both sides with ssdd's allocator settings."
-    if [ "$rounds" -gt 1 ]; then
-      echo "Every measurement ran $rounds times, in rounds one after another; a figure is the median over rounds,"
-      echo "a ratio the median of the rounds' ratios (each round's ssdd over its fastest reference) with their range."
-    fi
+    rounds_note "$rounds"
     echo
     echo "$table"
   } > docs/performance-teacher.md

@@ -38,7 +38,8 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: --rounds expects a positive count, got '$rounds'" >&2; exit 2; }
+source bench/rounds.sh
+rounds_check "$rounds" compare.sh
 [ -x "$ssdd" ] || { echo "compare.sh: $ssdd is not built (scripts/build.sh, or set SSDD_BIN)" >&2; exit 1; }
 [ -f "$reference" ] || { echo "compare.sh: the reference step $reference is absent (set SSDD_REFERENCE_STEP)" >&2; exit 1; }
 "$python" -c 'import torch' 2>/dev/null || { echo "compare.sh: $python has no torch (run scripts/setup-bench.sh)" >&2; exit 1; }
@@ -70,13 +71,13 @@ done
 done
 
 table=$("$python" - "$work" "$rounds" <<'PY'
-import json, statistics, sys
+import sys
 work, rounds = sys.argv[1], int(sys.argv[2])
 names = open(f"{work}/names").read().split()
+sys.path.insert(0, "bench")
+from rounds import med, ranged, runs as round_runs
 def runs(name, kind):  # one JSON per round
-    return [json.load(open(f"{work}/{name}.r{r}.{kind}.json")) for r in range(1, rounds + 1)]
-def med(values):
-    return statistics.median(values)
+    return round_runs(work, name, kind, rounds)
 print("| shape | m, n, image, widths, T, d | ssdd s/iter | PyTorch tuned s/iter, NCHW / channels-last / channels-last + OpenBLAS 1 thread | ssdd / fastest PyTorch | GFLOP/iter | ssdd GFLOP/s | matmul GFLOP/s | share of matmul | peak RSS MiB |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 phases = []
@@ -85,7 +86,7 @@ for name in names:
     refs = [[r["median_s_per_iter"] for r in runs(name, kind)] for kind in ("ref", "ref-channels-last", "ref-blas1")]
     ours_by_round = [s["median_s_per_iter"] for s in ssdd]
     ratios = [o / min(ref[r] for ref in refs) for r, o in enumerate(ours_by_round)]
-    ratio = f"{med(ratios):.2f}" + (f" ({min(ratios):.2f}-{max(ratios):.2f})" if rounds > 1 else "")
+    ratio = ranged(ratios)
     s, st = ssdd[0], ssdd[0]["settings"]
     ours, matmul = med(ours_by_round), med([x["matmul_gflops"] for x in ssdd])
     gflop = s["gflop_per_iter"]["total"]
@@ -124,10 +125,7 @@ if [ "$write" = 1 ]; then
     echo "plain median). Optimisation history: docs/performance-log.md. GPU figures and checks: docs/gpu.md."
     echo "The default \`ssdd run\` end to end, by stage and phase, before and after issue 28's changes:"
     echo "docs/performance-run.md."
-    if [ "$rounds" -gt 1 ]; then
-      echo "Every measurement ran $rounds times, in rounds one after another; a figure is the median over rounds,"
-      echo "a ratio the median of the rounds' ratios (each round's ssdd over its fastest reference) with their range."
-    fi
+    rounds_note "$rounds"
     echo
     echo "The reference runs three times: as written (NCHW), with its ConvNet channels-last as ssdd runs it"
     echo "(bench/pytorch_reference_step_channels_last.py), and channels-last with OPENBLAS_NUM_THREADS=1 (ssdd"
