@@ -3,7 +3,6 @@
 
 #include <chrono>
 
-
 #include "ssdd/core/lap_clock.h"
 #include "ssdd/core/upload.h"
 #include "ssdd/data/crop_flip.h"
