@@ -31,6 +31,7 @@ void add_bench_teacher_command(CLI::App& bench, Action& action) {
   s->overrides.add(*cmd, "--batch", &C::batch_size, "Images per batch (default: the preset's)");
   s->overrides.add(*cmd, "--optimizer", &C::optimizer, "lars or sgd (default: the preset's)");
   s->overrides.add(*cmd, "--crop-scale-min", &C::crop_scale_min, "Smallest crop area (default: the preset's)");
+  s->overrides.add(*cmd, "--precision", &C::precision, "float32 or bfloat16 (autocast; default: the preset's)");
   cmd->add_option("--channels", o.channels, "Image channels: 1 or 3")->capture_default_str();
   cmd->add_option("--res", o.size, "Image side (square images)")->capture_default_str();
   cmd->add_option("--iters", o.iterations, "Timed steps (the median is reported)")->capture_default_str();
@@ -51,9 +52,10 @@ void add_bench_teacher_command(CLI::App& bench, Action& action) {
       nlohmann::json j = r.to_json();
       j["settings"]["preset"] = s->preset;
       if (matmul > 0) j["matmul_gflops"] = matmul;
-      std::printf("teacher step, %s, batch %lld, %lldx%lldx%lld, %d threads: step %.4f s (%.1f images/s), "
+      std::printf("teacher step, %s, %s, batch %lld, %lldx%lldx%lld, %d threads: step %.4f s (%.1f images/s), "
                   "augmentation %.4f s, both %.4f s (%.1f images/s)\n",
-                  o.config.arch.c_str(), static_cast<long long>(o.config.batch_size), static_cast<long long>(o.channels),
+                  o.config.arch.c_str(), choice_name(o.config.precision).c_str(),
+                  static_cast<long long>(o.config.batch_size), static_cast<long long>(o.channels),
                   static_cast<long long>(o.size), static_cast<long long>(o.size), r.threads, r.median_step,
                   r.images_per_second(r.median_step), r.median_augment, r.median_total,
                   r.images_per_second(r.median_total));

@@ -43,6 +43,9 @@ void add_teacher_command(CLI::App& app, Action& action) {
   o.add(*cmd, "--epochs", &C::epochs, "Training epochs");
   o.add(*cmd, "--batch-size", &C::batch_size, "Images per batch");
   o.add(*cmd, "--crop-scale-min", &C::crop_scale_min, "Smallest area fraction of the random resized crop");
+  o.add(*cmd, "--precision", &C::precision,
+        "Arithmetic of the training step: float32, or bfloat16 (autocast: convolutions and matrix products in bf16, "
+        "weights and optimiser fp32)");
   o.add(*cmd, "--probe-epochs", &C::probe_epochs, "Epochs of the linear probe after training");
   o.add(*cmd, "--probe-every", &C::probe_every,
         "Also probe every N epochs during training, for an accuracy-vs-time curve (0: only at the end)");

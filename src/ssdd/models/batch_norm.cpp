@@ -41,7 +41,10 @@ double SyncBatchNormImplBase::count_batch() {  // as LibTorch's module does
   return options.momentum() ? *options.momentum() : 1.0 / num_batches_tracked.item<double>();
 }
 
-at::Tensor SyncBatchNormImplBase::forward_across_ranks(const at::Tensor& x) {
+at::Tensor SyncBatchNormImplBase::forward_across_ranks(const at::Tensor& input) {
+  // Sums over a batch (and the count riding with them) need fp32 even under bf16 autocast.
+  const bool low = input.scalar_type() == at::kBFloat16 || input.scalar_type() == at::kHalf;
+  const at::Tensor x = low ? input.to(at::kFloat) : input;
   const int64_t channels = x.size(1);
   std::vector<int64_t> reduced{0}, per_channel(x.dim(), 1);
   for (int64_t d = 2; d < x.dim(); ++d) reduced.push_back(d);

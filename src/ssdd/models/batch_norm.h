@@ -40,7 +40,7 @@ class SyncBatchNormImplBase : public torch::nn::Module {
   // Training-mode statistics over the rows of every rank: per-channel mean and biased variance
   // from the summed counts, sums and centred squares (two reductions, as one process's two-pass
   // statistics); running statistics updated as LibTorch updates them.
-  at::Tensor forward_across_ranks(const at::Tensor& x);
+  at::Tensor forward_across_ranks(const at::Tensor& input);
   std::vector<int64_t> input_dims_;
 };
 

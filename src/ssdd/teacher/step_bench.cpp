@@ -39,7 +39,7 @@ struct Step {
     const auto [v1, v2] = teacher_views(batch, augment, gen);
     t[0] = clock.lap(true);
     optimizer.zero_grad();
-    const auto [z1, z2] = teacher_embeddings(model, v1, v2, norm);
+    const auto [z1, z2] = teacher_embeddings(model, v1, v2, norm, config.precision);
     t[1] = clock.lap(sync_each);
     const auto loss = barlow_twins_loss(z1, z2, config.lambda, config.loss_scale);
     t[2] = clock.lap(sync_each);
@@ -122,6 +122,7 @@ nlohmann::json TeacherBenchResult::to_json() const {
   nlohmann::json j = {{"settings",
            {{"arch", c.arch}, {"projector", c.projector}, {"optimizer", c.optimizer}, {"batch", c.batch_size},
             {"channels", options.channels}, {"size", options.size}, {"crop_scale_min", c.crop_scale_min},
+            {"precision", c.precision},
             {"iterations", options.iterations}, {"warmup", options.warmup}, {"threads", threads},
             {"device", options.runtime.device}, {"seed", options.runtime.seed}}},
           {"median_s_per_step", median_step},

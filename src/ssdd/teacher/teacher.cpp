@@ -40,14 +40,24 @@ namespace ssdd::teacher {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TeacherConfig, data, data_dir, resolution, arch, projector, lambda, loss_scale,
                                                 optimizer, lr, weight_decay, lars_eta, momentum, warmup_epochs, epochs,
-                                                batch_size, crop_scale_min, probe_epochs, probe_every, runtime)
+                                                batch_size, crop_scale_min, precision, probe_epochs, probe_every,
+                                                runtime)
 
 const ChoiceNames<Optimizer>& choice_names(Optimizer) {
   static const ChoiceNames<Optimizer> names = {{Optimizer::lars, "lars"}, {Optimizer::sgd, "sgd"}};
   return names;
 }
 
-nlohmann::json TeacherConfig::to_json() const { return data::without_native_resolution(config_to_json(*this)); }
+const ChoiceNames<Precision>& choice_names(Precision) {
+  static const ChoiceNames<Precision> names = {{Precision::float32, "float32"}, {Precision::bfloat16, "bfloat16"}};
+  return names;
+}
+
+nlohmann::json TeacherConfig::to_json() const {
+  nlohmann::json j = data::without_native_resolution(config_to_json(*this));
+  if (precision == Precision::float32) j.erase("precision");  // teachers trained before it keep their ids
+  return j;
+}
 
 TeacherConfig TeacherConfig::from_json(const nlohmann::json& j, const std::string& where) {
   return validated(config_from_json<TeacherConfig>(j, where), where);

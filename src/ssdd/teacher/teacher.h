@@ -27,6 +27,13 @@ enum class Optimizer { lars, sgd };  // core/choice.h
 const ChoiceNames<Optimizer>& choice_names(Optimizer);
 SSDD_CHOICE_JSON(Optimizer)
 
+// The arithmetic of a training step (train/autocast.h). bfloat16: the forward's convolutions and
+// matrix products in bf16 under autocast, the loss, the gradients' accumulation into the
+// parameters and the optimiser in fp32; the teacher it makes is fp32 weights, used in fp32.
+enum class Precision { float32, bfloat16 };
+const ChoiceNames<Precision>& choice_names(Precision);
+SSDD_CHOICE_JSON(Precision)
+
 struct TeacherConfig {
   std::string data = "fashion-mnist";  // registry name
   std::string data_dir;                // override of the registry's default folder
@@ -44,6 +51,7 @@ struct TeacherConfig {
   int64_t epochs = 20;
   int64_t batch_size = 256;
   double crop_scale_min = 0.2;         // random resized crop's smallest area fraction
+  Precision precision = Precision::float32;  // enters JSON and the hash only when not float32
   int64_t probe_epochs = 30;
   // Also probe every this many epochs during training (0: only at the end), for the
   // accuracy-against-training-time curve of a recipe (metrics.json "probe_curve",

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "ssdd/train/autocast.h"
 #include "ssdd/train/autograd_collectives.h"
 #include "ssdd/train/lars.h"
 
@@ -14,9 +15,18 @@ std::pair<at::Tensor, at::Tensor> teacher_views(const at::Tensor& batch_uint8, c
 
 std::pair<at::Tensor, at::Tensor> teacher_embeddings(BarlowTwins& model, const at::Tensor& view1,
                                                      const at::Tensor& view2, const data::Normalization& norm,
-                                                     train::ProcessGroup* group) {
-  auto z1 = model->forward(data::normalize(view1, norm));
-  auto z2 = model->forward(data::normalize(view2, norm));
+                                                     Precision precision, train::ProcessGroup* group) {
+  at::Tensor z1, z2;
+  {
+    const train::Autocast autocast(view1.device().type(),
+                                   precision == Precision::bfloat16 ? at::kBFloat16 : at::kFloat);
+    z1 = model->forward(data::normalize(view1, norm));
+    z2 = model->forward(data::normalize(view2, norm));
+  }
+  // The loss standardises and correlates 1,024-2,048 columns: in fp32, as autocast would
+  // leave a reduction of that size (a no-op for fp32 embeddings).
+  z1 = z1.to(at::kFloat);
+  z2 = z2.to(at::kFloat);
   if (group) {
     z1 = train::gather_rows(*group, z1);
     z2 = train::gather_rows(*group, z2);
@@ -27,7 +37,7 @@ std::pair<at::Tensor, at::Tensor> teacher_embeddings(BarlowTwins& model, const a
 at::Tensor teacher_views_loss(BarlowTwins& model, const at::Tensor& view1, const at::Tensor& view2,
                               const data::Normalization& norm, const TeacherConfig& config,
                               train::ProcessGroup* group) {
-  const auto [z1, z2] = teacher_embeddings(model, view1, view2, norm, group);
+  const auto [z1, z2] = teacher_embeddings(model, view1, view2, norm, config.precision, group);
   return barlow_twins_loss(z1, z2, config.lambda, config.loss_scale);
 }
 

@@ -23,10 +23,11 @@ std::pair<at::Tensor, at::Tensor> teacher_views(const at::Tensor& batch_uint8, c
 
 // The embeddings of two views, each normalised and through the model. In a job of several ranks
 // (`group`), the views are this rank's rows of the global batch: the embeddings of every rank are
-// gathered, so that each rank holds the global batch's.
+// gathered, so that each rank holds the global batch's. The forward runs in `precision`
+// (TeacherConfig::precision); the embeddings come back fp32.
 std::pair<at::Tensor, at::Tensor> teacher_embeddings(BarlowTwins& model, const at::Tensor& view1,
                                                      const at::Tensor& view2, const data::Normalization& norm,
-                                                     train::ProcessGroup* group = nullptr);
+                                                     Precision precision, train::ProcessGroup* group = nullptr);
 
 // The Barlow Twins loss of two views: teacher_embeddings, then compared.
 at::Tensor teacher_views_loss(BarlowTwins& model, const at::Tensor& view1, const at::Tensor& view2,
