@@ -5,7 +5,10 @@
 # LARS, SGD) and ../shared/bench/pytorch_teacher_step.py (a plain PyTorch step, views
 # pre-made, plain SGD: a lower bound on a PyTorch user's time), the latter as written, channels-last,
 # and channels-last with OPENBLAS_NUM_THREADS=1, and prints a markdown table. The ratio is against
-# the fastest reference. A second table splits ssdd's step into its phases (`--phases`).
+# the fastest reference. A second table sets the bf16 steps side by side: ssdd's `--precision
+# bfloat16` (autocast) against bench/pytorch_teacher_step_bf16.py (the yardstick under PyTorch's
+# bf16 autocast, channels-last, OpenBLAS at one thread), and against the fp32 reference. A third
+# splits ssdd's steps into their phases (`--phases`).
 #   bench/compare-teacher.sh [--threads N] [--iters N] [--only NAME] [--rounds K] [--write]
 # --write puts the table into docs/performance-teacher.md with the date and the machine. --rounds K
 # (default 1) repeats every measurement K times, the rounds one after another, so a drift of the
@@ -29,7 +32,7 @@ while [ $# -gt 0 ]; do
     --only) only=$2; shift ;;
     --write) write=1 ;;
     --rounds) rounds=$2; shift ;;
-    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,20p "$0"; exit 0 ;;
     *) echo "compare-teacher.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -53,6 +56,14 @@ for shape in "${shapes[@]}"; do
     --res "$res" --channels "$ch" --iters "$iters" --warmup 2 --phases --threads "$threads" --matmul-size "$matmul" \
     --json "$out.ssdd.json" >&2
   matmul=0  # measured once
+  echo "compare-teacher: round $round of $rounds: $name: ssdd bench teacher --precision bfloat16" >&2
+  "$ssdd" bench teacher --preset cpu --arch "resnet18:$width" --projector 1024,1024,1024 --batch 256 \
+    --res "$res" --channels "$ch" --iters "$iters" --warmup 2 --phases --threads "$threads" --matmul-size 0 \
+    --precision bfloat16 --json "$out.ssdd-bf16.json" >&2
+  echo "compare-teacher: round $round of $rounds: $name: PyTorch reference (bf16 autocast)" >&2
+  SSDD_REFERENCE_TEACHER="$reference" OPENBLAS_NUM_THREADS=1 "$python" bench/pytorch_teacher_step_bf16.py \
+    --width "$width" --channels "$ch" --size "$res" --batch 256 --projector 1024,1024,1024 --threads "$threads" \
+    --steps "$iters" --channels-last > "$out.ref-bf16.json"
   for layout in plain channels-last blas1; do  # blas1: channels-last with OpenBLAS at one thread, as ssdd keeps it
     echo "compare-teacher: round $round of $rounds: $name: PyTorch reference ($layout)" >&2
     flag=(); [ "$layout" != plain ] && flag=(--channels-last)
@@ -97,15 +108,33 @@ print(f"Threads {runs(names[0], 'ssdd')[0]['settings']['threads']}; "
       f"oneDNN's sgemm); PyTorch {torch}; "
       "target (issue 28): ssdd's step with augmentation <= 0.7x the reference's step without.")
 print()
+print("In bf16 (autocast: convolutions and matrix products in bf16, weights, loss and update fp32), each side's "
+      "own; the last column against the fp32 reference above (its fastest layout), as the target reads:")
+print()
+print("| shape | ssdd bf16 step s | ssdd bf16 step + augmentation s (images/s) | PyTorch bf16 step s, channels-last + OpenBLAS 1 thread (images/s) | ssdd bf16 step / PyTorch bf16 | ssdd bf16 with augmentation / PyTorch fp32 |")
+print("|---|---|---|---|---|---|")
+for name in names:
+    ssdd, ref = runs(name, "ssdd-bf16"), runs(name, "ref-bf16")
+    refs32 = [[x["median_s_per_step"] for x in runs(name, f"ref-{layout}")] for layout in ("plain", "channels-last", "blas1")]
+    fastest32 = [min(r32[r] for r32 in refs32) for r in range(rounds)]
+    step = [x["median_s_per_step"] for x in ssdd]
+    with_aug = [x["median_s_per_step_with_augmentation"] for x in ssdd]
+    ref_step = [x["median_s_per_step"] for x in ref]
+    batch = ssdd[0]["settings"]["batch"]
+    print(f'| {name} | {med(step):.3f} | {med(with_aug):.3f} ({batch / med(with_aug):.0f}) | '
+          f'{med(ref_step):.3f} ({batch / med(ref_step):.0f}) | {ranged([a / b for a, b in zip(step, ref_step)])} | '
+          f'{ranged([a / b for a, b in zip(with_aug, fastest32)])} |')
+print()
 print("Where ssdd's time goes (median seconds per phase over rounds, a second pass of the same run; share of their sum):")
 print()
 phases = ["augmentation", "forward", "loss", "backward", "update"]
 print("| shape | " + " | ".join(phases) + " |")
 print("|---|" + "---|" * len(phases))
 for name in names:
-    p = {k: med([x["phases"][k] for x in runs(name, "ssdd")]) for k in phases}
-    total = sum(p.values())
-    print(f"| {name} | " + " | ".join(f"{p[k]:.3f} ({100 * p[k] / total:.0f}%)" for k in phases) + " |")
+    for kind, label in (("ssdd", name), ("ssdd-bf16", name + ", bf16")):
+        p = {k: med([x["phases"][k] for x in runs(name, kind)]) for k in phases}
+        total = sum(p.values())
+        print(f"| {label} | " + " | ".join(f"{p[k]:.3f} ({100 * p[k] / total:.0f}%)" for k in phases) + " |")
 PY
 )
 echo "$table"
@@ -115,6 +144,7 @@ if [ "$write" = 1 ]; then
     echo
     echo "Written by \`bench/compare-teacher.sh --write --threads $threads --rounds $rounds\` on $(date -u +%Y-%m-%d), $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores."
     echo "Medians of $iters timed steps after 2 untimed ones, both sides with ssdd's allocator settings."
+    echo "The CPU $(grep -q avx512_bf16 /proc/cpuinfo && echo has || echo lacks) AVX512_BF16 (bf16 dot products in hardware)."
     rounds_note "$rounds"
     echo
     echo "$table"

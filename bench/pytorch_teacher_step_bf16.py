@@ -4,8 +4,8 @@
 What the bf16 route would have to beat: ../shared/bench/pytorch_teacher_step.py's step with both
 views' forward under `torch.autocast("cpu", dtype=torch.bfloat16)` (convolutions and linear
 layers in bf16, the rest as autocast decides) and the Barlow Twins loss in fp32, as a PyTorch
-user on a CPU with AVX512_BF16 would try. ssdd has no bf16 path; bench/compare-teacher.sh does not
-use this script, docs/performance-log.md (section 20) reports it beside the fp32 step.
+user on a CPU with AVX512_BF16 would try: the reference for ssdd's `teacher --precision bfloat16`
+in bench/compare-teacher.sh's bf16 table (docs/performance-log.md, sections 20-21).
 
 The shared script has no main(): this wrapper runs its source with the one step line replaced
 and stops with an error if that line is not found (the shared script changed). Same arguments and
