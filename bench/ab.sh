@@ -11,7 +11,7 @@ bins=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
   case $1 in
     --rounds) rounds=$2; shift ;;
-    -h|--help) sed -n 2,7p "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
     *) bins+=("$1") ;;
   esac
   shift

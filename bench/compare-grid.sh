@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     --only) only=$2; shift ;;
     --write) write=1 ;;
     --rounds) rounds=$2; shift ;;
-    -h|--help) sed -n 2,18p "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
     *) echo "compare-grid.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift

@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
     --only) only=$2; shift ;;
     --iters) iters=$2; shift ;;
     --rounds) rounds=$2; shift ;;
-    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift

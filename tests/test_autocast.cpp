@@ -2,8 +2,6 @@
 // what it leaves fp32, and that the scope ends cleanly.
 #include <gtest/gtest.h>
 
-#include <ATen/CPUGeneratorImpl.h>
-#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include "ssdd/io/atomic_file.h"
@@ -26,12 +24,15 @@ TEST(Autocast, MatrixProductsRunInBf16InsideTheScopeOnly) {
     EXPECT_EQ(a.mm(b).scalar_type(), at::kBFloat16);
     EXPECT_EQ((a + b).scalar_type(), at::kFloat);  // element-wise ops keep their inputs' type
     {
-      const train::Autocast off(c10::DeviceType::CPU, at::kFloat);  // the fp32 path: changes nothing
+      const train::Autocast inner(c10::DeviceType::CPU, at::kBFloat16);
       EXPECT_EQ(a.mm(b).scalar_type(), at::kBFloat16);
     }
-    EXPECT_TRUE(at::autocast::is_cpu_enabled());
+    EXPECT_EQ(a.mm(b).scalar_type(), at::kBFloat16);  // the inner scope's end leaves the outer one on
+    {
+      const train::Autocast fp32(c10::DeviceType::CPU, at::kFloat);  // changes nothing
+      EXPECT_EQ(a.mm(b).scalar_type(), at::kBFloat16);
+    }
   }
-  EXPECT_FALSE(at::autocast::is_cpu_enabled());
   EXPECT_EQ(a.mm(b).scalar_type(), at::kFloat);
 }
 
@@ -102,10 +103,15 @@ TEST(Autocast, BatchNormAcrossRanksNormalisesBf16InputsInFp32) {
   const auto y32 = bn->forward(x);
   const auto mean32 = bn->running_mean.clone();
   bn->running_mean.zero_();
-  const auto y16 = bn->forward(x.to(at::kBFloat16));
-  EXPECT_EQ(y16.scalar_type(), at::kFloat);
-  EXPECT_TRUE(torch::allclose(y16, y32, 0.0, 0.05));
+  const auto x16 = x.to(at::kBFloat16).requires_grad_();
+  const auto y16 = bn->forward(x16);
+  EXPECT_EQ(y16.scalar_type(), at::kBFloat16);  // as LibTorch's batch norm returns it
+  EXPECT_TRUE(torch::allclose(y16.to(at::kFloat), y32, 0.0, 0.05));
   EXPECT_TRUE(torch::allclose(bn->running_mean, mean32, 0.0, 0.01));
+  y16.to(at::kFloat).pow(2).sum().backward();
+  ASSERT_TRUE(x16.grad().defined());
+  EXPECT_EQ(x16.grad().scalar_type(), at::kBFloat16);
+  EXPECT_GT(x16.grad().abs().sum().item<double>(), 0.0);
 }
 
 TEST(Autocast, Bf16TeacherTrainsAndIsAnotherTeacher) {

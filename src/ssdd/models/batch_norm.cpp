@@ -42,7 +42,9 @@ double SyncBatchNormImplBase::count_batch() {  // as LibTorch's module does
 }
 
 at::Tensor SyncBatchNormImplBase::forward_across_ranks(const at::Tensor& input) {
-  // Sums over a batch (and the count riding with them) need fp32 even under bf16 autocast.
+  // Sums over a batch (and the count riding with them) need fp32 even under bf16 autocast; the
+  // output keeps the input's type, as LibTorch's batch norm does, so N ranks run the layers
+  // after it in the precision one process does.
   const bool low = input.scalar_type() == at::kBFloat16 || input.scalar_type() == at::kHalf;
   const at::Tensor x = low ? input.to(at::kFloat) : input;
   const int64_t channels = x.size(1);
@@ -65,7 +67,7 @@ at::Tensor SyncBatchNormImplBase::forward_across_ranks(const at::Tensor& input) 
     running_mean.mul_(1 - factor).add_(mean.detach(), factor);
     running_var.mul_(1 - factor).add_(unbiased, factor);
   }
-  return y;
+  return low ? y.to(input.scalar_type()) : y;
 }
 
 void SyncBatchNormImplBase::pretty_print(std::ostream& stream) const {

@@ -30,6 +30,8 @@ SSDD_CHOICE_JSON(Optimizer)
 // The arithmetic of a training step (train/autocast.h). bfloat16: the forward's convolutions and
 // matrix products in bf16 under autocast, the loss, the gradients' accumulation into the
 // parameters and the optimiser in fp32; the teacher it makes is fp32 weights, used in fp32.
+// A ConvNet backbone's fused CPU kernels are fp32-only: bf16 activations take LibTorch's ops,
+// and a block whose input is still fp32 (the first, on grey images) stays fp32.
 enum class Precision { float32, bfloat16 };
 const ChoiceNames<Precision>& choice_names(Precision);
 SSDD_CHOICE_JSON(Precision)

@@ -12,7 +12,8 @@ namespace ssdd::train {
 
 class Autocast {
  public:
-  // Nothing happens when `dtype` is Float: the fp32 path, unchanged.
+  // Nothing happens when `dtype` is Float: the fp32 path, unchanged. (So not an fp32 island
+  // inside a bf16 scope, as torch.autocast(enabled=False) is: nothing here needs one.)
   Autocast(c10::DeviceType device, c10::ScalarType dtype);
   ~Autocast();
   Autocast(const Autocast&) = delete;
