@@ -66,7 +66,8 @@ TEST_F(Cli, BenchRunsTheStepAndTheTeacherGridSubcommandsEachInItsOwnShape) {
   o = run_ssdd("bench teacher --preset quick --batch 4 --res 12 --channels 3 --iters 1 --warmup 0 --threads 1 "
                "--matmul-size 32 --json " + dir + "/teacher.json");
   EXPECT_EQ(o.code, 0) << o.output;
-  EXPECT_NE(o.output.find("teacher step, convnet:32-64-128:gap, batch 4, 3x12x12"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("teacher step, convnet:32-64-128:gap, float32, batch 4, 3x12x12"), std::string::npos)
+      << o.output;
   o = run_ssdd("bench pretrain --arch convnet:4-4 --pairs 10 --res 8 --dim 3 --epochs 2 --threads 1 --json " + dir +
                "/pretrain.json");
   EXPECT_EQ(o.code, 0) << o.output;
