@@ -51,15 +51,14 @@ for shape in "${shapes[@]}"; do
   read -r name res ch width <<<"$shape"
   [ -n "$only" ] && [ "$only" != "$name" ] && continue
   out="$work/$name.r$round"
-  echo "compare-teacher: round $round of $rounds: $name: ssdd bench teacher" >&2
-  "$ssdd" bench teacher --preset cpu --arch "resnet18:$width" --projector 1024,1024,1024 --batch 256 \
-    --res "$res" --channels "$ch" --iters "$iters" --warmup 2 --phases --threads "$threads" --matmul-size "$matmul" \
-    --json "$out.ssdd.json" >&2
-  matmul=0  # measured once
-  echo "compare-teacher: round $round of $rounds: $name: ssdd bench teacher --precision bfloat16" >&2
-  "$ssdd" bench teacher --preset cpu --arch "resnet18:$width" --projector 1024,1024,1024 --batch 256 \
-    --res "$res" --channels "$ch" --iters "$iters" --warmup 2 --phases --threads "$threads" --matmul-size 0 \
-    --precision bfloat16 --json "$out.ssdd-bf16.json" >&2
+  for precision in float32 bfloat16; do
+    kind=ssdd; [ "$precision" = bfloat16 ] && kind=ssdd-bf16
+    echo "compare-teacher: round $round of $rounds: $name: ssdd bench teacher --precision $precision" >&2
+    "$ssdd" bench teacher --preset cpu --arch "resnet18:$width" --projector 1024,1024,1024 --batch 256 \
+      --res "$res" --channels "$ch" --iters "$iters" --warmup 2 --phases --threads "$threads" --matmul-size "$matmul" \
+      --precision "$precision" --json "$out.$kind.json" >&2
+    matmul=0  # measured once
+  done
   echo "compare-teacher: round $round of $rounds: $name: PyTorch reference (bf16 autocast)" >&2
   SSDD_REFERENCE_TEACHER="$reference" OPENBLAS_NUM_THREADS=1 "$python" bench/pytorch_teacher_step_bf16.py \
     --width "$width" --channels "$ch" --size "$res" --batch 256 --projector 1024,1024,1024 --threads "$threads" \
@@ -84,13 +83,15 @@ sys.path.insert(0, "bench")
 from rounds import med, ranged, runs as round_runs
 def runs(name, kind):  # one JSON per round
     return round_runs(work, name, kind, rounds)
+def fp32_references(name):  # each layout's step seconds by round, and each round's fastest
+    refs = [[x["median_s_per_step"] for x in runs(name, f"ref-{layout}")] for layout in ("plain", "channels-last", "blas1")]
+    return refs, [min(ref[r] for ref in refs) for r in range(rounds)]
 rate = max([x.get("matmul_gflops", 0) for n in names for x in runs(n, "ssdd")] + [0])
 print("| shape | ssdd step s | ssdd augmentation s | ssdd step + augmentation s (images/s) | PyTorch step s, plain / channels-last / channels-last + OpenBLAS 1 thread (images/s of the fastest) | ssdd step / PyTorch | ssdd with augmentation / PyTorch | peak RSS MiB |")
 print("|---|---|---|---|---|---|---|---|")
 for name in names:
     ssdd = runs(name, "ssdd")
-    refs = [[x["median_s_per_step"] for x in runs(name, f"ref-{layout}")] for layout in ("plain", "channels-last", "blas1")]
-    fastest = [min(ref[r] for ref in refs) for r in range(rounds)]
+    refs, fastest = fp32_references(name)
     step = [x["median_s_per_step"] for x in ssdd]
     with_aug = [x["median_s_per_step_with_augmentation"] for x in ssdd]
     st = ssdd[0]["settings"]
@@ -115,8 +116,7 @@ print("| shape | ssdd bf16 step s | ssdd bf16 step + augmentation s (images/s) |
 print("|---|---|---|---|---|---|")
 for name in names:
     ssdd, ref = runs(name, "ssdd-bf16"), runs(name, "ref-bf16")
-    refs32 = [[x["median_s_per_step"] for x in runs(name, f"ref-{layout}")] for layout in ("plain", "channels-last", "blas1")]
-    fastest32 = [min(r32[r] for r32 in refs32) for r in range(rounds)]
+    fastest32 = fp32_references(name)[1]
     step = [x["median_s_per_step"] for x in ssdd]
     with_aug = [x["median_s_per_step_with_augmentation"] for x in ssdd]
     ref_step = [x["median_s_per_step"] for x in ref]
