@@ -7,7 +7,9 @@
 # --write puts the table into docs/performance-grid.md with the date and the machine. --rounds K
 # (default 1) repeats every measurement K times, the rounds one after another, so a drift of the
 # machine's speed reaches both sides alike: the table gives medians over rounds and the rounds'
-# ratios' median and range.
+# ratios' median and range. A second table times the pretraining cells in bf16 on both sides:
+# ssdd's `--precision bfloat16` (autocast) against the reference's `--bf16` (subnormals flushed,
+# OpenBLAS at one thread), and against the fastest fp32 reference.
 # Shapes (the grids of configs/fashion-mnist-cpu.toml and configs/cifar10-cpu.toml):
 #   pretrain fm-ours     convnet:64-64-64, 1036 pairs of 28x28x1, d 256, 10 epochs (`ours`' T x m)
 #   pretrain fm-krrst    convnet:64-64-64,  100 pairs of 28x28x1, d 256, 60 epochs (one step an epoch)
@@ -51,11 +53,19 @@ for cell in "${cells[@]}"; do
   else
     ours=(--train "$a" --test "$b" --features "$c" --epochs "$d"); ref=("${ours[@]}")
   fi
-  [ "$what" = pretrain ] && ours+=(--matmul-size "$matmul")
   out="$work/$what-$name.r$round"
   echo "compare-grid: round $round of $rounds: $what $name: ssdd" >&2
-  "$ssdd" bench "$what" "${ours[@]}" --threads "$threads" --json "$out.ssdd.json" >&2
-  [ "$what" = pretrain ] && matmul=0  # the matrix-product rate: measured once, by the first cell
+  if [ "$what" = pretrain ]; then
+    "$ssdd" bench pretrain "${ours[@]}" --matmul-size "$matmul" --threads "$threads" --json "$out.ssdd.json" >&2
+    matmul=0  # the matrix-product rate: measured once, by the first cell
+    echo "compare-grid: round $round of $rounds: $what $name: ssdd, bf16" >&2
+    "$ssdd" bench pretrain "${ours[@]}" --precision bfloat16 --threads "$threads" --json "$out.ssdd-bf16.json" >&2
+    echo "compare-grid: round $round of $rounds: $what $name: PyTorch, bf16, subnormals flushed, OpenBLAS at one thread" >&2
+    OPENBLAS_NUM_THREADS=1 "$python" bench/pytorch_grid_cell.py pretrain "${ref[@]}" --threads "$threads" \
+      --flush-denormals --bf16 > "$out.ref-bf16.json"
+  else
+    "$ssdd" bench "$what" "${ours[@]}" --threads "$threads" --json "$out.ssdd.json" >&2
+  fi
   echo "compare-grid: round $round of $rounds: $what $name: PyTorch" >&2
   "$python" bench/pytorch_grid_cell.py "$what" "${ref[@]}" --threads "$threads" > "$out.ref.json"
   echo "compare-grid: round $round of $rounds: $what $name: PyTorch, subnormals flushed" >&2
@@ -100,6 +110,26 @@ for name in names:
         check = f'test top-1 {100 * s["test_accuracy"]:.1f}% / {100 * r["test_accuracy"]:.1f}%'
         arith = "memory-bound"
     print(f'| {name} | {shape} | {seconds:.2f} | {plain:.2f} / {flushed:.2f} / {blas1:.2f} | {ratio} | {per[0]} | {per[1]} | {arith} | {check} |')
+bf16 = [n for n in names if n.startswith("pretrain")]
+if bf16:
+    print()
+    print("The pretraining cells in bf16 (autocast: convolutions and matrix products in bf16; weights, loss and "
+          "update fp32), each side's own bf16 run, PyTorch's with subnormals flushed and OpenBLAS at one thread:")
+    print()
+    print("| cell | ssdd bf16 s | PyTorch bf16 s | ssdd bf16 / PyTorch bf16 | ssdd bf16 / fastest PyTorch fp32 | ssdd bf16 / ssdd fp32 | check: loss, ssdd bf16 / PyTorch bf16 |")
+    print("|---|---|---|---|---|---|---|")
+    def seconds(measurements):
+        return [x["seconds"] for x in measurements]
+    def ratio(a, b):
+        return ranged([x / y for x, y in zip(a, b)])
+    for name in bf16:
+        ours, ref, ours32 = (seconds(runs(name, kind)) for kind in ("ssdd-bf16", "ref-bf16", "ssdd"))
+        refs = [seconds(runs(name, kind)) for kind in ("ref", "ref-flushed", "ref-blas1")]
+        fastest = [min(r[k] for r in refs) for k in range(rounds)]
+        s, r = runs(name, "ssdd-bf16")[0], runs(name, "ref-bf16")[0]
+        check = f'{s["first_epoch_loss"]:.3f} -> {s["last_epoch_loss"]:.3f} / {r["first_epoch_loss"]:.3f} -> {r["last_epoch_loss"]:.3f}'
+        print(f'| {name} | {med(ours):.2f} | {med(ref):.2f} | {ratio(ours, ref)} | {ratio(ours, fastest)} | '
+              f'{ratio(ours, ours32)} | {check} |')
 print()
 print(f"Measured fp32 matrix-product rate: {rate:.1f} GFLOP/s (ssdd, 4096 x 4096, before the first cell; "
       "the faster of LibTorch's BLAS and oneDNN's sgemm)." if rate else "")
@@ -121,6 +151,7 @@ if [ "$write" = 1 ]; then
     echo "ssdd's GFLOP/s counts the direct convolution's multiply-adds; on AVX-512 CPUs the CIFAR-10 cell's"
     echo "blocks 2 and 3 run Winograd's F(4x4, 3x3) with about 2.25x fewer (models/winograd_conv.h), so"
     echo "its share of the matrix product's rate can pass 100%. The reference runs LibTorch's direct ones."
+    echo "The CPU $(grep -q avx512_bf16 /proc/cpuinfo && echo has || echo lacks) AVX512_BF16 (bf16 dot products in hardware)."
     echo
     echo "$table"
   } > docs/performance-grid.md

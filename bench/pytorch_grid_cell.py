@@ -12,8 +12,10 @@ PyTorch user would write them, at the shapes `ssdd bench pretrain` / `ssdd bench
 
 Synthetic data, the same kind as ssdd's bench (not the same numbers). Runs with ssdd's allocator
 settings (it re-executes itself with GLIBC_TUNABLES, as ../shared/bench/*.py do). Prints one JSON line.
-  pytorch_grid_cell.py pretrain [--arch 64,64,64] [--pairs N] [--channels C] [--res S] [--dim D] [--epochs E]
+  pytorch_grid_cell.py pretrain [--arch 64,64,64] [--pairs N] [--channels C] [--res S] [--dim D] [--epochs E] [--bf16]
   pytorch_grid_cell.py probe [--train N] [--test N] [--features P] [--classes K] [--epochs E]
+--bf16: the forward under torch.autocast("cpu", dtype=torch.bfloat16), the loss in fp32 (ssdd's
+`bench pretrain --precision bfloat16`, evaluate's `pretrain_precision`).
 Either with [--flush-denormals]: subnormal floats flushed to zero in this thread (and the threads
 started after it; Debian's OpenBLAS started its own when loaded, so they keep them).
 """
@@ -57,7 +59,9 @@ def pretrain(a):
         total, batches = 0.0, 0
         for b in range(0, a.pairs, a.batch):
             idx = order[b:b + a.batch]
-            loss = F.mse_loss(head(net(x[idx])), y[idx])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+                prediction = head(net(x[idx]))
+            loss = F.mse_loss(prediction.float(), y[idx])  # .float(): a no-op in fp32
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -106,6 +110,7 @@ ap.add_argument("--arch", default="64,64,64"); ap.add_argument("--pairs", type=i
 ap.add_argument("--channels", type=int, default=1); ap.add_argument("--res", type=int, default=28)
 ap.add_argument("--dim", type=int, default=256); ap.add_argument("--epochs", type=int, default=20)
 ap.add_argument("--batch", type=int, default=256)
+ap.add_argument("--bf16", action="store_true", help="pretrain: the forward under bf16 autocast")
 ap.add_argument("--train", type=int, default=60000); ap.add_argument("--test", type=int, default=10000)
 ap.add_argument("--features", type=int, default=576); ap.add_argument("--classes", type=int, default=10)
 ap.add_argument("--threads", type=int, default=2); ap.add_argument("--seed", type=int, default=0)
@@ -116,5 +121,6 @@ if a.flush_denormals:
     torch.set_flush_denormal(True)
 torch.set_num_threads(a.threads)
 out = pretrain(a) if a.what == "pretrain" else probe(a)
-out.update({"what": a.what, "threads": a.threads, "torch": torch.__version__, "flush_denormals": a.flush_denormals})
+out.update({"what": a.what, "threads": a.threads, "torch": torch.__version__, "flush_denormals": a.flush_denormals,
+            "bf16": a.bf16})
 print(json.dumps(out))

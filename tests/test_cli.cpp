@@ -68,10 +68,11 @@ TEST_F(Cli, BenchRunsTheStepAndTheTeacherGridSubcommandsEachInItsOwnShape) {
   EXPECT_EQ(o.code, 0) << o.output;
   EXPECT_NE(o.output.find("teacher step, convnet:32-64-128:gap, float32, batch 4, 3x12x12"), std::string::npos)
       << o.output;
-  o = run_ssdd("bench pretrain --arch convnet:4-4 --pairs 10 --res 8 --dim 3 --epochs 2 --threads 1 --json " + dir +
-               "/pretrain.json");
+  o = run_ssdd("bench pretrain --arch convnet:4-4 --pairs 10 --res 8 --dim 3 --epochs 2 --threads 1 "
+               "--precision bfloat16 --json " + dir + "/pretrain.json");
   EXPECT_EQ(o.code, 0) << o.output;
-  EXPECT_NE(o.output.find("2 steps"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("pretraining cell, convnet:4-4, bfloat16, 10 pairs, 1 threads: 2 steps"), std::string::npos)
+      << o.output;
   o = run_ssdd("bench probe --train 64 --test 16 --features 5 --epochs 1 --threads 1 --json " + dir + "/probe.json");
   EXPECT_EQ(o.code, 0) << o.output;
   for (const char* f : {"teacher.json", "pretrain.json", "probe.json"})

@@ -37,12 +37,14 @@ TEST(ConfigParts, FlatKeysAreTheOnesConfigFilesHaveAlwaysUsed) {
   evaluate::GridConfig g;
   g.runtime.seed = 4;
   g.pretrain.steps = 9;
+  g.pretrain.precision = train::Precision::bfloat16;
   g.probe.protocols = {"krrst"};
   g.probe.steps = 7;
   g.finetune.protocol = evaluate::FinetuneProtocol::krrst;
   const std::set<std::string> grid_keys = {
       "distilled",     "teacher",       "archs",           "targets",        "seeds",          "pretrain_epochs",
-      "pretrain_steps", "pretrain_batch", "pretrain_lr",    "weight_decay",   "probes",         "probe_epochs",
+      "pretrain_steps", "pretrain_batch", "pretrain_lr",    "weight_decay",   "pretrain_precision", "probes",
+      "probe_epochs",
       "probe_max_train", "probe_steps",  "teacher_row",     "none_row",       "alignment",      "finetune",
       "finetune_protocol", "finetune_epochs", "finetune_lr", "data_dir",     "seed",           "threads",
       "device",        "verbose"};
@@ -62,6 +64,7 @@ TEST(ConfigParts, EachFlatKeyReachesItsMember) {
   const auto g = evaluate::GridConfig::from_json({{"pretrain_epochs", 11},
                                                   {"pretrain_batch", 64},
                                                   {"weight_decay", 0.5},
+                                                  {"pretrain_precision", "bfloat16"},
                                                   {"probes", {"krrst", "standardized"}},
                                                   {"probe_max_train", 300},
                                                   {"finetune", true},
@@ -71,6 +74,7 @@ TEST(ConfigParts, EachFlatKeyReachesItsMember) {
   EXPECT_EQ(g.pretrain.epochs, 11);
   EXPECT_EQ(g.pretrain.batch_size, 64);
   EXPECT_DOUBLE_EQ(g.pretrain.weight_decay, 0.5);
+  EXPECT_EQ(g.pretrain.precision, train::Precision::bfloat16);
   EXPECT_EQ(g.probe.protocols, (std::vector<std::string>{"krrst", "standardized"}));
   EXPECT_EQ(g.probe.max_train, 300);
   EXPECT_TRUE(g.finetune.enabled);

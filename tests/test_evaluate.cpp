@@ -56,6 +56,40 @@ TEST(Pretrain, LowersTheRegressionLossOnATinySet) {
   EXPECT_EQ(r.loss, p.loss);
 }
 
+// bf16 pretraining: the same run within bf16's rounding of fp32's, yet not fp32's (autocast was
+// on), with fp32 weights; an fp32 run's checkpoint is not its to resume.
+TEST(Pretrain, Bfloat16TrainsAsFloat32DoesWithinRoundingAndKeepsFloat32Weights) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(2);
+  const auto x = torch::randn({40, 3, 8, 8}, gen);
+  const auto y = torch::randn({40, 6}, gen);
+  evaluate::PretrainOptions o;
+  o.arch = "convnet:16-16";
+  o.schedule.epochs = 40;
+  o.schedule.lr = 0.05;
+  const auto fp32 = evaluate::pretrain(x, y, o);
+  o.schedule.precision = train::Precision::bfloat16;
+  const auto bf16 = evaluate::pretrain(x, y, o);
+  ASSERT_EQ(bf16.loss.size(), fp32.loss.size());
+  EXPECT_NE(bf16.loss.back(), fp32.loss.back());
+  EXPECT_NEAR(bf16.loss.front(), fp32.loss.front(), 0.02 * fp32.loss.front());
+  EXPECT_LT(bf16.loss.back(), 0.5 * bf16.loss.front());
+  EXPECT_NEAR(bf16.loss.back(), fp32.loss.back(), 0.1 * fp32.loss.front());
+  for (const auto& [name, w] : bf16.state())
+    if (w.is_floating_point()) EXPECT_EQ(w.scalar_type(), at::kFloat) << name;
+  {
+    torch::NoGradGuard no_grad;
+    EXPECT_EQ(bf16.predict(x).scalar_type(), at::kFloat);  // used outside the run: fp32, no autocast
+  }
+
+  TempDir dir;  // an fp32 run's checkpoint is another run's to the bf16 one: refused, not resumed
+  o.checkpoint_dir = dir.path() + "/ckpt";
+  o.schedule.precision = train::Precision::float32;
+  o.schedule.epochs = 2;
+  evaluate::pretrain(x, y, o);
+  o.schedule.precision = train::Precision::bfloat16;
+  EXPECT_THROW(evaluate::pretrain(x, y, o), ConfigError);
+}
+
 TEST(Pretrain, MismatchedTargetsAreAConfigError) {
   evaluate::PretrainOptions o;
   o.arch = "convnet:4";
@@ -397,6 +431,7 @@ TEST_F(EvaluateRun, EqualStepsAndTwoProbeProtocolsEachGetTheirTableBesideTheStor
   // The defaults leave config.json and stage hashes as they were before these options.
   const auto plain = evaluate::GridConfig{}.to_json();
   EXPECT_FALSE(plain.contains("pretrain_steps"));
+  EXPECT_FALSE(plain.contains("pretrain_precision"));
   EXPECT_FALSE(plain.contains("probes"));
   auto bad = grid();
   bad.probe.protocols = {"standardized", "lbfgs"};
@@ -519,4 +554,23 @@ TEST_F(EvaluateRun, FinetuneAddsItsOwnTableAndLeavesLinearCellsAlone) {
   EXPECT_NE(md.find("full fine-tuning of the network"), std::string::npos) << md;
   g.finetune.enabled = false;  // the linear-only cells are still there, under their old keys
   EXPECT_EQ(evaluate::run_grid(g, out.path()).cells_run, 0);
+}
+
+TEST_F(EvaluateRun, Bfloat16PretrainingHasCellsAndWeightsOfItsOwnAndTheTableSaysSo) {
+  TempDir out;
+  auto g = grid();
+  g.distilled = {set_path("random")};
+  g.teacher_row = g.none_row = false;
+  EXPECT_EQ(evaluate::run_grid(g, out.path()).cells_run, 1);
+  g.pretrain.precision = train::Precision::bfloat16;
+  EXPECT_EQ(evaluate::run_grid(g, out.path()).cells_run, 1);  // not the fp32 cell, nor its weights
+  int weights = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(out.path() + "/models"))
+    weights += entry.path().extension() == ".pt";
+  EXPECT_EQ(weights, 2);
+  const std::string md = io::read_file(out.path() + "/results.md");
+  EXPECT_NE(md.find("the forward in bf16 under autocast"), std::string::npos) << md;
+  g.pretrain.precision = train::Precision::float32;  // the fp32 cell is still there
+  EXPECT_EQ(evaluate::run_grid(g, out.path()).cells_run, 0);
+  EXPECT_EQ(io::read_file(out.path() + "/results.md").find("bf16"), std::string::npos);
 }

@@ -97,11 +97,14 @@ pretrain_epochs = 50
 [evaluate.both]
 pretrain_epochs = 50
 pretrain_steps = 20
+pretrain_precision = "bfloat16"
 )");
   ASSERT_EQ(c.grids.size(), 3u);
   EXPECT_EQ(c.grids[0].config.pretrain.steps, 1500);  // the preset: equal compute for every set
   EXPECT_EQ(c.grids[1].name, "both");
   EXPECT_EQ(c.grids[1].config.pretrain.steps, 20);   // steps named: they win
+  EXPECT_EQ(c.grids[1].config.pretrain.precision, train::Precision::bfloat16);
+  EXPECT_EQ(c.grids[0].config.pretrain.precision, train::Precision::float32);
   EXPECT_EQ(c.grids[2].name, "epochs");
   EXPECT_EQ(c.grids[2].config.pretrain.steps, 0);    // epochs alone: the epochs protocol
   EXPECT_EQ(c.grids[2].config.pretrain.epochs, 50);

@@ -29,6 +29,7 @@ void add_bench_pretrain_command(CLI::App& bench, Action& action) {
   cmd->add_option("--dim", o.dim, "Target dimension d")->capture_default_str();
   cmd->add_option("--epochs", o.epochs, "Epochs over the pairs")->capture_default_str();
   cmd->add_option("--batch", o.batch, "Pairs per step")->capture_default_str();
+  add_setting(*cmd, "--precision", o.precision, "The forward's arithmetic: float32 (default) or bfloat16 (autocast)");
   add_runtime_options(*cmd, o.runtime, "Seed of the pairs and the network");
   cmd->add_option("--matmul-size", s->matmul_size, "Side of a matrix product that measures the rate first (0: skip)")
       ->capture_default_str();
@@ -37,9 +38,10 @@ void add_bench_pretrain_command(CLI::App& bench, Action& action) {
     action = [s] {
       const double matmul = matrix_product_rate_first(s->o.runtime, s->matmul_size);
       const auto r = evaluate::run_pretrain_bench(s->o);
-      std::printf("pretraining cell, %s, %lld pairs, %d threads: %lld steps in %.2f s (%.4f s/step), "
+      std::printf("pretraining cell, %s, %s, %lld pairs, %d threads: %lld steps in %.2f s (%.4f s/step), "
                   "loss %.4f -> %.4f\n",
-                  s->o.arch.c_str(), static_cast<long long>(s->o.pairs), r.threads, static_cast<long long>(r.steps),
+                  s->o.arch.c_str(), choice_name(s->o.precision).c_str(), static_cast<long long>(s->o.pairs),
+                  r.threads, static_cast<long long>(r.steps),
                   r.seconds, r.seconds_per_step, r.first_loss, r.final_loss);
       if (r.gflop > 0) std::printf("  %.1f GFLOP, %.1f GFLOP/s\n", r.gflop, r.gflop / r.seconds);
       if (matmul > 0) std::printf("  fp32 matrix product %lldx%lld: %.1f GFLOP/s\n",

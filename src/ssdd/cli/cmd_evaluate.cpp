@@ -68,6 +68,8 @@ void add_grid_options(CLI::App& cmd, Overrides<evaluate::GridConfig>& o) {
   o.add(cmd, "--pretrain-batch", &C::pretrain, &Pretrain::batch_size, "Pretraining mini-batch");
   o.add(cmd, "--pretrain-lr", &C::pretrain, &Pretrain::lr, "Pretraining SGD learning rate (constant)");
   o.add(cmd, "--weight-decay", &C::pretrain, &Pretrain::weight_decay, "Pretraining weight decay");
+  o.add(cmd, "--pretrain-precision", &C::pretrain, &Pretrain::precision,
+        "Pretraining's forward: float32 or bfloat16 (autocast; weights, features and probes stay fp32)");
   o.add(cmd, "--probe-epochs", &C::probe, &Probe::epochs, "Linear-probe epochs");
   o.add(cmd, "--probe-max-train", &C::probe, &Probe::max_train, "Fit probes on this many train images (0: all)");
   o.add(cmd, "--probes", &C::probe, &Probe::protocols,

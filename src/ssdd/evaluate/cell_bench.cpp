@@ -47,6 +47,7 @@ PretrainBenchResult run_pretrain_bench(const PretrainBenchOptions& options) {
   p.schedule.batch_size = options.batch;
   p.seed = options.runtime.seed;
   p.device = parse_device(options.runtime.device);
+  p.schedule.precision = options.precision;
   const Pretrained trained = pretrain(images, targets, p);
   result.steps = trained.steps;
   result.seconds = trained.seconds;
@@ -61,7 +62,8 @@ nlohmann::json PretrainBenchResult::to_json() const {
   const auto& o = options;
   return {{"settings",
            {{"arch", o.arch}, {"pairs", o.pairs}, {"channels", o.channels}, {"size", o.size}, {"dim", o.dim},
-            {"epochs", o.epochs}, {"batch", o.batch}, {"threads", threads}, {"device", o.runtime.device},
+            {"epochs", o.epochs}, {"batch", o.batch}, {"precision", o.precision},
+            {"threads", threads}, {"device", o.runtime.device},
             {"seed", o.runtime.seed}}},
           {"steps", steps},
           {"seconds", seconds},

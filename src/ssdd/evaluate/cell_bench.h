@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ssdd/core/runtime_options.h"
+#include "ssdd/train/precision.h"
 
 namespace ssdd::evaluate {
 
@@ -22,6 +23,7 @@ struct PretrainBenchOptions {
   int64_t dim = 256;    // target dimension d
   int64_t epochs = 20;  // timed; the first one is also reported alone (warm-up)
   int64_t batch = 256;
+  train::Precision precision = train::Precision::float32;  // the forward's
   RuntimeOptions runtime;  // seed of the synthetic data and the model; threads; device
 };
 

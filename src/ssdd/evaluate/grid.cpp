@@ -34,6 +34,7 @@ nlohmann::json GridConfig::to_json() const {
   // those grids (and `ssdd run`'s stage hashes) stay current.
   if (runtime.seed == 0) j.erase("seed");
   if (pretrain.steps == 0) j.erase("pretrain_steps");
+  if (pretrain.precision == train::Precision::float32) j.erase("pretrain_precision");
   if (probe.protocols == GridProbeOptions{}.protocols) j.erase("probes");
   if (probe.steps == 0) j.erase("probe_steps");
   if (finetune.protocol == GridFinetuneOptions{}.protocol) j.erase("finetune_protocol");

@@ -135,6 +135,8 @@ GridProtocols grid_protocols(const GridConfig& config) {
                 {"pretrain_lr", config.pretrain.lr},
                 {"weight_decay", config.pretrain.weight_decay}};
   if (config.pretrain.steps > 0) p.pretrain["pretrain_steps"] = config.pretrain.steps;
+  if (config.pretrain.precision != train::Precision::float32)
+    p.pretrain["pretrain_precision"] = config.pretrain.precision;
   // Present only when asked for, so the cells of linear-only grids keep their keys.
   const FinetuneOptions finetune_options = finetune_protocol_options(config);
   p.finetune = {{"finetune_epochs", config.finetune.epochs},

@@ -8,6 +8,7 @@
 #include "ssdd/distill/set_file.h"
 #include "ssdd/io/tensor_checksum.h"
 #include "ssdd/models/zoo.h"
+#include "ssdd/train/autocast.h"
 #include "ssdd/train/fit.h"
 #include "ssdd/train/state.h"
 
@@ -70,12 +71,19 @@ Pretrained pretrain(const at::Tensor& images, const at::Tensor& targets, const P
                         {"lr", schedule.lr},     {"momentum", options.momentum}, {"wd", schedule.weight_decay},
                         {"seed", options.seed},  {"n", x.size(0)},               {"d", y.size(1)}};
   if (schedule.steps > 0) key["steps"] = schedule.steps;  // absent at 0: older checkpoints stay current
+  if (schedule.precision != train::Precision::float32) key["precision"] = schedule.precision;  // likewise
   fit.config_hash = hash_hex(key.dump());
   fit.unit = "pairs/s";
   train::FitHooks hooks;
   hooks.batch_loss = [&](const at::Tensor& index, at::Generator&) {
     const auto idx = index.to(options.device);
-    return torch::mse_loss(p.predict(x.index_select(0, idx)), y.index_select(0, idx));
+    at::Tensor prediction;
+    {
+      const train::Autocast autocast(options.device.type(), train::compute_dtype(schedule.precision));
+      prediction = p.predict(x.index_select(0, idx));
+    }
+    // The loss in fp32, as autocast would compute it (a no-op in fp32).
+    return torch::mse_loss(prediction.to(at::kFloat), y.index_select(0, idx));
   };
   hooks.learning_rate = [&](int64_t, int64_t) { return schedule.lr; };  // constant (KRR-ST)
   hooks.save_state = [&] { return p.state(); };

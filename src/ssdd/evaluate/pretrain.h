@@ -26,7 +26,7 @@ namespace ssdd::evaluate {
 
 struct PretrainOptions {
   std::string arch = "convnet:64-64-64";  // zoo spec
-  PretrainSchedule schedule;              // epochs or steps, batch, lr, weight decay (grid_options.h)
+  PretrainSchedule schedule;              // epochs or steps, batch, lr, weight decay, precision (grid_options.h)
   double momentum = 0.9;
   uint64_t seed = 0;           // network init (torch::manual_seed) and batch order
   bool quiet = true;           // progress lines only for a run longer than train::kQuietRunSeconds

@@ -33,7 +33,8 @@ std::string pretrain_caption(const nlohmann::json& p) {
         << "(the paper's protocol: a set of more pairs gets more steps)";
   out << " (SGD lr " << p.at("pretrain_lr").get<double>() << ", momentum 0.9, weight decay "
       << p.at("weight_decay").get<double>() << ", batch " << p.at("pretrain_batch").get<int64_t>()
-      << ", MSE, constant lr)";
+      << ", MSE, constant lr" << (p.contains("pretrain_precision") ? ", the forward in bf16 under autocast" : "")
+      << ")";
   return out.str();
 }
 

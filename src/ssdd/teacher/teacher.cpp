@@ -48,11 +48,6 @@ const ChoiceNames<Optimizer>& choice_names(Optimizer) {
   return names;
 }
 
-const ChoiceNames<Precision>& choice_names(Precision) {
-  static const ChoiceNames<Precision> names = {{Precision::float32, "float32"}, {Precision::bfloat16, "bfloat16"}};
-  return names;
-}
-
 nlohmann::json TeacherConfig::to_json() const {
   nlohmann::json j = data::without_native_resolution(config_to_json(*this));
   if (precision == Precision::float32) j.erase("precision");  // teachers trained before it keep their ids

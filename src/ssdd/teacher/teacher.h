@@ -20,6 +20,7 @@
 #include "ssdd/core/runtime_options.h"
 #include "ssdd/data/dataset.h"
 #include "ssdd/models/encoder.h"
+#include "ssdd/train/precision.h"
 
 namespace ssdd::teacher {
 
@@ -27,14 +28,10 @@ enum class Optimizer { lars, sgd };  // core/choice.h
 const ChoiceNames<Optimizer>& choice_names(Optimizer);
 SSDD_CHOICE_JSON(Optimizer)
 
-// The arithmetic of a training step (train/autocast.h). bfloat16: the forward's convolutions and
-// matrix products in bf16 under autocast, the loss, the gradients' accumulation into the
-// parameters and the optimiser in fp32; the teacher it makes is fp32 weights, used in fp32.
-// A ConvNet backbone's fused CPU kernels are fp32-only: bf16 activations take LibTorch's ops,
-// and a block whose input is still fp32 (the first, on grey images) stays fp32.
-enum class Precision { float32, bfloat16 };
-const ChoiceNames<Precision>& choice_names(Precision);
-SSDD_CHOICE_JSON(Precision)
+// A ConvNet backbone's fused CPU kernels are fp32-only: under bfloat16 (train/precision.h) its
+// bf16 activations take LibTorch's ops, and a block whose input is still fp32 (the first, on
+// grey images) stays fp32.
+using train::Precision;
 
 struct TeacherConfig {
   std::string data = "fashion-mnist";  // registry name

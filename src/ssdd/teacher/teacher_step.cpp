@@ -18,8 +18,7 @@ std::pair<at::Tensor, at::Tensor> teacher_embeddings(BarlowTwins& model, const a
                                                      Precision precision, train::ProcessGroup* group) {
   at::Tensor z1, z2;
   {
-    const train::Autocast autocast(view1.device().type(),
-                                   precision == Precision::bfloat16 ? at::kBFloat16 : at::kFloat);
+    const train::Autocast autocast(view1.device().type(), train::compute_dtype(precision));
     z1 = model->forward(data::normalize(view1, norm));
     z2 = model->forward(data::normalize(view2, norm));
   }
