@@ -127,7 +127,8 @@ if bf16:
         refs = [seconds(runs(name, kind)) for kind in ("ref", "ref-flushed", "ref-blas1")]
         fastest = [min(r[k] for r in refs) for k in range(rounds)]
         s, r = runs(name, "ssdd-bf16")[0], runs(name, "ref-bf16")[0]
-        check = f'{s["first_epoch_loss"]:.3f} -> {s["last_epoch_loss"]:.3f} / {r["first_epoch_loss"]:.3f} -> {r["last_epoch_loss"]:.3f}'
+        # Four decimals: where bf16's rounding shows against the fp32 table's three.
+        check = f'{s["first_epoch_loss"]:.4f} -> {s["last_epoch_loss"]:.4f} / {r["first_epoch_loss"]:.4f} -> {r["last_epoch_loss"]:.4f}'
         print(f'| {name} | {med(ours):.2f} | {med(ref):.2f} | {ratio(ours, ref)} | {ratio(ours, fastest)} | '
               f'{ratio(ours, ours32)} | {check} |')
 print()

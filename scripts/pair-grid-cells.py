@@ -36,7 +36,8 @@ def main(argv):
     first, second = set_cells(argv[1]), set_cells(argv[2])
     pairs = sorted(set(first) & set(second))
     if not pairs:
-        sys.exit(f"pair-grid-cells: no cell of {argv[1]} has a twin in {argv[2]} (same row, set, seed)")
+        sys.exit(f"pair-grid-cells: no cell of {argv[1]} has a twin in {argv[2]} "
+                 "(same row, set file, seed, architecture and target)")
     accuracy, seconds = {}, {}
     for key in pairs:
         a, b = first[key], second[key]

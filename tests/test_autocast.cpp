@@ -7,6 +7,7 @@
 #include "ssdd/io/atomic_file.h"
 #include "ssdd/io/tensor_archive.h"
 #include "ssdd/models/batch_norm.h"
+#include "ssdd/models/winograd_conv.h"
 #include "ssdd/models/zoo.h"
 #include "ssdd/teacher/barlow_twins.h"
 #include "ssdd/teacher/teacher.h"
@@ -135,4 +136,14 @@ TEST(Autocast, Bf16TeacherTrainsAndIsAnotherTeacher) {
       EXPECT_EQ(tensor.scalar_type(), at::kFloat) << name;
     }
   }
+}
+
+// ssdd's Winograd convolutions bypass the dispatcher, so autocast would not reach them: under a
+// bf16 scope a wide layer takes LibTorch's convolution, which computes in bf16 even on fp32 input.
+TEST(Autocast, WideConvolutionsLeaveWinogradForLibTorchsBf16Convolution) {
+  const at::Tensor x = torch::randn({2, 64, 8, 8}), w = torch::randn({128, 64, 3, 3}) * 0.05;
+  if (!models::winograd_pays(x, w)) GTEST_SKIP() << "no Winograd convolution in this build or on this CPU";
+  const train::Autocast autocast(c10::DeviceType::CPU, at::kBFloat16);
+  EXPECT_FALSE(models::winograd_pays(x, w));
+  EXPECT_EQ(models::conv3x3(x, w, at::Tensor()).scalar_type(), at::kBFloat16);
 }

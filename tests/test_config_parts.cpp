@@ -42,12 +42,12 @@ TEST(ConfigParts, FlatKeysAreTheOnesConfigFilesHaveAlwaysUsed) {
   g.probe.steps = 7;
   g.finetune.protocol = evaluate::FinetuneProtocol::krrst;
   const std::set<std::string> grid_keys = {
-      "distilled",     "teacher",       "archs",           "targets",        "seeds",          "pretrain_epochs",
-      "pretrain_steps", "pretrain_batch", "pretrain_lr",    "weight_decay",   "pretrain_precision", "probes",
-      "probe_epochs",
-      "probe_max_train", "probe_steps",  "teacher_row",     "none_row",       "alignment",      "finetune",
-      "finetune_protocol", "finetune_epochs", "finetune_lr", "data_dir",     "seed",           "threads",
-      "device",        "verbose"};
+      "distilled",       "teacher",          "archs",           "targets",       "seeds",
+      "pretrain_epochs", "pretrain_steps",   "pretrain_batch",  "pretrain_lr",   "weight_decay",
+      "pretrain_precision", "probes",        "probe_epochs",    "probe_max_train", "probe_steps",
+      "teacher_row",     "none_row",         "alignment",       "finetune",      "finetune_protocol",
+      "finetune_epochs", "finetune_lr",      "data_dir",        "seed",          "threads",
+      "device",          "verbose"};
   EXPECT_EQ(keys_of(g.to_json()), grid_keys);
 
   const std::set<std::string> distill_keys = {

@@ -568,9 +568,15 @@ TEST_F(EvaluateRun, Bfloat16PretrainingHasCellsAndWeightsOfItsOwnAndTheTableSays
   for (const auto& entry : std::filesystem::directory_iterator(out.path() + "/models"))
     weights += entry.path().extension() == ".pt";
   EXPECT_EQ(weights, 2);
+  std::vector<double> final_losses;  // the bf16 cell was trained in bf16, not only named so
+  std::istringstream cells(io::read_file(out.path() + "/cells.jsonl"));
+  for (std::string line; std::getline(cells, line);)
+    final_losses.push_back(nlohmann::json::parse(line).at("pretrain_final_loss").get<double>());
+  ASSERT_EQ(final_losses.size(), 2u);
+  EXPECT_NE(final_losses[0], final_losses[1]);
   const std::string md = io::read_file(out.path() + "/results.md");
-  EXPECT_NE(md.find("the forward in bf16 under autocast"), std::string::npos) << md;
+  EXPECT_NE(md.find("the forward in bfloat16 under autocast"), std::string::npos) << md;
   g.pretrain.precision = train::Precision::float32;  // the fp32 cell is still there
   EXPECT_EQ(evaluate::run_grid(g, out.path()).cells_run, 0);
-  EXPECT_EQ(io::read_file(out.path() + "/results.md").find("bf16"), std::string::npos);
+  EXPECT_EQ(io::read_file(out.path() + "/results.md").find("bfloat16"), std::string::npos);
 }

@@ -45,9 +45,9 @@ PretrainBenchResult run_pretrain_bench(const PretrainBenchOptions& options) {
   p.arch = options.arch;
   p.schedule.epochs = options.epochs;
   p.schedule.batch_size = options.batch;
+  p.schedule.precision = options.precision;
   p.seed = options.runtime.seed;
   p.device = parse_device(options.runtime.device);
-  p.schedule.precision = options.precision;
   const Pretrained trained = pretrain(images, targets, p);
   result.steps = trained.steps;
   result.seconds = trained.seconds;

@@ -25,10 +25,9 @@ struct PretrainSchedule {
   int64_t batch_size = 256;
   double lr = 0.1;             // constant
   double weight_decay = 1e-3;  // KRR-ST's; the paper's per-budget table is unknown
-  // The forward's arithmetic (train/precision.h): bfloat16 runs it under autocast, a cell in
-  // 0.66-0.77x of fp32's time on a CPU with bf16 dot products (docs/performance-log.md section
-  // 22); the loss, the optimiser and the saved weights stay fp32, features, probes and
-  // fine-tuning run in fp32.
+  // The forward's arithmetic (train/precision.h): bfloat16 runs it under autocast (speed and
+  // quality: docs/performance-log.md section 22); the loss, the optimiser and the saved weights
+  // stay fp32, features, probes and fine-tuning run in fp32.
   train::Precision precision = train::Precision::float32;
 };
 

@@ -33,8 +33,10 @@ std::string pretrain_caption(const nlohmann::json& p) {
         << "(the paper's protocol: a set of more pairs gets more steps)";
   out << " (SGD lr " << p.at("pretrain_lr").get<double>() << ", momentum 0.9, weight decay "
       << p.at("weight_decay").get<double>() << ", batch " << p.at("pretrain_batch").get<int64_t>()
-      << ", MSE, constant lr" << (p.contains("pretrain_precision") ? ", the forward in bf16 under autocast" : "")
-      << ")";
+      << ", MSE, constant lr";
+  if (p.contains("pretrain_precision"))  // absent: float32
+    out << ", the forward in " << p.at("pretrain_precision").get<std::string>() << " under autocast";
+  out << ")";
   return out.str();
 }
 

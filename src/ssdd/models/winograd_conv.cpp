@@ -9,6 +9,7 @@
 #include <torch/autograd.h>
 #include <torch/torch.h>
 
+#include "ssdd/core/autocast_state.h"
 #include "ssdd/models/cpu_float.h"
 
 #if defined(SSDD_HAVE_ONEDNN)
@@ -219,8 +220,8 @@ at::Tensor apply_winograd(const at::Tensor& x, const at::Tensor& weight, const a
 
 bool winograd_pays(const at::Tensor& x, const at::Tensor& weight) {
 #if defined(SSDD_WINOGRAD)
-  return is_cpu_float(x) && is_cpu_float(weight) && wide_enough(x, weight) &&
-         primitives_for(shape_of(x, weight)) != nullptr;
+  return is_cpu_float(x) && is_cpu_float(weight) && !autocast_enabled(c10::DeviceType::CPU) &&
+         wide_enough(x, weight) && primitives_for(shape_of(x, weight)) != nullptr;
 #else
   (void)x;
   (void)weight;

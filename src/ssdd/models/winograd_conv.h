@@ -20,7 +20,8 @@ namespace ssdd::models {
 // Whether conv3x3 takes the Winograd path for this input and weight: float CPU tensors,
 // x of N x C x H x W with H, W >= 8, weight of O x C x 3 x 3 with C >= 64 and O >= 128, and an
 // implementation of oneDNN's for the shape on this CPU. Depends only on the shapes and the CPU,
-// so a run is repeatable on a given machine.
+// so a run is repeatable on a given machine. Not under CPU autocast (train/autocast.h): there
+// LibTorch's convolution runs, in the precision autocast asks for, even on an fp32 input.
 bool winograd_pays(const at::Tensor& x, const at::Tensor& weight);
 
 // conv2d(x, weight, bias, stride 1, padding 1), differentiable in x, weight and bias (undefined:

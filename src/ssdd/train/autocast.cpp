@@ -2,6 +2,7 @@
 
 #include <ATen/autocast_mode.h>
 
+#include "ssdd/core/autocast_state.h"
 #include "ssdd/core/compat.h"
 #include "ssdd/core/error.h"
 
@@ -9,14 +10,6 @@ namespace ssdd::train {
 namespace {
 
 // LibTorch 2.4 named the switches by device; 1.13 has one pair per device kind.
-bool enabled(c10::DeviceType device) {
-#if SSDD_TORCH_AT_LEAST(2, 4)
-  return at::autocast::is_autocast_enabled(device);
-#else
-  return device == c10::DeviceType::CPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
-#endif
-}
-
 c10::ScalarType lower_dtype(c10::DeviceType device) {
 #if SSDD_TORCH_AT_LEAST(2, 4)
   return at::autocast::get_autocast_dtype(device);
@@ -47,7 +40,7 @@ Autocast::Autocast(c10::DeviceType device, c10::ScalarType dtype) : device_(devi
   if (dtype == c10::ScalarType::Float) return;
   if (device != c10::DeviceType::CPU && device != c10::DeviceType::CUDA)
     throw Error("autocast: only CPU and CUDA devices, found " + c10::DeviceTypeName(device));
-  was_enabled_ = enabled(device);
+  was_enabled_ = autocast_enabled(device);
   was_dtype_ = lower_dtype(device);
   set(device, true, dtype);
   at::autocast::increment_nesting();
