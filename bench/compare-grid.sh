@@ -86,13 +86,15 @@ sys.path.insert(0, "bench")
 from rounds import med, ranged, runs as round_runs
 def runs(name, kind):  # one JSON per round
     return round_runs(work, name, kind, rounds)
+def fp32_references(name):  # each variant's runs by round, and each round's fastest run
+    refs = [runs(name, kind) for kind in ("ref", "ref-flushed", "ref-blas1")]
+    return refs, [min((ref[r] for ref in refs), key=lambda x: x["seconds"]) for r in range(rounds)]
 rate = max([x.get("matmul_gflops", 0) for n in names for x in runs(n, "ssdd")] + [0])
 print("| cell | shape | ssdd s | PyTorch s, plain / subnormals flushed / flushed + OpenBLAS 1 thread | ssdd / fastest PyTorch | ssdd per step or epoch | PyTorch per step or epoch (fastest) | ssdd GFLOP/s (share of the matrix product's) | check (ssdd / fastest PyTorch) |")
 print("|---|---|---|---|---|---|---|---|---|")
 for name in names:
     ssdd = runs(name, "ssdd")
-    refs = [runs(name, kind) for kind in ("ref", "ref-flushed", "ref-blas1")]
-    fastest = [min((ref[r] for ref in refs), key=lambda x: x["seconds"]) for r in range(rounds)]
+    refs, fastest = fp32_references(name)
     ratios = [s["seconds"] / f["seconds"] for s, f in zip(ssdd, fastest)]
     ratio = ranged(ratios)
     seconds = med([s["seconds"] for s in ssdd])
@@ -124,8 +126,7 @@ if bf16:
         return ranged([x / y for x, y in zip(a, b)])
     for name in bf16:
         ours, ref, ours32 = (seconds(runs(name, kind)) for kind in ("ssdd-bf16", "ref-bf16", "ssdd"))
-        refs = [seconds(runs(name, kind)) for kind in ("ref", "ref-flushed", "ref-blas1")]
-        fastest = [min(r[k] for r in refs) for k in range(rounds)]
+        fastest = seconds(fp32_references(name)[1])
         s, r = runs(name, "ssdd-bf16")[0], runs(name, "ref-bf16")[0]
         # Four decimals: where bf16's rounding shows against the fp32 table's three.
         check = f'{s["first_epoch_loss"]:.4f} -> {s["last_epoch_loss"]:.4f} / {r["first_epoch_loss"]:.4f} -> {r["last_epoch_loss"]:.4f}'
